@@ -1,0 +1,137 @@
+// Command injector fetches secrets from AWS Secrets Manager, SSM Parameter
+// Store and encrypted S3 and writes them as files under INJECTOR_DIR. It is
+// meant to run first in an ECS task; it exits 0 only when every file is in
+// place, and leaves no new file behind when it fails.
+//
+// Exit codes: 0 success, 1 unexpected error, 2 configuration error (no AWS
+// call was made), 3 fetch error, 4 render error, 5 write error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/sources"
+	"github.com/ecs-secret-injector/injector/writer"
+)
+
+// Exit codes.
+const (
+	exitOK = iota
+	exitInternal
+	exitConfig
+	exitFetch
+	exitRender
+	exitWrite
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, stderr io.Writer) int {
+	start := time.Now()
+	settings, err := config.Load()
+	if err != nil {
+		// The log format is itself a setting: fall back to text.
+		slog.New(slog.NewTextHandler(stderr, nil)).Error("injection failed", "exit", exitConfig, "error", err)
+		return exitConfig
+	}
+	log := newLogger(settings.LogFormat, stderr)
+	code, err := injectOnce(ctx, settings, log)
+	if err != nil {
+		log.Error("injection failed", "exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond))
+		return code
+	}
+	return exitOK
+}
+
+func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
+	p, err := s.LoadPlan()
+	if err != nil {
+		return exitConfig, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	cfg, err := awsConfig(ctx, log)
+	if err != nil {
+		return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+	}
+	f := sources.New(cfg, sources.Options{
+		S3PathStyle:   s.S3PathStyle,
+		MaxValueBytes: s.MaxValueBytes,
+		Concurrency:   s.Concurrency,
+		Logger:        log,
+	})
+	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
+	rep, err := inject.Run(ctx, p, f, s.Dir, writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}, log)
+	if err != nil {
+		return exitCode(err), err
+	}
+	log.Info("injected", "values", rep.Fetched, "files", len(rep.Files))
+	return exitOK, nil
+}
+
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, config.ErrConfig):
+		return exitConfig
+	case errors.Is(err, sources.ErrFetch):
+		return exitFetch
+	case errors.Is(err, inject.ErrRender):
+		return exitRender
+	case errors.Is(err, writer.ErrWrite):
+		return exitWrite
+	default:
+		return exitInternal
+	}
+}
+
+// awsConfig loads the SDK's shared configuration. Endpoints come from
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>. Unless AWS_MAX_ATTEMPTS or
+// AWS_RETRY_MODE say otherwise, calls are retried patiently so that a fleet
+// of injectors starting at once rides out API throttling.
+//
+// The SDK's own log lines (it logs no request or response bodies unless
+// asked to) go to the debug level.
+func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+			log.Debug("aws sdk: "+fmt.Sprintf(format, v...), "class", string(c))
+		})),
+	}
+	if os.Getenv("AWS_MAX_ATTEMPTS") == "" && os.Getenv("AWS_RETRY_MODE") == "" {
+		opts = append(opts, awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 10
+				o.MaxBackoff = 20 * time.Second
+			})
+		}))
+	}
+	return awsconfig.LoadDefaultConfig(ctx, opts...)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

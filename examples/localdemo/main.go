@@ -1,0 +1,149 @@
+// Command localdemo runs the injector end to end on this machine without an
+// AWS account: it starts moto_server on a free loopback port, seeds a few
+// secrets and parameters with the AWS SDK, builds and runs the injector into
+// a temporary directory and lists what it wrote (names, modes and sizes).
+//
+//	go run ./examples/localdemo [-keep]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+func main() {
+	keep := flag.Bool("keep", false, "keep the output directory")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(context.Background(), *keep, log); err != nil {
+		log.Error("demo failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, keep bool, log *slog.Logger) error {
+	work, err := os.MkdirTemp("", "injector-demo-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(work)
+	}
+	bin := filepath.Join(work, "injector")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/injector").CombinedOutput(); err != nil {
+		return fmt.Errorf("building the injector (run from the repository root): %w\n%s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	endpoint := "http://127.0.0.1:" + port
+	moto := exec.CommandContext(ctx, "moto_server", "-H", "127.0.0.1", "-p", port)
+	if err := moto.Start(); err != nil {
+		return fmt.Errorf("starting moto_server (is it installed?): %w", err)
+	}
+	defer func() { _ = moto.Process.Kill(); _ = moto.Wait() }()
+	if err := waitReady(endpoint + "/moto-api/"); err != nil {
+		return err
+	}
+	log.Info("moto_server is up", "endpoint", endpoint, "pid", moto.Process.Pid)
+
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("demo", "demo", "")}
+	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	ps := ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	db, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("demo/db"), SecretString: aws.String(`{"username":"app","password":"demo-password","host":"db.internal"}`),
+	})
+	if err != nil {
+		return fmt.Errorf("seeding: %w", err)
+	}
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("demo/registry"), SecretString: aws.String(`{"username":"robot","password":"demo-token"}`),
+	}); err != nil {
+		return fmt.Errorf("seeding: %w", err)
+	}
+	if _, err := ps.PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String("/demo/api-key"), Value: aws.String("demo-api-key"), Type: ssmtypes.ParameterTypeSecureString,
+	}); err != nil {
+		return fmt.Errorf("seeding: %w", err)
+	}
+
+	out := filepath.Join(work, "secrets")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return err
+	}
+	spec := `[
+	  {"from": "` + aws.ToString(db.ARN) + `:password::", "path": "db/password"},
+	  {"from": "secretsmanager:demo/db", "path": "db/env", "format": "dotenv"},
+	  {"from": "secretsmanager:demo/db", "path": "db/fields", "format": "explode"},
+	  {"inputs": {"db": "secretsmanager:demo/db", "key": "ssm:/demo/api-key"}, "path": "app.conf", "format": "template",
+	   "template": "dsn=postgres://{{ (json .db).username }}@{{ (json .db).host }}/app\napi_key={{ .key }}\n"},
+	  {"from": "ssm:/demo/api-key", "path": "api-key"},
+	  {"from": "secretsmanager:demo/registry", "path": "docker/config.json", "format": "dockerconfigjson", "registry": "registry.example.com"}
+	]`
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"AWS_ACCESS_KEY_ID=demo", "AWS_SECRET_ACCESS_KEY=demo", "AWS_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"INJECTOR_DIR=" + out, "INJECTOR_SPEC=" + spec,
+	}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("injector: %w", err)
+	}
+	fmt.Printf("injector wrote under %s:\n", out)
+	err = filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(out, p)
+		fmt.Printf("  %v %5d  %s\n", fi.Mode().Perm(), fi.Size(), rel)
+		return nil
+	})
+	if keep {
+		fmt.Printf("kept %s\n", work)
+	}
+	return err
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+func waitReady(u string) error {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+	}
+	return errors.New("moto_server did not start within 30s")
+}

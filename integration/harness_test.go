@@ -1,0 +1,412 @@
+package integration_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+)
+
+const (
+	region      = "us-east-1"
+	accessKey   = "injectoradmin"
+	secretKey   = "injector-minio-secret"
+	kmsKeyName  = "injector-key"
+	requireEnv  = "INJECTOR_REQUIRE_INTEGRATION"
+	readyBudget = 60 * time.Second
+)
+
+// harness is the set of real protocol peers the tests drive the injector
+// against: moto_server (Secrets Manager, SSM, KMS) behind a counting, fault
+// injecting proxy, and MinIO over TLS (S3 with SSE-S3, SSE-KMS, SSE-C).
+type harness struct {
+	dir    string
+	bin    string
+	moto   string // proxy URL in front of moto
+	minio  string
+	caFile string
+	proxy  *proxy
+	sm     *secretsmanager.Client
+	ssm    *ssm.Client
+	s3     *s3.Client
+	procs  []*exec.Cmd
+}
+
+// h is shared by the package's tests: starting the servers once keeps the
+// suite fast. It is set up in TestMain and never reassigned.
+var h *harness
+
+func TestMain(m *testing.M) {
+	os.Exit(mainWithHarness(m))
+}
+
+func mainWithHarness(m *testing.M) int {
+	motoBin, err1 := exec.LookPath("moto_server")
+	minioBin, err2 := lookMinio()
+	if err := errors.Join(err1, err2); err != nil {
+		if os.Getenv(requireEnv) == "1" {
+			fmt.Fprintf(os.Stderr, "integration: %v (needed because %s=1)\n", err, requireEnv)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "integration: skipping, %v (run scripts/test.sh to install)\n", err)
+		return 0
+	}
+	var err error
+	h, err = start(motoBin, minioBin)
+	if h != nil {
+		defer h.stop()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "integration: starting harness: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func lookMinio() (string, error) {
+	if p, err := exec.LookPath("minio"); err == nil {
+		return p, nil
+	}
+	gopath, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "minio")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("minio not found on PATH or in GOPATH/bin")
+}
+
+func start(motoBin, minioBin string) (*harness, error) {
+	dir, err := os.MkdirTemp("", "injector-it-")
+	if err != nil {
+		return nil, err
+	}
+	hs := &harness{dir: dir, bin: filepath.Join(dir, "injector")}
+	build := exec.Command("go", "build", "-o", hs.bin, "../cmd/injector")
+	if out, err := build.CombinedOutput(); err != nil {
+		return hs, fmt.Errorf("building injector: %v\n%s", err, out)
+	}
+
+	motoPort, err := freePort()
+	if err != nil {
+		return hs, err
+	}
+	motoURL := "http://127.0.0.1:" + motoPort
+	if err := hs.spawn(exec.Command(motoBin, "-H", "127.0.0.1", "-p", motoPort), "moto.log"); err != nil {
+		return hs, err
+	}
+	if err := waitReady(http.DefaultClient, motoURL+"/moto-api/"); err != nil {
+		return hs, fmt.Errorf("moto_server: %w (see %s)", err, filepath.Join(dir, "moto.log"))
+	}
+	target, _ := url.Parse(motoURL)
+	hs.proxy = newProxy(target)
+	if hs.moto, err = hs.proxy.listen(); err != nil {
+		return hs, err
+	}
+
+	certs := filepath.Join(dir, "certs")
+	hs.caFile = filepath.Join(certs, "public.crt")
+	pool, err := writeCert(certs)
+	if err != nil {
+		return hs, err
+	}
+	minioPort, err := freePort()
+	if err != nil {
+		return hs, err
+	}
+	consolePort, err := freePort()
+	if err != nil {
+		return hs, err
+	}
+	hs.minio = "https://127.0.0.1:" + minioPort
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	minio := exec.Command(minioBin, "server", "--quiet", "--address", "127.0.0.1:"+minioPort,
+		"--console-address", "127.0.0.1:"+consolePort, "--certs-dir", certs, filepath.Join(dir, "minio-data"))
+	minio.Env = append(os.Environ(),
+		"MINIO_ROOT_USER="+accessKey, "MINIO_ROOT_PASSWORD="+secretKey,
+		"MINIO_KMS_SECRET_KEY="+kmsKeyName+":"+base64.StdEncoding.EncodeToString(key),
+		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	if err := hs.spawn(minio, "minio.log"); err != nil {
+		return hs, err
+	}
+	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	if err := waitReady(tlsClient, hs.minio+"/minio/health/live"); err != nil {
+		return hs, fmt.Errorf("minio: %w (see %s)", err, filepath.Join(dir, "minio.log"))
+	}
+
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.TLSClientConfig = &tls.Config{RootCAs: pool}
+		}),
+	}
+	hs.sm = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(motoURL) })
+	hs.ssm = ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = aws.String(motoURL) })
+	hs.s3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(hs.minio)
+		o.UsePathStyle = true
+	})
+	return hs, nil
+}
+
+func (hs *harness) spawn(cmd *exec.Cmd, logName string) error {
+	log, err := os.Create(filepath.Join(hs.dir, logName))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", cmd.Path, err)
+	}
+	hs.procs = append(hs.procs, cmd)
+	return nil
+}
+
+func (hs *harness) stop() {
+	if hs.proxy != nil {
+		hs.proxy.close()
+	}
+	for _, p := range hs.procs {
+		_ = p.Process.Kill()
+		_ = p.Wait()
+	}
+	_ = os.RemoveAll(hs.dir)
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+func waitReady(c *http.Client, u string) error {
+	deadline := time.Now().Add(readyBudget)
+	for {
+		resp, err := c.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return nil
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %s: %w", readyBudget, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 as MinIO expects
+// it (public.crt, private.key) and returns a pool that trusts it.
+func writeCert(dir string) (*x509.CertPool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "injector-test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "public.crt"), certPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "private.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return pool, nil
+}
+
+// proxy forwards to moto, counts calls by operation and can inject faults.
+type proxy struct {
+	rp  *httputil.ReverseProxy
+	srv *http.Server
+
+	mu     sync.Mutex
+	counts map[string]int
+	fault  func(op string, n int) fault
+}
+
+// fault is what the proxy does to one call instead of forwarding it as is.
+type fault struct {
+	delay  time.Duration
+	status int    // answer with this status and an AWS error body
+	code   string // the AWS error code for status
+	drop   bool   // close the connection without an answer
+}
+
+func newProxy(target *url.URL) *proxy {
+	p := &proxy{rp: httputil.NewSingleHostReverseProxy(target), counts: map[string]int{}}
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	return p
+}
+
+func (p *proxy) listen() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	go func() { _ = p.srv.Serve(l) }()
+	return "http://" + l.Addr().String(), nil
+}
+
+func (p *proxy) close() { _ = p.srv.Close() }
+
+// op names the call: the X-Amz-Target of the JSON protocols moto speaks.
+func op(r *http.Request) string {
+	t := r.Header.Get("X-Amz-Target")
+	if i := strings.LastIndexByte(t, '.'); i >= 0 {
+		return t[i+1:]
+	}
+	return t
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := op(r)
+	p.mu.Lock()
+	p.counts[name]++
+	n := p.counts[name]
+	faultFn := p.fault
+	p.mu.Unlock()
+	if faultFn != nil {
+		f := faultFn(name, n)
+		if f.delay > 0 {
+			select {
+			case <-time.After(f.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if f.drop {
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+				}
+			}
+			return
+		}
+		if f.status != 0 {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.Header().Set("X-Amzn-ErrorType", f.code)
+			w.WriteHeader(f.status)
+			fmt.Fprintf(w, `{"__type":%q,"message":"injected by test proxy"}`, f.code)
+			return
+		}
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// reset clears counts and sets the fault function (nil for none).
+func (p *proxy) reset(fn func(op string, n int) fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts = map[string]int{}
+	p.fault = fn
+}
+
+func (p *proxy) count(op string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts[op]
+}
+
+// run is the outcome of one injector run.
+type run struct {
+	code   int
+	output string
+}
+
+// inject runs the built injector with a spec into dir. extra adds or
+// overrides environment variables (NAME=value).
+func (hs *harness) inject(t *testing.T, spec, dir string, extra ...string) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hs.bin)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + hs.dir,
+		"AWS_ACCESS_KEY_ID=" + accessKey,
+		"AWS_SECRET_ACCESS_KEY=" + secretKey,
+		"AWS_REGION=" + region,
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + hs.moto,
+		"AWS_ENDPOINT_URL_SSM=" + hs.moto,
+		"AWS_ENDPOINT_URL_S3=" + hs.minio,
+		"AWS_CA_BUNDLE=" + hs.caFile,
+		"INJECTOR_S3_PATH_STYLE=true",
+		"INJECTOR_DIR=" + dir,
+		"INJECTOR_SPEC=" + spec,
+	}, extra...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return run{0, out.String()}
+	case errors.As(err, &exitErr):
+		return run{exitErr.ExitCode(), out.String()}
+	default:
+		t.Fatalf("running injector: %v\n%s", err, out.String())
+		return run{}
+	}
+}

@@ -1,0 +1,349 @@
+package integration_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// uniq returns a name prefix no other test uses.
+func uniq(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "it-" + hex.EncodeToString(b)
+}
+
+func putSecret(t *testing.T, name string, value any) string {
+	t.Helper()
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name)}
+	switch v := value.(type) {
+	case string:
+		in.SecretString = aws.String(v)
+	case []byte:
+		in.SecretBinary = v
+	}
+	out, err := h.sm.CreateSecret(context.Background(), in)
+	if err != nil {
+		t.Fatalf("CreateSecret %s: %v", name, err)
+	}
+	return aws.ToString(out.ARN)
+}
+
+func putParameter(t *testing.T, name, value string, typ ssmtypes.ParameterType) {
+	t.Helper()
+	_, err := h.ssm.PutParameter(context.Background(), &ssm.PutParameterInput{
+		Name: aws.String(name), Value: aws.String(value), Type: typ, Overwrite: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("PutParameter %s: %v", name, err)
+	}
+}
+
+func makeBucket(t *testing.T, name string) {
+	t.Helper()
+	if _, err := h.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("CreateBucket %s: %v", name, err)
+	}
+}
+
+// putObject stores an object; enc is "", "sse-s3", "sse-kms" or "sse-c" (with ssecKey).
+func putObject(t *testing.T, bucket, key, body, enc string, ssecKey []byte) {
+	t.Helper()
+	in := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}
+	switch enc {
+	case "sse-s3":
+		in.ServerSideEncryption = s3types.ServerSideEncryptionAes256
+	case "sse-kms":
+		in.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
+		in.SSEKMSKeyId = aws.String(kmsKeyName)
+	case "sse-c":
+		sum := md5.Sum(ssecKey)
+		in.SSECustomerAlgorithm = aws.String("AES256")
+		in.SSECustomerKey = aws.String(base64.StdEncoding.EncodeToString(ssecKey))
+		in.SSECustomerKeyMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	if _, err := h.s3.PutObject(context.Background(), in); err != nil {
+		t.Fatalf("PutObject s3://%s/%s (%s): %v", bucket, key, enc, err)
+	}
+}
+
+// listTree returns every path under dir, relative and sorted.
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var paths []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			paths = append(paths, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+func specJSON(t *testing.T, items ...map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// assertNoLeak fails if any secret value appears in the injector's output.
+func assertNoLeak(t *testing.T, output string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(output, s) {
+			t.Errorf("injector output contains a secret value %q:\n%s", s, output)
+		}
+	}
+}
+
+func TestInjectAllSources(t *testing.T) {
+	p := uniq(t)
+	const (
+		dbPassword = "p@ss w0rd$'\"`\\ with\nnewline"
+		plain      = "plain-secret-value-1f3a"
+		oldValue   = "rotated-old-value-77"
+		newValue   = "rotated-new-value-88"
+		ssmString  = "ssm-string-value-a1"
+		ssmV1      = "ssm-secure-v1-b2"
+		ssmV2      = "ssm-secure-v2-c3"
+		kmsBody    = "object under sse-kms d4"
+		sseS3Body  = "object under sse-s3 e5"
+		ssecBody   = "object under sse-c f6"
+		clearBody  = "plaintext object allowed g7"
+	)
+	binary := []byte{0, 1, 2, 0xfe, 0xff}
+	db, _ := json.Marshal(map[string]any{"username": "admin", "password": dbPassword, "port": 5432})
+	dbARN := putSecret(t, p+"/db", string(db))
+	putSecret(t, p+"/plain", plain)
+	putSecret(t, p+"/bin", binary)
+	putSecret(t, p+"/rot", oldValue)
+	if _, err := h.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(p + "/rot"), SecretString: aws.String(newValue),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ssecKey := make([]byte, 32)
+	_, _ = rand.Read(ssecKey)
+	ssecKeyB64 := base64.StdEncoding.EncodeToString(ssecKey)
+	putSecret(t, p+"/ssec-key", ssecKeyB64)
+	putParameter(t, "/"+p+"/str", ssmString, ssmtypes.ParameterTypeString)
+	putParameter(t, "/"+p+"/sec", ssmV1, ssmtypes.ParameterTypeSecureString)
+	putParameter(t, "/"+p+"/sec", ssmV2, ssmtypes.ParameterTypeSecureString)
+	bucket := p + "-bucket"
+	makeBucket(t, bucket)
+	putObject(t, bucket, "kms.txt", kmsBody, "sse-kms", nil)
+	putObject(t, bucket, "dir/s3.txt", sseS3Body, "sse-s3", nil)
+	putObject(t, bucket, "ssec.bin", ssecBody, "sse-c", ssecKey)
+	putObject(t, bucket, "clear.txt", clearBody, "", nil)
+
+	spec := specJSON(t,
+		map[string]any{"from": dbARN + ":password::", "path": "db/password"},
+		map[string]any{"from": dbARN + ":port::", "path": "db/port"},
+		map[string]any{"from": "secretsmanager:" + p + "/db", "path": "db/all.json"},
+		map[string]any{"from": "secretsmanager:" + p + "/plain", "path": "plain"},
+		map[string]any{"from": "secretsmanager:" + p + "/bin", "path": "bin"},
+		map[string]any{"from": "secretsmanager:" + p + "/rot::AWSPREVIOUS:", "path": "rot/previous"},
+		map[string]any{"from": "secretsmanager:" + p + "/rot", "path": "rot/current"},
+		map[string]any{"from": "ssm:/" + p + "/str", "path": "ssm/str"},
+		map[string]any{"from": "ssm:/" + p + "/sec", "path": "ssm/sec"},
+		map[string]any{"from": "ssm:/" + p + "/sec:1", "path": "ssm/sec-v1"},
+		map[string]any{"from": "s3://" + bucket + "/kms.txt", "path": "s3/kms.txt"},
+		map[string]any{"from": "s3://" + bucket + "/dir/s3.txt", "path": "s3/s3.txt"},
+		map[string]any{"from": "s3://" + bucket + "/ssec.bin", "path": "s3/ssec.bin", "sseCustomerKey": "secretsmanager:" + p + "/ssec-key"},
+		map[string]any{"from": "s3://" + bucket + "/clear.txt", "path": "s3/clear.txt", "allowUnencrypted": true},
+	)
+	dir := t.TempDir()
+	h.proxy.reset(nil)
+	res := h.inject(t, spec, dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s", res.code, res.output)
+	}
+	want := map[string]string{
+		"db/password": dbPassword, "db/port": "5432", "db/all.json": string(db), "plain": plain, "bin": string(binary),
+		"rot/previous": oldValue, "rot/current": newValue, "ssm/str": ssmString, "ssm/sec": ssmV2, "ssm/sec-v1": ssmV1,
+		"s3/kms.txt": kmsBody, "s3/s3.txt": sseS3Body, "s3/ssec.bin": ssecBody, "s3/clear.txt": clearBody,
+	}
+	for path, content := range want {
+		full := filepath.Join(dir, path)
+		got, err := os.ReadFile(full)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if !bytes.Equal(got, []byte(content)) {
+			t.Errorf("%s = %q, want %q", path, got, content)
+		}
+		if fi, _ := os.Stat(full); fi.Mode().Perm() != 0o400 {
+			t.Errorf("%s mode %v, want 0400", path, fi.Mode().Perm())
+		}
+	}
+	// Only the files asked for, and no temporary left over.
+	var files []string
+	for _, p := range listTree(t, dir) {
+		if fi, _ := os.Stat(filepath.Join(dir, p)); !fi.IsDir() {
+			files = append(files, p)
+		}
+	}
+	if len(files) != len(want) {
+		t.Errorf("files written = %v, want the %d asked for", files, len(want))
+	}
+	// Fewest calls: one batch for the unpinned secrets, one call for the
+	// pinned one, one batch for the parameters.
+	for op, n := range map[string]int{"BatchGetSecretValue": 1, "GetSecretValue": 1, "GetParameters": 1} {
+		if got := h.proxy.count(op); got != n {
+			t.Errorf("%s calls = %d, want %d", op, got, n)
+		}
+	}
+	assertNoLeak(t, res.output, dbPassword, plain, oldValue, newValue, ssmString, ssmV1, ssmV2, kmsBody, sseS3Body, ssecBody, clearBody, ssecKeyB64)
+}
+
+func TestBatching(t *testing.T) {
+	p := uniq(t)
+	var items []map[string]any
+	for i := range 25 {
+		putSecret(t, fmt.Sprintf("%s/s%02d", p, i), fmt.Sprintf("secret-%d", i))
+		items = append(items, map[string]any{"from": fmt.Sprintf("secretsmanager:%s/s%02d", p, i), "path": fmt.Sprintf("sm/%02d", i)})
+	}
+	for i := range 15 {
+		putParameter(t, fmt.Sprintf("/%s/p%02d", p, i), fmt.Sprintf("param-%d", i), ssmtypes.ParameterTypeSecureString)
+		items = append(items, map[string]any{"from": fmt.Sprintf("ssm:/%s/p%02d", p, i), "path": fmt.Sprintf("ssm/%02d", i)})
+	}
+	// The same value named twice is fetched once.
+	items = append(items, map[string]any{"from": "secretsmanager:" + p + "/s00", "path": "again"})
+	dir := t.TempDir()
+	h.proxy.reset(nil)
+	res := h.inject(t, specJSON(t, items...), dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d:\n%s", res.code, res.output)
+	}
+	if got := h.proxy.count("BatchGetSecretValue"); got != 2 {
+		t.Errorf("BatchGetSecretValue calls = %d, want 2 for 25 secrets", got)
+	}
+	if got := h.proxy.count("GetParameters"); got != 2 {
+		t.Errorf("GetParameters calls = %d, want 2 for 15 parameters", got)
+	}
+	for i := range 25 {
+		if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("sm/%02d", i))); err != nil || string(b) != fmt.Sprintf("secret-%d", i) {
+			t.Errorf("sm/%02d = %q, %v", i, b, err)
+		}
+	}
+	for i := range 15 {
+		if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("ssm/%02d", i))); err != nil || string(b) != fmt.Sprintf("param-%d", i) {
+			t.Errorf("ssm/%02d = %q, %v", i, b, err)
+		}
+	}
+}
+
+func TestFailClosed(t *testing.T) {
+	p := uniq(t)
+	const good, keyless = "good-secret-value-x9", "keyless-secret-value-y8"
+	putSecret(t, p+"/good", good)
+	putSecret(t, p+"/keyless", `{"a":"`+keyless+`"}`)
+	bucket := p + "-bucket"
+	makeBucket(t, bucket)
+	putObject(t, bucket, "clear.txt", "clear-object-body-z7", "", nil)
+	goodItem := map[string]any{"from": "secretsmanager:" + p + "/good", "path": "app/good"}
+
+	tests := []struct {
+		name     string
+		spec     string
+		prepare  func(t *testing.T, dir string) // plants what is already there
+		extra    []string
+		wantCode int
+		wantMsg  string
+		wantNoOp bool // no AWS call at all
+	}{
+		{name: "missing secret", spec: specJSON(t, goodItem, map[string]any{"from": "secretsmanager:" + p + "/nope", "path": "nope"}),
+			wantCode: 3, wantMsg: "ResourceNotFoundException"},
+		{name: "missing parameter", spec: specJSON(t, goodItem, map[string]any{"from": "ssm:/" + p + "/nope", "path": "nope"}),
+			wantCode: 3, wantMsg: "/" + p + "/nope"},
+		{name: "unencrypted object", spec: specJSON(t, goodItem, map[string]any{"from": "s3://" + bucket + "/clear.txt", "path": "clear"}),
+			wantCode: 3, wantMsg: "not stored with server-side encryption"},
+		{name: "missing object", spec: specJSON(t, goodItem, map[string]any{"from": "s3://" + bucket + "/none.txt", "path": "none"}),
+			wantCode: 3, wantMsg: "NoSuchKey"},
+		{name: "missing json key", spec: specJSON(t, goodItem, map[string]any{"from": "secretsmanager:" + p + "/keyless:b::", "path": "b"}),
+			wantCode: 4, wantMsg: `json key not found`},
+		{name: "malformed spec", spec: `[{"from": "secretsmanager:x", "path": "a"`, wantCode: 2, wantMsg: "invalid spec", wantNoOp: true},
+		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "mode": "0644"}]`, wantCode: 2, wantMsg: `unknown field`, wantNoOp: true},
+		{name: "bad ref", spec: specJSON(t, goodItem, map[string]any{"from": "vault:x", "path": "a"}), wantCode: 2, wantMsg: "invalid reference", wantNoOp: true},
+		{name: "escaping path", spec: specJSON(t, goodItem, map[string]any{"from": "secretsmanager:x", "path": "../etc/x"}), wantCode: 2, wantMsg: "stay inside", wantNoOp: true},
+		{name: "duplicate path", spec: specJSON(t, goodItem, goodItem), wantCode: 2, wantMsg: "already written", wantNoOp: true},
+		{name: "bad file mode", spec: specJSON(t, goodItem), extra: []string{"INJECTOR_FILE_MODE=rw"}, wantCode: 2, wantMsg: "file mode", wantNoOp: true},
+		{name: "target is a directory", spec: specJSON(t, map[string]any{"from": "secretsmanager:" + p + "/good", "path": "a/first"}, goodItem),
+			prepare:  func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "app", "good")) },
+			wantCode: 5, wantMsg: "not a regular file"},
+		{name: "planted symlink", spec: specJSON(t, goodItem),
+			prepare: func(t *testing.T, dir string) {
+				outside := t.TempDir()
+				if err := os.Symlink(outside, filepath.Join(dir, "app")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantCode: 5, wantMsg: "symbolic link"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.prepare != nil {
+				tt.prepare(t, dir)
+			}
+			before := listTree(t, dir)
+			h.proxy.reset(nil)
+			res := h.inject(t, tt.spec, dir, tt.extra...)
+			if res.code != tt.wantCode {
+				t.Fatalf("exit %d, want %d:\n%s", res.code, tt.wantCode, res.output)
+			}
+			if !strings.Contains(res.output, tt.wantMsg) {
+				t.Errorf("output does not say %q:\n%s", tt.wantMsg, res.output)
+			}
+			if after := listTree(t, dir); !slices.Equal(before, after) {
+				t.Errorf("output root changed on failure:\nbefore %v\nafter  %v", before, after)
+			}
+			if tt.wantNoOp {
+				for _, op := range []string{"BatchGetSecretValue", "GetSecretValue", "GetParameters"} {
+					if n := h.proxy.count(op); n != 0 {
+						t.Errorf("%d %s calls on a configuration error, want none", n, op)
+					}
+				}
+			}
+			assertNoLeak(t, res.output, good, keyless, "clear-object-body-z7")
+		})
+	}
+}
+
+func mkdir(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,245 @@
+// Package ref parses the references that name where a secret lives:
+// Secrets Manager secrets, SSM parameters and S3 objects.
+//
+// A reference is not secret: it may appear in logs and errors. What it
+// points at is.
+package ref
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Source is the AWS service a reference points into.
+type Source int
+
+// Sources a reference can point into.
+const (
+	SecretsManager Source = iota + 1
+	SSM
+	S3
+)
+
+func (s Source) String() string {
+	switch s {
+	case SecretsManager:
+		return "secretsmanager"
+	case SSM:
+		return "ssm"
+	case S3:
+		return "s3"
+	default:
+		return fmt.Sprintf("source(%d)", int(s))
+	}
+}
+
+// ErrInvalid is wrapped by every parse error.
+var ErrInvalid = errors.New("invalid reference")
+
+// Target identifies one value to fetch. Two references with the same Target
+// are fetched once. Target is comparable and may be used as a map key.
+type Target struct {
+	Source Source
+	// Region is the region named by an ARN or ?region=, "" for the default.
+	Region string
+	// ID is the secret id (name or ARN), the SSM parameter name or ARN
+	// including any :version or :label selector, or the S3 bucket.
+	ID string
+	// Key is the S3 object key.
+	Key string
+	// VersionID pins a Secrets Manager version id or an S3 object version.
+	VersionID string
+	// VersionStage pins a Secrets Manager staging label.
+	VersionStage string
+}
+
+// Pinned reports whether a Secrets Manager target names a version or stage.
+func (t Target) Pinned() bool { return t.VersionID != "" || t.VersionStage != "" }
+
+// String renders the target for logs.
+func (t Target) String() string {
+	switch t.Source {
+	case S3:
+		s := "s3://" + t.ID + "/" + t.Key
+		if t.VersionID != "" {
+			s += "?versionId=" + t.VersionID
+		}
+		return s
+	case SecretsManager:
+		s := "secretsmanager:" + t.ID
+		if t.Pinned() {
+			s += "::" + t.VersionStage + ":" + t.VersionID
+		}
+		return s
+	default:
+		return t.Source.String() + ":" + t.ID
+	}
+}
+
+// Ref is a parsed reference: a target plus what to take from its value.
+type Ref struct {
+	Target
+	// JSONKey selects one top-level key of a JSON secret (Secrets Manager only).
+	JSONKey string
+	// Raw is the reference as written.
+	Raw string
+}
+
+// Parse parses one reference. Accepted forms:
+//
+//	arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key:version-stage:version-id]
+//	secretsmanager:NAME[:json-key:version-stage:version-id]
+//	arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:version|:label]
+//	ssm:NAME[:version|:label]
+//	s3://BUCKET/KEY[?versionId=ID][&region=REGION]
+func Parse(s string) (Ref, error) {
+	if s == "" {
+		return Ref{}, fmt.Errorf("%w: empty", ErrInvalid)
+	}
+	if strings.ContainsFunc(s, isControl) {
+		return Ref{}, fmt.Errorf("%w %q: control character", ErrInvalid, s)
+	}
+	var (
+		r   Ref
+		err error
+	)
+	switch {
+	case strings.HasPrefix(s, "arn:"):
+		r, err = parseARN(s)
+	case strings.HasPrefix(s, "secretsmanager:"):
+		r, err = parseSecret(strings.TrimPrefix(s, "secretsmanager:"), "")
+	case strings.HasPrefix(s, "ssm:"):
+		r, err = parseParameter(strings.TrimPrefix(s, "ssm:"), "")
+	case strings.HasPrefix(s, "s3://"):
+		r, err = parseS3(s)
+	default:
+		err = errors.New("want arn:..., secretsmanager:NAME, ssm:NAME or s3://BUCKET/KEY")
+	}
+	if err != nil {
+		return Ref{}, fmt.Errorf("%w %q: %w", ErrInvalid, s, err)
+	}
+	r.Raw = s
+	return r, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func parseARN(s string) (Ref, error) {
+	// arn:partition:service:region:account:resource
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 {
+		return Ref{}, errors.New("ARN has too few fields")
+	}
+	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
+	if partition == "" || region == "" || account == "" {
+		return Ref{}, errors.New("ARN needs partition, region and account")
+	}
+	prefix := strings.Join(parts[:5], ":") + ":"
+	switch service {
+	case "secretsmanager":
+		rest, ok := strings.CutPrefix(resource, "secret:")
+		if !ok {
+			return Ref{}, errors.New("secretsmanager ARN resource must start with secret:")
+		}
+		return parseSecret(rest, prefix+"secret:", withRegion(region))
+	case "ssm":
+		rest, ok := strings.CutPrefix(resource, "parameter/")
+		if !ok {
+			return Ref{}, errors.New("ssm ARN resource must start with parameter/")
+		}
+		return parseParameter(rest, prefix+"parameter/", withRegion(region))
+	default:
+		return Ref{}, fmt.Errorf("ARN service %q is not secretsmanager or ssm", service)
+	}
+}
+
+type option func(*Ref)
+
+func withRegion(region string) option { return func(r *Ref) { r.Region = region } }
+
+// parseSecret parses NAME[:json-key:version-stage:version-id]; idPrefix is
+// prepended to NAME to form the secret id (the ARN prefix, or "").
+func parseSecret(rest, idPrefix string, opts ...option) (Ref, error) {
+	fields := strings.Split(rest, ":")
+	switch len(fields) {
+	case 1, 4:
+	default:
+		return Ref{}, errors.New("secret must be NAME or NAME:json-key:version-stage:version-id")
+	}
+	if fields[0] == "" {
+		return Ref{}, errors.New("empty secret name")
+	}
+	r := Ref{Target: Target{Source: SecretsManager, ID: idPrefix + fields[0]}}
+	if len(fields) == 4 {
+		r.JSONKey, r.VersionStage, r.VersionID = fields[1], fields[2], fields[3]
+	}
+	if r.VersionID != "" && r.VersionStage != "" {
+		return Ref{}, errors.New("give version-stage or version-id, not both")
+	}
+	for _, o := range opts {
+		o(&r)
+	}
+	return r, nil
+}
+
+// parseParameter parses NAME[:selector]. For an ARN, NAME is the part after
+// "parameter/", and a hierarchical name gets its leading slash back.
+func parseParameter(rest, arnPrefix string, opts ...option) (Ref, error) {
+	name, selector, hasSel := strings.Cut(rest, ":")
+	if name == "" {
+		return Ref{}, errors.New("empty parameter name")
+	}
+	if hasSel && (selector == "" || strings.Contains(selector, ":")) {
+		return Ref{}, errors.New("parameter selector must be :version or :label")
+	}
+	id := name
+	if arnPrefix != "" {
+		id = arnPrefix + name
+	}
+	if hasSel {
+		id += ":" + selector
+	}
+	r := Ref{Target: Target{Source: SSM, ID: id}}
+	for _, o := range opts {
+		o(&r)
+	}
+	return r, nil
+}
+
+func parseS3(s string) (Ref, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return Ref{}, errors.New("not a URL")
+	}
+	if u.Host == "" {
+		return Ref{}, errors.New("empty bucket")
+	}
+	if u.User != nil || u.Fragment != "" || u.Port() != "" {
+		return Ref{}, errors.New("s3 URL takes only bucket, key and query")
+	}
+	key := strings.TrimPrefix(u.Path, "/")
+	if key == "" || strings.HasSuffix(key, "/") {
+		return Ref{}, errors.New("s3 URL needs an object key")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Ref{}, errors.New("bad query")
+	}
+	r := Ref{Target: Target{Source: S3, ID: u.Host, Key: key}}
+	for k, v := range q {
+		if len(v) != 1 || v[0] == "" {
+			return Ref{}, fmt.Errorf("query parameter %q needs exactly one value", k)
+		}
+		switch k {
+		case "versionId":
+			r.VersionID = v[0]
+		case "region":
+			r.Region = v[0]
+		default:
+			return Ref{}, fmt.Errorf("unknown query parameter %q (want versionId or region)", k)
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,43 @@
+// Package render turns fetched secret values into file contents.
+//
+// It is the pure step between fetch and write: every function takes bytes
+// (and small descriptive values such as registry names) and returns bytes or
+// [File] values. Nothing here reads or writes files, talks to the network or
+// logs.
+//
+// Error messages may name JSON keys, input names, registry names, field names
+// and byte offsets, but never contain a secret value (or any byte of one).
+// For that reason errors coming from encoding/json and text/template are not
+// wrapped directly: their text can quote the input. Instead the package
+// returns its own messages wrapping one of the sentinel errors below, so
+// callers can still use [errors.Is].
+package render
+
+import "errors"
+
+// Sentinel errors. Every error returned by this package wraps exactly one of
+// them.
+var (
+	// ErrInvalidJSON reports a value that is not well-formed UTF-8 JSON.
+	ErrInvalidJSON = errors.New("invalid JSON")
+	// ErrNotObject reports valid JSON whose top level is not an object.
+	ErrNotObject = errors.New("JSON value is not an object")
+	// ErrDuplicateKey reports a JSON object with the same key twice.
+	ErrDuplicateKey = errors.New("duplicate JSON key")
+	// ErrInvalidName reports a key that cannot become a file name.
+	ErrInvalidName = errors.New("invalid file name")
+	// ErrNameCollision reports two keys that sanitise to the same file name.
+	ErrNameCollision = errors.New("file name collision")
+	// ErrInvalidKey reports a key that cannot be a shell variable name.
+	ErrInvalidKey = errors.New("invalid variable name")
+	// ErrInvalidValue reports a value that the output format cannot carry.
+	ErrInvalidValue = errors.New("invalid value")
+	// ErrTemplate reports a template that failed to parse or execute.
+	ErrTemplate = errors.New("template failed")
+	// ErrInvalidCredential reports a malformed registry credential.
+	ErrInvalidCredential = errors.New("invalid registry credential")
+	// ErrDuplicateRegistry reports two credentials for the same registry.
+	ErrDuplicateRegistry = errors.New("duplicate registry")
+	// ErrNoCredentials reports an empty credential list.
+	ErrNoCredentials = errors.New("no registry credentials")
+)

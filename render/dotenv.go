@@ -1,0 +1,110 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Dotenv renders a JSON object as shell assignments, one KEY='value' line per
+// member, sorted by key.
+//
+// Every value is single-quoted, with each ' written as '\'' , so that
+// `set -a; . ./file; set +a` in bash (or any POSIX sh) gives back the value
+// byte for byte: newlines, $, `, \, spaces and non-ASCII text included.
+// String values are used raw (decoded, unquoted); other JSON values as their
+// compact JSON text.
+//
+// Keys must be shell identifiers ([A-Za-z_][A-Za-z0-9_]*) and must not be one
+// of the bash variables that are read-only or dynamic (UID, RANDOM, LINENO,
+// _ ...), since assigning those cannot give the value back. Nothing is renamed:
+// such keys are errors. A value containing a NUL byte is an error, as shell
+// variables cannot hold NUL. Errors name keys, never values.
+func Dotenv(value []byte) ([]byte, error) {
+	members, err := decodeObject(value)
+	if err != nil {
+		return nil, fmt.Errorf("dotenv: %w", err)
+	}
+	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	var out bytes.Buffer
+	for _, m := range members {
+		if err := checkShellName(m.key); err != nil {
+			return nil, fmt.Errorf("dotenv: %w", err)
+		}
+		text, err := valueText(m.raw)
+		if err != nil {
+			return nil, fmt.Errorf("dotenv: key %q: %w", m.key, err)
+		}
+		if bytes.IndexByte(text, 0) >= 0 {
+			return nil, fmt.Errorf("dotenv: key %q: value contains a NUL byte, which a shell variable cannot hold: %w", m.key, ErrInvalidValue)
+		}
+		out.WriteString(m.key)
+		out.WriteByte('=')
+		writeSingleQuoted(&out, text)
+		out.WriteByte('\n')
+	}
+	return out.Bytes(), nil
+}
+
+// writeSingleQuoted writes s as one shell word in single quotes. Inside single
+// quotes every byte is literal except ', which cannot be escaped there; it is
+// written as '\'' (close quote, escaped quote, reopen quote).
+func writeSingleQuoted(buf *bytes.Buffer, s []byte) {
+	buf.WriteByte('\'')
+	for _, c := range s {
+		if c == '\'' {
+			buf.WriteString(`'\''`)
+			continue
+		}
+		buf.WriteByte(c)
+	}
+	buf.WriteByte('\'')
+}
+
+// checkShellName reports whether key can be assigned and read back as a
+// shell variable.
+func checkShellName(key string) error {
+	if !isShellIdentifier(key) {
+		return fmt.Errorf("key %q is not a valid shell variable name (must match [A-Za-z_][A-Za-z0-9_]*): %w", key, ErrInvalidKey)
+	}
+	if isBashSpecial(key) {
+		return fmt.Errorf("key %q is a read-only or special bash variable whose value cannot be set by assignment: %w", key, ErrInvalidKey)
+	}
+	return nil
+}
+
+func isShellIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isBashSpecial lists the bash (5.x) variables for which `NAME='v'` followed
+// by reading $NAME does not give v back: read-only ones (assignment fails)
+// and dynamic ones (bash recomputes or ignores them), plus two whose
+// assignment is validated and has side effects. Checked empirically by
+// TestDotenvBashSpecialNames.
+func isBashSpecial(name string) bool {
+	switch name {
+	case "_",
+		"BASHOPTS", "BASHPID", "BASH_ARGC", "BASH_ARGV", "BASH_COMMAND",
+		"BASH_COMPAT", "BASH_LINENO", "BASH_SOURCE", "BASH_SUBSHELL",
+		"BASH_VERSINFO", "BASH_XTRACEFD", "DIRSTACK", "EPOCHREALTIME",
+		"EPOCHSECONDS", "EUID", "FUNCNAME", "GROUPS", "HISTCMD", "LINENO",
+		"OPTIND", "PIPESTATUS", "PPID", "RANDOM", "SECONDS", "SHELLOPTS",
+		"SRANDOM", "UID":
+		return true
+	}
+	return false
+}

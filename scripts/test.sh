@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, fuzz seeds, and the integration tests that drive
+# the built injector with the real AWS SDK against moto_server and MinIO.
+# Installs what the tests need that a fresh machine lacks (MinIO, pinned).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+GOBIN_DIR="$(go env GOPATH)/bin"
+export PATH="$GOBIN_DIR:$PATH"
+
+if ! command -v moto_server >/dev/null 2>&1; then
+	echo "test.sh: moto_server (Python moto[server]) is required but not installed" >&2
+	exit 1
+fi
+if ! command -v minio >/dev/null 2>&1; then
+	echo "test.sh: installing MinIO $MINIO_VERSION (takes a few minutes the first time)" >&2
+	go install "github.com/minio/minio@$MINIO_VERSION"
+fi
+
+go vet ./...
+export INJECTOR_REQUIRE_INTEGRATION=1
+go test -count=1 -timeout 20m ./...
