@@ -47,16 +47,17 @@ const (
 // against: moto_server (Secrets Manager, SSM, KMS) behind a counting, fault
 // injecting proxy, and MinIO over TLS (S3 with SSE-S3, SSE-KMS, SSE-C).
 type harness struct {
-	dir    string
-	bin    string
-	moto   string // proxy URL in front of moto
-	minio  string
-	caFile string
-	proxy  *proxy
-	sm     *secretsmanager.Client
-	ssm    *ssm.Client
-	s3     *s3.Client
-	procs  []*exec.Cmd
+	dir        string
+	bin        string
+	moto       string // proxy URL in front of moto
+	motoDirect string // moto itself, for seeding and for other proxies
+	minio      string
+	caFile     string
+	proxy      *proxy
+	sm         *secretsmanager.Client
+	ssm        *ssm.Client
+	s3         *s3.Client
+	procs      []*exec.Cmd
 }
 
 // h is shared by the package's tests: starting the servers once keeps the
@@ -120,6 +121,7 @@ func start(motoBin, minioBin string) (*harness, error) {
 		return hs, err
 	}
 	motoURL := "http://127.0.0.1:" + motoPort
+	hs.motoDirect = motoURL
 	if err := hs.spawn(exec.Command(motoBin, "-H", "127.0.0.1", "-p", motoPort), "moto.log"); err != nil {
 		return hs, err
 	}
