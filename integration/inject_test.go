@@ -347,3 +347,32 @@ func mkdir(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
+
+func TestRegionFromARN(t *testing.T) {
+	p := uniq(t)
+	const value = "eu-west-1-secret-value-q4"
+	eu := secretsmanager.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: h.sm.Options().Credentials},
+		func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(h.motoDirect) })
+	out, err := eu.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(p + "/eu"), SecretString: aws.String(value)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putSecret(t, p+"/us", "us-value")
+	dir := t.TempDir()
+	h.proxy.reset(nil)
+	res := h.inject(t, specJSON(t,
+		map[string]any{"from": aws.ToString(out.ARN), "path": "eu"},
+		map[string]any{"from": "secretsmanager:" + p + "/us", "path": "us"},
+	), dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d:\n%s", res.code, res.output)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "eu")); err != nil || string(b) != value {
+		t.Fatalf("eu = %q, %v", b, err)
+	}
+	// One batch per region.
+	if got := h.proxy.count("BatchGetSecretValue"); got != 2 {
+		t.Errorf("BatchGetSecretValue calls = %d, want 2 (one per region)", got)
+	}
+	assertNoLeak(t, res.output, value)
+}

@@ -116,8 +116,10 @@ func TestWriteAllOrNothing(t *testing.T) {
 			wantErr: "symbolic link",
 		},
 		{
-			name:    "dangling symlink target",
-			prepare: func(t *testing.T, dir, outside string) { mustSymlink(t, filepath.Join(outside, "nothing"), filepath.Join(dir, "b")) },
+			name: "dangling symlink target",
+			prepare: func(t *testing.T, dir, outside string) {
+				mustSymlink(t, filepath.Join(outside, "nothing"), filepath.Join(dir, "b"))
+			},
 			files:   []File{{Path: "b", Data: []byte("2")}},
 			wantErr: "symbolic link",
 		},
