@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -23,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ecs-secret-injector/injector/plan"
 )
 
 // How the JSON files in this directory are told apart (by file name).
@@ -419,26 +420,6 @@ type specItem struct {
 	Registry string            `json:"registry"`
 }
 
-func isKnownFormat(f string) bool {
-	switch f {
-	case "", "raw", "explode", "dotenv", "template":
-		return true
-	default:
-		return isRegistryFormat(f)
-	}
-}
-
-// isRegistryFormat reports the formats that render registry credentials and
-// therefore need a "registry" host.
-func isRegistryFormat(f string) bool {
-	switch f {
-	case "dockercfg", "dockerconfigjson", "ecs-config":
-		return true
-	default:
-		return false
-	}
-}
-
 // wiring is what checkWiring learns about a task definition.
 type wiring struct {
 	volume    string     // the task volume the injector writes
@@ -613,65 +594,22 @@ func checkTaskScoped(v ecstypes.Volume) error {
 	}
 }
 
+// parseSpec checks INJECTOR_SPEC with the injector's own spec parser and
+// planner (the same validation the injector runs before any AWS call) and
+// returns the items for the policy checks.
 func parseSpec(raw string) ([]specItem, error) {
-	var items []specItem
-	if err := json.Unmarshal([]byte(raw), &items); err != nil {
-		return nil, fmt.Errorf("not a JSON list of items: %w", err)
+	items, err := plan.ParseSpec([]byte(raw))
+	if err != nil {
+		return nil, err
 	}
-	if len(items) == 0 {
-		return nil, errors.New("empty")
+	if _, err := plan.Build(items); err != nil {
+		return nil, err
 	}
-	var errs []error
-	seen := make(map[string]bool, len(items))
+	out := make([]specItem, len(items))
 	for i, it := range items {
-		if err := checkItem(it); err != nil {
-			errs = append(errs, fmt.Errorf("item %d: %w", i, err))
-		}
-		clean := path.Clean(it.Path)
-		if seen[clean] {
-			errs = append(errs, fmt.Errorf("item %d: path %q written twice", i, it.Path))
-		}
-		seen[clean] = true
+		out[i] = specItem{From: it.From, Path: it.Path, Format: string(it.Format), Inputs: it.Inputs, Template: it.Template, Registry: it.Registry}
 	}
-	return items, errors.Join(errs...)
-}
-
-func checkItem(it specItem) error {
-	var errs []error
-	if it.From == "" && len(it.Inputs) == 0 {
-		errs = append(errs, errors.New(`needs a non-empty "from" or "inputs"`))
-	}
-	if err := checkRelPath(it.Path); err != nil {
-		errs = append(errs, err)
-	}
-	if !isKnownFormat(it.Format) {
-		errs = append(errs, fmt.Errorf("unknown format %q", it.Format))
-	}
-	if it.Format == "template" && (it.Template == "" || len(it.Inputs) == 0) {
-		errs = append(errs, errors.New(`format template needs "template" and "inputs"`))
-	}
-	if isRegistryFormat(it.Format) && it.Registry == "" {
-		errs = append(errs, fmt.Errorf(`format %s needs "registry"`, it.Format))
-	}
-	for name, ref := range it.Inputs {
-		if ref == "" {
-			errs = append(errs, fmt.Errorf("input %q has an empty reference", name))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func checkRelPath(p string) error {
-	if p == "" {
-		return errors.New(`empty "path"`)
-	}
-	if strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || !filepath.IsLocal(filepath.FromSlash(p)) {
-		return fmt.Errorf("path %q must be relative and stay inside INJECTOR_DIR", p)
-	}
-	if slices.Contains(strings.Split(p, "/"), "..") {
-		return fmt.Errorf("path %q must not contain ..", p)
-	}
-	return nil
+	return out, nil
 }
 
 // refs returns every secret reference an item reads.
@@ -1389,7 +1327,7 @@ func TestCheckWiring(t *testing.T) {
 			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
 				setEnv(&td.ContainerDefinitions[0], "INJECTOR_SPEC", `{"from":"x"}`)
 			},
-			wantErr: "not a JSON list",
+			wantErr: "invalid spec",
 		},
 		{
 			name: "spec path escapes",
@@ -1399,11 +1337,11 @@ func TestCheckWiring(t *testing.T) {
 			wantErr: "stay inside",
 		},
 		{
-			name: "spec path contains dot-dot",
+			name: "spec path with dot-dot that stays inside is cleaned",
 			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
 				setEnv(&td.ContainerDefinitions[0], "INJECTOR_SPEC", `[{"from":"ssm:/a","path":"a/../b"}]`)
 			},
-			wantErr: "must not contain ..",
+			wantErr: "",
 		},
 		{
 			name: "spec absolute path",
@@ -1417,14 +1355,14 @@ func TestCheckWiring(t *testing.T) {
 			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
 				setEnv(&td.ContainerDefinitions[0], "INJECTOR_SPEC", `[{"path":"a"}]`)
 			},
-			wantErr: `"from" or "inputs"`,
+			wantErr: "from is required",
 		},
 		{
 			name: "spec registry format without registry",
 			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
 				setEnv(&td.ContainerDefinitions[0], "INJECTOR_SPEC", `[{"from":"secretsmanager:r","path":"config.json","format":"dockerconfigjson"}]`)
 			},
-			wantErr: `needs "registry"`,
+			wantErr: "needs registry",
 		},
 	}
 	for _, tc := range tests {
