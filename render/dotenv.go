@@ -10,9 +10,13 @@ import (
 // Dotenv renders a JSON object as shell assignments, one KEY='value' line per
 // member, sorted by key.
 //
-// Every value is single-quoted, with each ' written as '\'' , so that
-// `set -a; . ./file; set +a` in bash (or any POSIX sh) gives back the value
-// byte for byte: newlines, $, `, \, spaces and non-ASCII text included.
+// Every value is single-quoted, and each single quote inside it is written as
+// close-quote, backslash-quote, reopen-quote:
+//
+//	KEY='it'\''s'
+//
+// so that `set -a; . ./file; set +a` in bash (or any POSIX sh) gives back the
+// value byte for byte: newlines, $, `, \, spaces and non-ASCII text included.
 // String values are used raw (decoded, unquoted); other JSON values as their
 // compact JSON text.
 //
@@ -48,8 +52,8 @@ func Dotenv(value []byte) ([]byte, error) {
 }
 
 // writeSingleQuoted writes s as one shell word in single quotes. Inside single
-// quotes every byte is literal except ', which cannot be escaped there; it is
-// written as '\'' (close quote, escaped quote, reopen quote).
+// quotes every byte is literal except the single quote itself, which cannot be
+// escaped there; it is written as close quote, escaped quote, reopen quote.
 func writeSingleQuoted(buf *bytes.Buffer, s []byte) {
 	buf.WriteByte('\'')
 	for _, c := range s {

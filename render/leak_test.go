@@ -33,7 +33,9 @@ func TestErrorsNeverContainSecrets(t *testing.T) {
 			return err
 		}
 	}
-	cred := func(v string) func() error { return func() error { _, err := ParseCredential("ghcr.io", []byte(v)); return err } }
+	cred := func(v string) func() error {
+		return func() error { _, err := ParseCredential("ghcr.io", []byte(v)); return err }
+	}
 	badCreds := [][]Credential{
 		{{Registry: "ghcr.io", Username: s1 + ":x", Password: s2}},
 		{{Registry: "ghcr.io", Username: s1, Password: s2 + "\x00"}},
