@@ -16,11 +16,13 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +55,7 @@ type harness struct {
 	motoDirect string // moto itself, for seeding and for other proxies
 	minio      string
 	caFile     string
+	pool       *x509.CertPool // trusts MinIO's certificate
 	proxy      *proxy
 	sm         *secretsmanager.Client
 	ssm        *ssm.Client
@@ -140,6 +143,7 @@ func start(motoBin, minioBin string) (*harness, error) {
 	if err != nil {
 		return hs, err
 	}
+	hs.pool = pool
 	minioPort, err := freePort()
 	if err != nil {
 		return hs, err
@@ -275,22 +279,29 @@ func writeCert(dir string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// proxy forwards to moto, counts calls by operation and can inject faults.
+// proxy forwards to moto (or, made by s3Proxy, to MinIO), counts calls by
+// operation and can inject faults.
 type proxy struct {
 	rp  *httputil.ReverseProxy
 	srv *http.Server
+	// opName names a call for counts and faults; nil means op (X-Amz-Target).
+	opName func(*http.Request) string
+	// xmlErrors makes injected errors S3's XML instead of the JSON protocols'.
+	xmlErrors bool
 
-	mu     sync.Mutex
-	counts map[string]int
-	fault  func(op string, n int) fault
+	mu      sync.Mutex
+	counts  map[string]int
+	fault   func(op string, n int) fault
+	observe func(*http.Request)
 }
 
 // fault is what the proxy does to one call instead of forwarding it as is.
 type fault struct {
-	delay  time.Duration
-	status int    // answer with this status and an AWS error body
-	code   string // the AWS error code for status
-	drop   bool   // close the connection without an answer
+	delay    time.Duration
+	status   int    // answer with this status and an AWS error body
+	code     string // the AWS error code for status
+	drop     bool   // close the connection without an answer
+	truncate bool   // forward, but cut the body off halfway and close the connection
 }
 
 func newProxy(target *url.URL) *proxy {
@@ -321,11 +332,17 @@ func op(r *http.Request) string {
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := op(r)
+	if p.opName != nil {
+		name = p.opName(r)
+	}
 	p.mu.Lock()
 	p.counts[name]++
 	n := p.counts[name]
-	faultFn := p.fault
+	faultFn, observe := p.fault, p.observe
 	p.mu.Unlock()
+	if observe != nil {
+		observe(r)
+	}
 	if faultFn != nil {
 		f := faultFn(name, n)
 		if f.delay > 0 {
@@ -343,6 +360,13 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
+		if f.status != 0 && p.xmlErrors {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(f.status)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
+				`<Error><Code>%s</Code><Message>injected by test proxy</Message><RequestId>test-proxy</RequestId></Error>`, f.code)
+			return
+		}
 		if f.status != 0 {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			w.Header().Set("X-Amzn-ErrorType", f.code)
@@ -350,8 +374,107 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"__type":%q,"message":"injected by test proxy"}`, f.code)
 			return
 		}
+		if f.truncate {
+			p.serveTruncated(w, r)
+			return
+		}
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// serveTruncated forwards r, then sends the answer's headers with its full
+// Content-Length but only half its body, and closes the connection.
+func (p *proxy) serveTruncated(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	p.rp.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body[:len(body)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			c.Close()
+		}
+	}
+}
+
+// onRequest sets a function that sees every request (nil for none).
+func (p *proxy) onRequest(fn func(*http.Request)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.observe = fn
+}
+
+// total is the number of calls of every operation.
+func (p *proxy) total() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.counts {
+		n += c
+	}
+	return n
+}
+
+// motoProxy starts a proxy of its own in front of moto, for a test that
+// injects faults while others run in parallel. It is closed when t ends.
+func (hs *harness) motoProxy(t *testing.T) (*proxy, string) {
+	t.Helper()
+	target, err := url.Parse(hs.motoDirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startProxy(t, newProxy(target))
+}
+
+// s3Proxy starts a plain-HTTP proxy in front of MinIO (forwarding over TLS,
+// trusting the harness CA) that names calls by S3 operation and answers
+// injected faults in S3's XML. The Host header is passed through, so SigV4
+// signatures made for the proxy's address still verify. It is closed when t
+// ends.
+func (hs *harness) s3Proxy(t *testing.T) (*proxy, string) {
+	t.Helper()
+	target, err := url.Parse(hs.minio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(target)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: hs.pool}}
+	t.Cleanup(tr.CloseIdleConnections)
+	p.rp.Transport = tr
+	p.opName = s3Op
+	p.xmlErrors = true
+	return startProxy(t, p)
+}
+
+func startProxy(t *testing.T, p *proxy) (*proxy, string) {
+	t.Helper()
+	u, err := p.listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	return p, u
+}
+
+// s3Op names the S3 call an object request makes.
+func s3Op(r *http.Request) string {
+	switch r.Method {
+	case http.MethodGet:
+		return "GetObject"
+	case http.MethodHead:
+		return "HeadObject"
+	case http.MethodPut:
+		return "PutObject"
+	default:
+		return r.Method
+	}
 }
 
 // reset clears counts and sets the fault function (nil for none).

@@ -1,0 +1,1048 @@
+package integration_test
+
+// Fault tests: the built injector against throttling, server errors, slow and
+// dropped connections, broken S3 answers, a failing credential endpoint, a
+// full disk, planted symbolic links, bad specs, write-time path conflicts and
+// a failure after a file was replaced.
+//
+// Every case checks the exit code and the message, that the output root is
+// exactly as it was on failure (or holds exactly the files asked for on
+// success), that nothing outside it changed, and that no seeded secret value,
+// raw or encoded, appears anywhere in the injector's output. Each case gets
+// proxies of its own in front of moto and MinIO, so cases run in parallel.
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// faultCase is one injector run against faulty peers or a hostile output root.
+type faultCase struct {
+	name string
+	spec string
+	// root makes the output root; nil means an empty temporary directory.
+	root func(t *testing.T) string
+	// prepare plants what is already in the output root (dir) and outside it
+	// (outside, a directory that already holds the file "keep").
+	prepare func(t *testing.T, dir, outside string)
+	moto    func(op string, n int) fault // faults of Secrets Manager and SSM calls
+	s3      func(op string, n int) fault // faults of S3 calls
+	// proxies, if set, is given both proxies before the run.
+	proxies   func(moto, s3 *proxy)
+	extra     []string // environment added to or overriding the harness's
+	wantCode  int
+	wantMsg   []string          // each must appear in the output
+	wantFiles map[string]string // on success: the files written, path -> content
+	written   []string          // on success: more files written, checked by check
+	wantCalls map[string]int    // exact calls per operation, both proxies together
+	minCalls  map[string]int    // at least this many calls per operation
+	noCall    bool              // no call may reach moto or MinIO
+	within    time.Duration     // the run must end this fast (0: no bound)
+	// check runs after the other checks, with both proxies.
+	check func(t *testing.T, dir string, moto, s3 *proxy)
+}
+
+// runFaultCases runs each case as a parallel subtest; secrets are every value
+// the cases could touch, none of which may appear in any output.
+func runFaultCases(t *testing.T, secrets []string, cases []faultCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			runFaultCase(t, tc, secrets)
+		})
+	}
+}
+
+func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
+	var dir string
+	if tc.root != nil {
+		dir = tc.root(t)
+	} else {
+		dir = t.TempDir()
+	}
+	outside := t.TempDir()
+	plantFile(t, filepath.Join(outside, "keep"), "untouched-outside", 0o644)
+	if tc.prepare != nil {
+		tc.prepare(t, dir, outside)
+	}
+	before, outsideBefore := snapshotTree(t, dir), snapshotTree(t, outside)
+
+	mp, motoURL := h.motoProxy(t)
+	mp.reset(tc.moto)
+	sp, s3URL := h.s3Proxy(t)
+	sp.reset(tc.s3)
+	if tc.proxies != nil {
+		tc.proxies(mp, sp)
+	}
+	env := append([]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + motoURL,
+		"AWS_ENDPOINT_URL_SSM=" + motoURL,
+		"AWS_ENDPOINT_URL_S3=" + s3URL,
+	}, tc.extra...)
+	start := time.Now()
+	res := h.inject(t, tc.spec, dir, env...)
+	elapsed := time.Since(start)
+
+	// The output, secrets redacted, is logged for every case (see -v).
+	t.Logf("exit %d after %s:\n%s", res.code, elapsed.Round(time.Millisecond), redact(res.output, secrets))
+	assertNoSecret(t, res.output, secrets)
+	if res.code != tc.wantCode {
+		t.Fatalf("exit %d, want %d", res.code, tc.wantCode)
+	}
+	// The text log escapes quotes inside the error.
+	unescaped := strings.ReplaceAll(res.output, `\"`, `"`)
+	for _, m := range tc.wantMsg {
+		if !strings.Contains(res.output, m) && !strings.Contains(unescaped, m) {
+			t.Errorf("output does not say %q", m)
+		}
+	}
+	if tc.within > 0 && elapsed > tc.within {
+		t.Errorf("run took %s, want at most %s", elapsed.Round(time.Millisecond), tc.within)
+	}
+	after := snapshotTree(t, dir)
+	if tc.wantCode != 0 {
+		if d := diffSnapshots(before, after); d != "" {
+			t.Errorf("output root changed on failure:\n%s", d)
+		}
+	} else {
+		want := map[string]string{}
+		maps.Copy(want, tc.wantFiles)
+		for _, p := range tc.written {
+			b, err := os.ReadFile(filepath.Join(dir, p))
+			if err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+			want[p] = string(b)
+		}
+		checkWritten(t, dir, before, after, want)
+	}
+	if d := diffSnapshots(outsideBefore, snapshotTree(t, outside)); d != "" {
+		t.Errorf("a directory outside the output root changed:\n%s", d)
+	}
+	for op, n := range tc.wantCalls {
+		if got := mp.count(op) + sp.count(op); got != n {
+			t.Errorf("%s calls = %d, want %d", op, got, n)
+		}
+	}
+	for op, n := range tc.minCalls {
+		if got := mp.count(op) + sp.count(op); got < n {
+			t.Errorf("%s calls = %d, want at least %d", op, got, n)
+		}
+	}
+	if tc.noCall {
+		if n := mp.total() + sp.total(); n != 0 {
+			t.Errorf("%d calls reached moto or MinIO, want none", n)
+		}
+	}
+	if tc.check != nil {
+		tc.check(t, dir, mp, sp)
+	}
+}
+
+// snapshotTree describes every entry under dir (not following symbolic links):
+// type, permission bits, and a digest of a file's content or a link's target.
+func snapshotTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	snap := map[string]string{}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		// Not a directory: the root itself is all there is to compare.
+		snap["."] = fmt.Sprintf("not a directory: %v", err)
+		if err == nil {
+			snap["."] = fmt.Sprintf("%s %v %d bytes", fi.Mode().Type(), fi.Mode().Perm(), fi.Size())
+		}
+		return snap
+	}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		desc := fmt.Sprintf("%s %v", fi.Mode().Type(), fi.Mode().Perm())
+		switch {
+		case fi.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			desc += fmt.Sprintf(" %d bytes sha256:%x", len(b), sum[:8])
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			desc += " -> " + target
+		}
+		snap[filepath.ToSlash(rel)] = desc
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing %s: %v", dir, err)
+	}
+	return snap
+}
+
+// diffSnapshots says what differs between two snapshots, "" if nothing.
+// It names paths and digests, never content.
+func diffSnapshots(before, after map[string]string) string {
+	var lines []string
+	for _, p := range slices.Sorted(maps.Keys(before)) {
+		switch a, ok := after[p]; {
+		case !ok:
+			lines = append(lines, "removed "+p)
+		case a != before[p]:
+			lines = append(lines, fmt.Sprintf("changed %s: %s -> %s", p, before[p], a))
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(after)) {
+		if _, ok := before[p]; !ok {
+			lines = append(lines, fmt.Sprintf("added %s: %s", p, after[p]))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// checkWritten checks a successful run: every wanted file holds its content,
+// and nothing else in the root is new or changed (no temporary, no backup).
+func checkWritten(t *testing.T, dir string, before, after map[string]string, want map[string]string) {
+	t.Helper()
+	expected, after := maps.Clone(before), maps.Clone(after)
+	for p, content := range want {
+		got, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if !bytes.Equal(got, []byte(content)) {
+			t.Errorf("%s holds the wrong content (%d bytes, want %d)", p, len(got), len(content))
+		}
+		delete(expected, p)
+		delete(after, p)
+		for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+			if _, existed := before[d]; !existed {
+				delete(after, d)
+			}
+		}
+	}
+	if d := diffSnapshots(expected, after); d != "" {
+		t.Errorf("output root holds more than the files asked for:\n%s", d)
+	}
+}
+
+// leakForms returns the ways a value could appear in a log: raw, base64 (all
+// four alphabets), hex, JSON-escaped (with and without HTML escaping) and Go
+// quoted. Forms too short to be telling are left out.
+func leakForms(v string) map[string]string {
+	forms := map[string]string{"raw": v}
+	b := []byte(v)
+	forms["base64"] = base64.StdEncoding.EncodeToString(b)
+	forms["base64 url"] = base64.URLEncoding.EncodeToString(b)
+	forms["base64 raw"] = base64.RawStdEncoding.EncodeToString(b)
+	forms["base64 raw url"] = base64.RawURLEncoding.EncodeToString(b)
+	forms["hex"] = hex.EncodeToString(b)
+	if j, err := json.Marshal(v); err == nil {
+		forms["json"] = strings.Trim(string(j), `"`)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) == nil {
+		forms["json no html escape"] = strings.Trim(strings.TrimSpace(buf.String()), `"`)
+	}
+	forms["go quoted"] = strings.Trim(strconv.Quote(v), `"`)
+	forms["go ascii quoted"] = strings.Trim(strconv.QuoteToASCII(v), `"`)
+	for k, f := range forms {
+		if len(f) < 8 {
+			delete(forms, k)
+		}
+	}
+	return forms
+}
+
+// leaks names each secret, and the form, that appears in output: "#i (form)".
+func leaks(output string, secrets []string) []string {
+	var found []string
+	for i, s := range secrets {
+		forms := leakForms(s)
+		for _, kind := range slices.Sorted(maps.Keys(forms)) {
+			if strings.Contains(output, forms[kind]) {
+				found = append(found, fmt.Sprintf("#%d (%s)", i, kind))
+			}
+		}
+	}
+	return found
+}
+
+// assertNoSecret fails if any secret, in any form leakForms knows, appears in
+// the injector's output. It reports which secret and form, not the value.
+func assertNoSecret(t *testing.T, output string, secrets []string) {
+	t.Helper()
+	for _, l := range leaks(output, secrets) {
+		t.Errorf("injector output holds secret %s", l)
+	}
+}
+
+// TestFaultLeakScanner checks that the scanner the fault tests rely on finds
+// a secret in each form it claims to know, inside log text.
+func TestFaultLeakScanner(t *testing.T) {
+	secret := `db "pass" <` + randHex(8) + ">\n"
+	for kind, form := range leakForms(secret) {
+		out := `time=x level=ERROR msg="injection failed" error="` + form + `"`
+		if got := leaks(out, []string{"unrelated-value", secret}); !slices.Contains(got, "#1 ("+kind+")") {
+			t.Errorf("%s form not found: %v", kind, got)
+		}
+	}
+	if got := leaks(`level=INFO msg=injected`, []string{secret}); len(got) != 0 {
+		t.Errorf("clean output reported as leaking: %v", got)
+	}
+	if r := redact("a "+secret+" b", []string{secret}); strings.Contains(r, secret) || !strings.Contains(r, "[SECRET#0]") {
+		t.Errorf("redact left the secret in place")
+	}
+}
+
+// redact replaces every form of every secret in s, for printing.
+func redact(s string, secrets []string) string {
+	for i, v := range secrets {
+		for _, f := range leakForms(v) {
+			s = strings.ReplaceAll(s, f, fmt.Sprintf("[SECRET#%d]", i))
+		}
+	}
+	return s
+}
+
+// randHex returns n random bytes in hex: seeded values no other test uses.
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func plantFile(t *testing.T, p, content string, mode fs.FileMode) {
+	t.Helper()
+	mkdir(t, filepath.Dir(p))
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func plantLink(t *testing.T, target, link string) {
+	t.Helper()
+	mkdir(t, filepath.Dir(link))
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// faultAlways returns a fault function that applies f to every call of the
+// operations named (all operations if none are).
+func faultAlways(f fault, ops ...string) func(string, int) fault {
+	return func(op string, _ int) fault {
+		if len(ops) == 0 || slices.Contains(ops, op) {
+			return f
+		}
+		return fault{}
+	}
+}
+
+// faultFirst returns a fault function that applies f to the first n calls of
+// each operation, then lets calls through.
+func faultFirst(n int, f fault) func(string, int) fault {
+	return func(_ string, i int) fault {
+		if i <= n {
+			return f
+		}
+		return fault{}
+	}
+}
+
+// seeded is a small set of values, one per kind of call the injector makes.
+type seeded struct {
+	batch, pinned, param, object string // values
+	items                        []map[string]any
+	files                        map[string]string // path -> value, for success
+	secrets                      []string
+}
+
+// seedValues stores one unpinned secret (BatchGetSecretValue), one pinned secret
+// (GetSecretValue), one SecureString parameter (GetParameters) and, with
+// withS3, one SSE-KMS object (GetObject), and returns items naming them.
+// Values hold quotes, angle brackets and a newline so their escaped forms
+// differ from the raw ones.
+func seedValues(t *testing.T, withS3 bool) seeded {
+	t.Helper()
+	p := uniq(t)
+	tokens := []string{randHex(8), randHex(8), randHex(8), randHex(8)}
+	s := seeded{
+		batch:  `batch "secret" <` + tokens[0] + ">\n",
+		pinned: `pinned 'secret' &` + tokens[1],
+		param:  "param\tsecret " + tokens[2],
+		object: "object secret\x00" + tokens[3],
+	}
+	putSecret(t, p+"/batch", s.batch)
+	putSecret(t, p+"/pinned", s.pinned)
+	putParameter(t, "/"+p+"/param", s.param, ssmtypes.ParameterTypeSecureString)
+	s.items = []map[string]any{
+		{"from": "secretsmanager:" + p + "/batch", "path": "sm/batch"},
+		{"from": "secretsmanager:" + p + "/pinned::AWSCURRENT:", "path": "sm/pinned"},
+		{"from": "ssm:/" + p + "/param", "path": "ssm/param"},
+	}
+	s.files = map[string]string{"sm/batch": s.batch, "sm/pinned": s.pinned, "ssm/param": s.param}
+	// The random parts alone too: a value cut short must not show either.
+	s.secrets = []string{s.batch, s.pinned, s.param, tokens[0], tokens[1], tokens[2]}
+	if withS3 {
+		bucket := p + "-bucket"
+		makeBucket(t, bucket)
+		putObject(t, bucket, "obj", s.object, "sse-kms", nil)
+		s.items = append(s.items, map[string]any{"from": "s3://" + bucket + "/obj", "path": "s3/obj"})
+		s.files["s3/obj"] = s.object
+		s.secrets = append(s.secrets, s.object, tokens[3])
+	}
+	return s
+}
+
+var (
+	throttlingFault  = fault{status: 400, code: "ThrottlingException"}
+	internalFault    = fault{status: 500, code: "InternalFailure"}
+	unavailableFault = fault{status: 503, code: "ServiceUnavailable"}
+	slowDownFault    = fault{status: 503, code: "SlowDown"}
+	dropFault        = fault{drop: true}
+	stallFault       = fault{delay: time.Minute}
+)
+
+// The operations a seeded spec calls, and one call of each.
+var (
+	motoOps    = []string{"BatchGetSecretValue", "GetSecretValue", "GetParameters"}
+	oneEachOps = map[string]int{"BatchGetSecretValue": 1, "GetSecretValue": 1, "GetParameters": 1}
+)
+
+func callsEach(ops []string, n int) map[string]int {
+	m := map[string]int{}
+	for _, op := range ops {
+		m[op] = n
+	}
+	return m
+}
+
+// TestFaultsTransport: throttling, server errors, slow and dropped
+// connections on Secrets Manager and SSM, and the same plus truncated bodies
+// on S3. Transient faults are ridden out by the SDK's retries with the
+// injector's default retry settings; persistent ones end in exit 3 quickly
+// when AWS_MAX_ATTEMPTS or INJECTOR_TIMEOUT bound the run.
+func TestFaultsTransport(t *testing.T) {
+	moto := seedValues(t, false)
+	all := seedValues(t, true)
+	secrets := slices.Concat(moto.secrets, all.secrets)
+	motoSpec, allSpec := specJSON(t, moto.items...), specJSON(t, all.items...)
+	// S3 alone, after a Secrets Manager item that succeeds.
+	s3Spec := specJSON(t, all.items[0], all.items[3])
+	s3Files := map[string]string{"sm/batch": all.batch, "s3/obj": all.object}
+	maxAttempts := func(n int) string { return "AWS_MAX_ATTEMPTS=" + strconv.Itoa(n) }
+
+	runFaultCases(t, secrets, []faultCase{
+		{name: "throttled then pass", spec: motoSpec, moto: faultFirst(2, throttlingFault),
+			wantFiles: moto.files, wantCalls: callsEach(motoOps, 3), within: 20 * time.Second},
+		{name: "throttled forever, attempts bounded", spec: motoSpec, moto: faultAlways(throttlingFault), extra: []string{maxAttempts(3)},
+			wantCode: 3, wantMsg: append([]string{"ThrottlingException", "exceeded maximum number of attempts, 3"}, motoOps...),
+			wantCalls: callsEach(motoOps, 3), within: 15 * time.Second},
+		{name: "throttled forever, run timeout", spec: motoSpec, moto: faultAlways(throttlingFault), extra: []string{"INJECTOR_TIMEOUT=3s"},
+			wantCode: 3, wantMsg: []string{"BatchGetSecretValue", "deadline exceeded"}, minCalls: callsEach(motoOps, 1), within: 8 * time.Second},
+		{name: "only ssm throttled", spec: motoSpec, moto: faultAlways(throttlingFault, "GetParameters"), extra: []string{maxAttempts(2)},
+			wantCode: 3, wantMsg: []string{"ssm GetParameters", "ThrottlingException"},
+			wantCalls: map[string]int{"BatchGetSecretValue": 1, "GetSecretValue": 1, "GetParameters": 2}, within: 10 * time.Second},
+		{name: "500 then pass", spec: motoSpec, moto: faultFirst(1, internalFault),
+			wantFiles: moto.files, wantCalls: callsEach(motoOps, 2), within: 15 * time.Second},
+		{name: "503 then pass", spec: motoSpec, moto: faultFirst(1, unavailableFault),
+			wantFiles: moto.files, wantCalls: callsEach(motoOps, 2), within: 15 * time.Second},
+		{name: "500 forever", spec: motoSpec, moto: faultAlways(internalFault), extra: []string{maxAttempts(2)},
+			wantCode: 3, wantMsg: append([]string{"InternalFailure", "StatusCode: 500"}, motoOps...),
+			wantCalls: callsEach(motoOps, 2), within: 10 * time.Second},
+		{name: "503 forever", spec: motoSpec, moto: faultAlways(unavailableFault), extra: []string{maxAttempts(2)},
+			wantCode: 3, wantMsg: append([]string{"ServiceUnavailable", "StatusCode: 503"}, motoOps...),
+			wantCalls: callsEach(motoOps, 2), within: 10 * time.Second},
+		{name: "slow within timeout", spec: motoSpec, moto: faultAlways(fault{delay: 300 * time.Millisecond}),
+			extra: []string{"INJECTOR_TIMEOUT=10s"}, wantFiles: moto.files, wantCalls: oneEachOps, within: 8 * time.Second},
+		{name: "slower than timeout", spec: motoSpec, moto: faultAlways(stallFault), extra: []string{"INJECTOR_TIMEOUT=2s"},
+			wantCode: 3, wantMsg: append([]string{"deadline exceeded"}, motoOps...), within: 6 * time.Second},
+		{name: "dropped then pass", spec: motoSpec, moto: faultFirst(1, dropFault),
+			wantFiles: moto.files, minCalls: callsEach(motoOps, 2), within: 15 * time.Second},
+		{name: "dropped forever", spec: motoSpec, moto: faultAlways(dropFault), extra: []string{maxAttempts(2)},
+			wantCode: 3, wantMsg: append([]string{"EOF"}, motoOps...), minCalls: callsEach(motoOps, 2), within: 10 * time.Second},
+		{name: "answer truncated", spec: motoSpec, moto: faultAlways(fault{truncate: true}), extra: []string{maxAttempts(2)},
+			wantCode: 3, wantMsg: motoOps, minCalls: callsEach(motoOps, 1), within: 10 * time.Second},
+		{name: "all sources, each first call fails", spec: allSpec, extra: []string{"INJECTOR_LOG_FORMAT=json"},
+			moto: faultFirst(1, throttlingFault), s3: faultFirst(1, slowDownFault),
+			wantFiles: all.files, wantCalls: map[string]int{"BatchGetSecretValue": 2, "GetSecretValue": 2, "GetParameters": 2, "GetObject": 2},
+			within: 15 * time.Second},
+		{name: "s3 SlowDown then pass", spec: s3Spec, s3: faultFirst(2, slowDownFault),
+			wantFiles: s3Files, wantCalls: map[string]int{"GetObject": 3}, within: 20 * time.Second},
+		{name: "s3 SlowDown forever", spec: s3Spec, s3: faultAlways(slowDownFault), extra: []string{maxAttempts(3)},
+			wantCode: 3, wantMsg: []string{"s3 GetObject of s3://", "SlowDown", "exceeded maximum number of attempts, 3"},
+			wantCalls: map[string]int{"GetObject": 3}, within: 15 * time.Second},
+		{name: "s3 body truncated", spec: s3Spec, s3: faultAlways(fault{truncate: true}), extra: []string{maxAttempts(2)},
+			wantCode: 3, wantMsg: []string{"s3 GetObject of s3://", "unexpected EOF"}, minCalls: map[string]int{"GetObject": 1},
+			within: 10 * time.Second},
+		{name: "s3 body truncated, json log", spec: s3Spec, s3: faultAlways(fault{truncate: true}),
+			extra:    []string{maxAttempts(2), "INJECTOR_LOG_FORMAT=json"},
+			wantCode: 3, wantMsg: []string{`"exit":3`, "unexpected EOF"}, within: 10 * time.Second},
+		{name: "s3 slower than timeout", spec: s3Spec, s3: faultAlways(stallFault), extra: []string{"INJECTOR_TIMEOUT=2s"},
+			wantCode: 3, wantMsg: []string{"s3 GetObject of s3://", "deadline exceeded"}, within: 6 * time.Second},
+		{name: "s3 dropped forever", spec: s3Spec, s3: faultAlways(dropFault), extra: []string{maxAttempts(2)},
+			wantCode: 3, wantMsg: []string{"s3 GetObject of s3://", "EOF"}, minCalls: map[string]int{"GetObject": 2},
+			within: 10 * time.Second},
+	})
+}
+
+// credEndpoint is a fake ECS container credentials endpoint.
+type credEndpoint struct {
+	url string
+
+	mu    sync.Mutex
+	calls int
+	auth  []string // Authorization headers seen
+}
+
+// newCredEndpoint serves answer at /creds and counts the calls.
+func newCredEndpoint(t *testing.T, answer http.HandlerFunc) *credEndpoint {
+	t.Helper()
+	e := &credEndpoint{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.calls++
+		e.auth = append(e.auth, r.Header.Get("Authorization"))
+		e.mu.Unlock()
+		answer(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL + "/creds"
+	return e
+}
+
+func (e *credEndpoint) seen() (int, []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls, slices.Clone(e.auth)
+}
+
+// TestFaultsCredentials runs the injector with no static keys, taking
+// credentials from AWS_CONTAINER_CREDENTIALS_FULL_URI as on ECS. A failing
+// endpoint ends in exit 3 naming credentials, with no call reaching AWS; a
+// working one proves the path.
+func TestFaultsCredentials(t *testing.T) {
+	s := seedValues(t, false)
+	spec := specJSON(t, s.items...)
+	const keyID = "ASIATESTCONTAINERKEY"
+	secretAccess := "container-secret-access-key-" + randHex(8)
+	sessionToken := "container-session-token-" + randHex(16)
+	authToken := "container-auth-token-" + randHex(8)
+	secrets := append(slices.Clone(s.secrets), secretAccess, sessionToken, authToken)
+
+	valid := func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != authToken {
+			http.Error(w, `{"code":"AccessDenied","message":"bad token"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"AccessKeyId": keyID, "SecretAccessKey": secretAccess, "Token": sessionToken,
+			"Expiration": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+		})
+	}
+	endpoints := map[string]*credEndpoint{
+		"valid":   newCredEndpoint(t, valid),
+		"checked": newCredEndpoint(t, valid), // the same, for the refused token
+		"500":     newCredEndpoint(t, func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }),
+		"garbage": newCredEndpoint(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("this is not JSON {")) }),
+	}
+	closedPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(uri string, more ...string) []string {
+		return append([]string{
+			// Empty counts as unset for the SDK: no static keys.
+			"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + uri,
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN=" + authToken,
+			// One attempt per API call; the credential client still makes
+			// its own three.
+			"AWS_MAX_ATTEMPTS=1",
+		}, more...)
+	}
+	called := func(name string) func(*testing.T, string, *proxy, *proxy) {
+		return func(t *testing.T, _ string, _, _ *proxy) {
+			if n, _ := endpoints[name].seen(); n == 0 {
+				t.Errorf("credential endpoint %s was never called", name)
+			}
+		}
+	}
+	signed := &signerLog{} // what moto saw in the valid case
+
+	runFaultCases(t, secrets, []faultCase{
+		{name: "endpoint answers 500", spec: spec, extra: env(endpoints["500"].url),
+			wantCode: 3, wantMsg: []string{"failed to refresh cached credentials", "boom"}, noCall: true, within: 10 * time.Second,
+			check: called("500")},
+		{name: "endpoint answers 500, default retries", spec: spec,
+			extra:    env(endpoints["500"].url, "AWS_MAX_ATTEMPTS=", "INJECTOR_TIMEOUT=3s"),
+			wantCode: 3, wantMsg: []string{"credentials"}, noCall: true, within: 8 * time.Second},
+		{name: "endpoint answers garbage", spec: spec, extra: env(endpoints["garbage"].url),
+			wantCode: 3, wantMsg: []string{"failed to refresh cached credentials"}, noCall: true, within: 10 * time.Second, check: called("garbage")},
+		{name: "endpoint refuses the token", spec: spec,
+			extra:    append(env(endpoints["checked"].url), "AWS_CONTAINER_AUTHORIZATION_TOKEN=wrong-token"),
+			wantCode: 3, wantMsg: []string{"credentials", "AccessDenied"}, noCall: true, within: 10 * time.Second},
+		{name: "endpoint unreachable", spec: spec, extra: env("http://127.0.0.1:" + closedPort + "/creds"),
+			wantCode: 3, wantMsg: []string{"credentials", "connection refused"}, noCall: true, within: 10 * time.Second},
+		{name: "endpoint not loopback", spec: spec, extra: env("http://192.0.2.1/creds"),
+			wantCode: 2, wantMsg: []string{"only loopback/ecs/eks hosts are allowed"}, noCall: true, within: 5 * time.Second},
+		{name: "endpoint answers valid credentials", spec: spec, extra: env(endpoints["valid"].url),
+			wantFiles: s.files, wantCalls: oneEachOps, within: 10 * time.Second,
+			check: func(t *testing.T, _ string, moto, _ *proxy) {
+				n, auth := endpoints["valid"].seen()
+				if n == 0 {
+					t.Fatal("credential endpoint was never called")
+				}
+				for _, a := range auth {
+					if a != authToken {
+						t.Errorf("credential endpoint got an Authorization header other than AWS_CONTAINER_AUTHORIZATION_TOKEN")
+					}
+				}
+				keys, tokens := signed.seen()
+				if len(keys) == 0 {
+					t.Error("moto saw no signed request")
+				}
+				for i, k := range keys {
+					if k != keyID {
+						t.Errorf("request signed with access key %q, want the endpoint's %q", k, keyID)
+					}
+					if tokens[i] != sessionToken {
+						t.Error("request without the endpoint's session token in X-Amz-Security-Token")
+					}
+				}
+			},
+			proxies: func(moto, _ *proxy) { moto.onRequest(signed.observe) }},
+	})
+}
+
+// signerLog records the access key id and session token of each request.
+type signerLog struct {
+	mu           sync.Mutex
+	keys, tokens []string
+}
+
+func (l *signerLog) observe(r *http.Request) {
+	_, rest, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	id, _, _ := strings.Cut(rest, "/")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys = append(l.keys, id)
+	l.tokens = append(l.tokens, r.Header.Get("X-Amz-Security-Token"))
+}
+
+func (l *signerLog) seen() (keys, tokens []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.keys), slices.Clone(l.tokens)
+}
+
+// mountTmpfs mounts a tmpfs with the given options and returns its mount
+// point; it is unmounted when t ends. The test is skipped, with the reason,
+// where mounting is not permitted.
+func mountTmpfs(t *testing.T, opts string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot mount a tmpfs (%s) for the disk-full cases (needs root or CAP_SYS_ADMIN): %v: %s", opts, err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("unmounting %s: %v: %s", dir, err, bytes.TrimSpace(out))
+		}
+	})
+	return dir
+}
+
+// tinyFS is a 64 KiB file system.
+func tinyFS(t *testing.T) string { return mountTmpfs(t, "size=64k,mode=0755") }
+
+// fewInodesFS has room for the root directory and three more entries.
+func fewInodesFS(t *testing.T) string { return mountTmpfs(t, "size=1m,nr_inodes=4,mode=0755") }
+
+// readOnlyFS is a file system mounted read-only, holding one older file.
+func readOnlyFS(t *testing.T) string {
+	t.Helper()
+	dir := mountTmpfs(t, "size=64k,mode=0755")
+	plantFile(t, filepath.Join(dir, "sm", "batch"), "older batch\n", 0o400)
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount %s read-only: %v: %s", dir, err, bytes.TrimSpace(out))
+	}
+	return dir
+}
+
+// TestFaultsDiskFull writes into a 64 KiB file system: a value larger than
+// the free space, among small ones, fails the whole write with exit 5, and
+// no file, temporary or directory is left behind.
+func TestFaultsDiskFull(t *testing.T) {
+	s := seedValues(t, false)
+	p := uniq(t)
+	bucket := p + "-bucket"
+	makeBucket(t, bucket)
+	token := randHex(8)
+	big := strings.Repeat("big secret "+token+"\n", 256<<10/28) // about 256 KiB
+	putObject(t, bucket, "big", big, "sse-s3", nil)
+	bigItem := map[string]any{"from": "s3://" + bucket + "/big", "path": "blob/big"}
+	secrets := append(slices.Clone(s.secrets), big, token)
+
+	runFaultCases(t, secrets, []faultCase{
+		{name: "small values fit", root: tinyFS, spec: specJSON(t, s.items...), wantFiles: s.files},
+		{name: "value larger than the free space", root: tinyFS,
+			spec:     specJSON(t, s.items[0], s.items[1], bigItem, s.items[2]),
+			wantCode: 5, wantMsg: []string{"blob/big", "no space left on device"}},
+		{name: "value larger than the free space, replacing files", root: tinyFS,
+			prepare: func(t *testing.T, dir, _ string) {
+				plantFile(t, filepath.Join(dir, "sm", "batch"), "older batch\n", 0o400)
+				plantFile(t, filepath.Join(dir, "blob", "big"), "older big\n", 0o640)
+			},
+			spec:     specJSON(t, s.items[0], bigItem, s.items[2]),
+			wantCode: 5, wantMsg: []string{"blob/big", "no space left on device"}},
+		{name: "no free inodes", root: fewInodesFS, spec: specJSON(t, s.items...),
+			wantCode: 5, wantMsg: []string{"no space left on device"}},
+		{name: "read-only file system", root: readOnlyFS, spec: specJSON(t, s.items...),
+			wantCode: 5, wantMsg: []string{"read-only file system"}},
+		{name: "output root missing", spec: specJSON(t, s.items...),
+			root:     func(t *testing.T) string { return filepath.Join(t.TempDir(), "missing") },
+			wantCode: 5, wantMsg: []string{"opening output root", "no such file or directory"}},
+		{name: "output root is a file", spec: specJSON(t, s.items...),
+			root: func(t *testing.T) string {
+				p := filepath.Join(t.TempDir(), "file")
+				plantFile(t, p, "not a directory", 0o644)
+				return p
+			},
+			wantCode: 5, wantMsg: []string{"opening output root", "not a directory"}},
+	})
+}
+
+// TestFaultsSymlinks plants symbolic links in the output root. Every one on
+// the way to a target, or as the target, is refused with exit 5 before any
+// file is written, and nothing they point at changes.
+func TestFaultsSymlinks(t *testing.T) {
+	s := seedValues(t, false)
+	// A good item first: it must not be written either.
+	spec := func(path string) string {
+		return specJSON(t, s.items[0], map[string]any{"from": s.items[2]["from"], "path": path})
+	}
+	// ecs-config reads the file it merges into before writing it.
+	password := "registry-password-" + randHex(8)
+	login, _ := json.Marshal(map[string]string{"username": "robot", "password": password})
+	loginName := uniq(t) + "/login"
+	putSecret(t, loginName, string(login))
+	ecsSpec := specJSON(t, s.items[0], map[string]any{
+		"from": "secretsmanager:" + loginName, "path": "ecs/ecs.config", "format": "ecs-config", "registry": "registry.example.com",
+	})
+	secrets := append(slices.Clone(s.secrets), password, string(login),
+		base64.StdEncoding.EncodeToString([]byte("robot:"+password)))
+
+	runFaultCases(t, secrets, []faultCase{
+		{name: "ecs.config merged", spec: ecsSpec, wantFiles: map[string]string{"sm/batch": s.batch}, written: []string{"ecs/ecs.config"},
+			prepare: func(t *testing.T, dir, _ string) {
+				plantFile(t, filepath.Join(dir, "ecs", "ecs.config"), "ECS_CLUSTER=prod\n", 0o644)
+			},
+			check: func(t *testing.T, dir string, _, _ *proxy) {
+				b, err := os.ReadFile(filepath.Join(dir, "ecs", "ecs.config"))
+				if err != nil || !bytes.Contains(b, []byte("ECS_CLUSTER=prod\n")) || !bytes.Contains(b, []byte("ECS_ENGINE_AUTH_DATA=")) {
+					t.Errorf("ecs.config was not merged (%d bytes, %v)", len(b), err)
+				}
+			}},
+		{name: "ecs.config links outside", spec: ecsSpec,
+			prepare: func(t *testing.T, dir, outside string) {
+				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "ecs", "ecs.config"))
+			},
+			wantCode: 5, wantMsg: []string{"ecs/ecs.config", "not a regular file"}},
+		{name: "ecs.config directory links outside", spec: ecsSpec,
+			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "ecs")) },
+			wantCode: 5, wantMsg: []string{"ecs/ecs.config"}},
+		{name: "ecs.config directory links inside the root", spec: ecsSpec,
+			prepare: func(t *testing.T, dir, _ string) {
+				plantFile(t, filepath.Join(dir, "real", "ecs.config"), "ECS_CLUSTER=prod\n", 0o644)
+				plantLink(t, "real", filepath.Join(dir, "ecs"))
+			},
+			wantCode: 5, wantMsg: []string{"ecs is a symbolic link"}},
+		{name: "directory links outside", spec: spec("app/key"),
+			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "app")) },
+			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
+		{name: "directory links outside, relative", spec: spec("app/key"),
+			prepare: func(t *testing.T, dir, _ string) {
+				plantLink(t, "../../../../../../../../tmp", filepath.Join(dir, "app"))
+			},
+			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
+		{name: "deeper directory links outside", spec: spec("app/conf/key"),
+			prepare: func(t *testing.T, dir, outside string) {
+				mkdir(t, filepath.Join(dir, "app"))
+				plantLink(t, outside, filepath.Join(dir, "app", "conf"))
+			},
+			wantCode: 5, wantMsg: []string{"app/conf is a symbolic link"}},
+		{name: "directory links inside the root", spec: spec("app/key"),
+			prepare: func(t *testing.T, dir, _ string) {
+				mkdir(t, filepath.Join(dir, "real"))
+				plantLink(t, "real", filepath.Join(dir, "app"))
+			},
+			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
+		{name: "target links to a file outside", spec: spec("app/key"),
+			prepare: func(t *testing.T, dir, outside string) {
+				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "app", "key"))
+			},
+			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
+		{name: "target links to a file inside the root", spec: spec("app/key"),
+			prepare: func(t *testing.T, dir, _ string) {
+				plantFile(t, filepath.Join(dir, "real"), "inside-original", 0o644)
+				plantLink(t, "../real", filepath.Join(dir, "app", "key"))
+			},
+			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
+		{name: "target is a dangling link", spec: spec("app/key"),
+			prepare: func(t *testing.T, dir, outside string) {
+				plantLink(t, filepath.Join(outside, "created-through-link"), filepath.Join(dir, "app", "key"))
+			},
+			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
+		{name: "directory is a dangling link", spec: spec("app/key"),
+			prepare: func(t *testing.T, dir, outside string) {
+				plantLink(t, filepath.Join(outside, "no-such-dir"), filepath.Join(dir, "app"))
+			},
+			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
+		{name: "target links to a directory outside", spec: spec("app/key"),
+			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "app", "key")) },
+			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
+	})
+}
+
+// TestFaultsSpec: malformed specs, references and settings are configuration
+// errors (exit 2) found before any AWS call.
+func TestFaultsSpec(t *testing.T) {
+	s := seedValues(t, true)
+	good := s.items[0]
+	item := func(from, path string) map[string]any { return map[string]any{"from": from, "path": path} }
+	withGood := func(items ...map[string]any) string { return specJSON(t, append([]map[string]any{good}, items...)...) }
+	badRef := func(from string) string { return withGood(item(from, "x")) }
+	badPath := func(path string) string { return withGood(item(s.items[2]["from"].(string), path)) }
+	specFile := filepath.Join(t.TempDir(), "spec.json")
+	plantFile(t, specFile, withGood(), 0o600)
+
+	cases := []faultCase{
+		{name: "bad json", spec: `[{"from": "secretsmanager:x", "path": "a"`, wantMsg: []string{"invalid spec"}},
+		{name: "not a list", spec: `{"from": "secretsmanager:x", "path": "a"}`, wantMsg: []string{"invalid spec"}},
+		{name: "trailing data", spec: withGood() + ` []`, wantMsg: []string{"trailing data"}},
+		{name: "empty list", spec: `[]`, wantMsg: []string{"no items"}},
+		{name: "null", spec: `null`, wantMsg: []string{"no items"}},
+		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "mode": "0644"}]`, wantMsg: []string{"unknown field"}},
+		{name: "wrong field type", spec: `[{"from": 7, "path": "a"}]`, wantMsg: []string{"invalid spec"}},
+		{name: "unknown format", spec: withGood(map[string]any{"from": "secretsmanager:x", "path": "x", "format": "yaml"}), wantMsg: []string{`unknown format "yaml"`}},
+		{name: "missing from", spec: withGood(map[string]any{"path": "x"}), wantMsg: []string{"from is required"}},
+		{name: "duplicate path", spec: withGood(good), wantMsg: []string{"already written"}},
+		{name: "duplicate path after cleaning", spec: withGood(item("secretsmanager:x", "sm//./batch")), wantMsg: []string{"already written"}},
+		{name: "file is another item's directory", spec: withGood(item("secretsmanager:x", "sm/batch/inner")), wantMsg: []string{"which is another item's file"}},
+		{name: "explode below a file", spec: withGood(map[string]any{"from": "secretsmanager:x", "path": "sm/batch/dir", "format": "explode"}),
+			wantMsg: []string{"which is another item's file"}},
+		{name: "absolute path", spec: badPath("/etc/passwd"), wantMsg: []string{"stay inside"}},
+		{name: "dot-dot path", spec: badPath("../x"), wantMsg: []string{"stay inside"}},
+		{name: "dot-dot inside path", spec: badPath("a/../../x"), wantMsg: []string{"stay inside"}},
+		{name: "root as path", spec: badPath("."), wantMsg: []string{"stay inside"}},
+		{name: "empty path", spec: badPath(""), wantMsg: []string{"path is required"}},
+		{name: "newline in path", spec: badPath("a\nb"), wantMsg: []string{"control character"}},
+		{name: "NUL in path", spec: badPath("a\x00b"), wantMsg: []string{"control character"}},
+		{name: "DEL in path", spec: badPath("a\x7fb"), wantMsg: []string{"control character"}},
+		{name: "backslash in path", spec: badPath(`a\..\..\b`), wantMsg: []string{"backslash"}},
+		{name: "control character in ref", spec: badRef("secretsmanager:a\tb"), wantMsg: []string{"control character"}},
+		{name: "unknown scheme", spec: badRef("vault:secret/x"), wantMsg: []string{"invalid reference"}},
+		{name: "empty secret name", spec: badRef("secretsmanager:"), wantMsg: []string{"empty secret name"}},
+		{name: "secret with two fields", spec: badRef("secretsmanager:a:b"), wantMsg: []string{"NAME:json-key:version-stage:version-id"}},
+		{name: "secret with stage and id", spec: badRef("secretsmanager:a:k:AWSCURRENT:v1"), wantMsg: []string{"not both"}},
+		{name: "empty parameter name", spec: badRef("ssm:"), wantMsg: []string{"empty parameter name"}},
+		{name: "empty parameter selector", spec: badRef("ssm:/a:"), wantMsg: []string{"selector"}},
+		{name: "arn without account", spec: badRef("arn:aws:secretsmanager:us-east-1::secret:x"), wantMsg: []string{"needs partition, region and account"}},
+		{name: "arn of another service", spec: badRef("arn:aws:sqs:us-east-1:111122223333:queue"), wantMsg: []string{"not secretsmanager or ssm"}},
+		{name: "ssm arn without parameter/", spec: badRef("arn:aws:ssm:us-east-1:111122223333:param/x"), wantMsg: []string{"parameter/"}},
+		{name: "short arn", spec: badRef("arn:aws:secretsmanager"), wantMsg: []string{"too few fields"}},
+		{name: "s3 without bucket", spec: badRef("s3:///key"), wantMsg: []string{"empty bucket"}},
+		{name: "s3 without key", spec: badRef("s3://bucket"), wantMsg: []string{"needs an object key"}},
+		{name: "s3 folder key", spec: badRef("s3://bucket/dir/"), wantMsg: []string{"needs an object key"}},
+		{name: "s3 with user", spec: badRef("s3://user@bucket/key"), wantMsg: []string{"only bucket, key and query"}},
+		{name: "s3 unknown query", spec: badRef("s3://bucket/key?acl=x"), wantMsg: []string{"unknown query parameter"}},
+		{name: "s3 repeated query", spec: badRef("s3://bucket/key?versionId=1&versionId=2"), wantMsg: []string{"exactly one value"}},
+		{name: "sseCustomerKey on a secret", spec: withGood(map[string]any{"from": "secretsmanager:x", "path": "x", "sseCustomerKey": "secretsmanager:k"}),
+			wantMsg: []string{"s3:// references only"}},
+		{name: "sseCustomerKey in s3", spec: withGood(map[string]any{"from": "s3://b/k", "path": "x", "sseCustomerKey": "s3://b/key"}),
+			wantMsg: []string{"not S3"}},
+		{name: "template without text", spec: withGood(map[string]any{"from": "secretsmanager:x", "path": "x", "format": "template"}),
+			wantMsg: []string{"needs template text"}},
+		{name: "spec and spec file", spec: withGood(), extra: []string{"INJECTOR_SPEC_FILE=" + specFile}, wantMsg: []string{"exactly one of"}},
+		{name: "missing spec file", spec: "", extra: []string{"INJECTOR_SPEC_FILE=" + specFile + ".missing"}, wantMsg: []string{"reading INJECTOR_SPEC_FILE"}},
+		{name: "zero timeout", spec: withGood(), extra: []string{"INJECTOR_TIMEOUT=0s"}, wantMsg: []string{"INJECTOR_TIMEOUT must be positive"}},
+		{name: "bad concurrency", spec: withGood(), extra: []string{"INJECTOR_CONCURRENCY=0"}, wantMsg: []string{"INJECTOR_CONCURRENCY"}},
+		{name: "bad log format", spec: withGood(), extra: []string{"INJECTOR_LOG_FORMAT=xml"}, wantMsg: []string{"INJECTOR_LOG_FORMAT"}},
+	}
+	for i := range cases {
+		cases[i].wantCode = 2
+		cases[i].noCall = true
+		cases[i].wantMsg = append(cases[i].wantMsg, "configuration error")
+		cases[i].within = 5 * time.Second
+	}
+	runFaultCases(t, s.secrets, cases)
+}
+
+// TestFaultsPathConflicts: conflicts that only the fetched values reveal (an
+// exploded key landing on another item's path) and ones the output root holds
+// (a directory where a file goes, a file where a directory goes). They are
+// found before any file is written: exit 5, nothing changed.
+func TestFaultsPathConflicts(t *testing.T) {
+	s := seedValues(t, false)
+	p := uniq(t)
+	cfgA, cfgB := "explode-a-"+randHex(8), "explode-b-"+randHex(8)
+	cfg, _ := json.Marshal(map[string]string{"key": cfgA, "other": cfgB})
+	putSecret(t, p+"/cfg", string(cfg))
+	explode := map[string]any{"from": "secretsmanager:" + p + "/cfg", "path": "cfg", "format": "explode"}
+	raw := func(path string) map[string]any { return map[string]any{"from": s.items[2]["from"], "path": path} }
+	secrets := append(slices.Clone(s.secrets), cfgA, cfgB, string(cfg))
+
+	runFaultCases(t, secrets, []faultCase{
+		{name: "explode without conflict", spec: specJSON(t, explode, raw("cfg-other/key")),
+			wantFiles: map[string]string{"cfg/key": cfgA, "cfg/other": cfgB, "cfg-other/key": s.param}},
+		{name: "exploded key is another item's file", spec: specJSON(t, s.items[0], explode, raw("cfg/key")),
+			wantCode: 5, wantMsg: []string{`"cfg/key" is written twice`}},
+		{name: "exploded key is another item's directory", spec: specJSON(t, s.items[0], explode, raw("cfg/key/inner")),
+			wantCode: 5, wantMsg: []string{`"cfg/key/inner" is inside "cfg/key"`}},
+		{name: "target is an existing directory", spec: specJSON(t, s.items[0], raw("app/key")),
+			prepare:  func(t *testing.T, dir, _ string) { mkdir(t, filepath.Join(dir, "app", "key")) },
+			wantCode: 5, wantMsg: []string{"app/key", "not a regular file"}},
+		{name: "directory is an existing file", spec: specJSON(t, s.items[0], explode),
+			prepare:  func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "cfg"), "a file", 0o644) },
+			wantCode: 5, wantMsg: []string{"cfg exists and is not a directory"}},
+		{name: "target is a fifo", spec: specJSON(t, s.items[0], raw("app/key")),
+			prepare: func(t *testing.T, dir, _ string) {
+				mkdir(t, filepath.Join(dir, "app"))
+				if out, err := exec.Command("mkfifo", filepath.Join(dir, "app", "key")).CombinedOutput(); err != nil {
+					t.Skipf("mkfifo: %v: %s", err, out)
+				}
+			},
+			wantCode: 5, wantMsg: []string{"app/key", "not a regular file"}},
+	})
+}
+
+// immutable sets the immutable attribute on p (so it cannot be replaced,
+// renamed or linked, even by root) until t ends. It skips t where the
+// attribute cannot be set.
+func immutable(t *testing.T, p string) {
+	t.Helper()
+	if out, err := exec.Command("chattr", "+i", p).CombinedOutput(); err != nil {
+		t.Skipf("cannot make a file immutable to fail a rename (needs chattr, CAP_LINUX_IMMUTABLE and a file system that supports it): %v: %s",
+			err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", "-i", p).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i %s: %v: %s", p, err, bytes.TrimSpace(out))
+		}
+	})
+}
+
+// TestFaultsReplacedFile: the output root holds an older version of a target.
+// When a later item fails, at fetch time, while staging or after the older
+// file was already replaced, the older file is back byte for byte (the same
+// inode, mode and content) and no backup or temporary is left.
+func TestFaultsReplacedFile(t *testing.T) {
+	s := seedValues(t, false)
+	const old = "older version of the file\n"
+	item := func(from any, path string) map[string]any { return map[string]any{"from": from, "path": path} }
+	newer := item(s.items[0]["from"], "app/config")
+	later := item(s.items[2]["from"], "app/later")
+
+	// withOlder plants the older app/config (then calls more) before the run
+	// and checks after it that app/config is the very file planted.
+	withOlder := func(tc faultCase, more func(t *testing.T, dir, outside string)) faultCase {
+		var planted os.FileInfo
+		tc.prepare = func(t *testing.T, dir, outside string) {
+			p := filepath.Join(dir, "app", "config")
+			plantFile(t, p, old, 0o640)
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planted = fi
+			if more != nil {
+				more(t, dir, outside)
+			}
+		}
+		tc.check = func(t *testing.T, dir string, _, _ *proxy) {
+			fi, err := os.Stat(filepath.Join(dir, "app", "config"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !os.SameFile(planted, fi) {
+				t.Error("app/config is not the file that was there before the run")
+			}
+		}
+		return tc
+	}
+
+	runFaultCases(t, s.secrets, []faultCase{
+		{name: "success replaces the older file", spec: specJSON(t, newer, later),
+			prepare:   func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "app", "config"), old, 0o640) },
+			wantFiles: map[string]string{"app/config": s.batch, "app/later": s.param},
+			check: func(t *testing.T, dir string, _, _ *proxy) {
+				fi, err := os.Stat(filepath.Join(dir, "app", "config"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fi.Mode().Perm() != 0o400 {
+					t.Errorf("app/config mode %v, want 0400", fi.Mode().Perm())
+				}
+			}},
+		withOlder(faultCase{name: "later rename fails after the older file was replaced", spec: specJSON(t, newer, later),
+			wantCode: 5, wantMsg: []string{"app/later", "keeping the previous file", "operation not permitted"}},
+			func(t *testing.T, dir, _ string) {
+				// app/later exists and cannot be linked or replaced: staging
+				// passes, committing it fails after app/config was renamed.
+				plantFile(t, filepath.Join(dir, "app", "later"), "locked original\n", 0o644)
+				immutable(t, filepath.Join(dir, "app", "later"))
+			}),
+		withOlder(faultCase{name: "later item fails while staging", spec: specJSON(t, newer, later),
+			wantCode: 5, wantMsg: []string{"app/later", "symbolic link"}},
+			func(t *testing.T, dir, outside string) {
+				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "app", "later"))
+			}),
+		withOlder(faultCase{name: "later item fails to fetch", spec: specJSON(t, newer, item("secretsmanager:"+uniq(t)+"/missing", "app/later")),
+			wantCode: 3, wantMsg: []string{"ResourceNotFoundException"}}, nil),
+		withOlder(faultCase{name: "later item fails to render", spec: specJSON(t, newer, item(s.items[0]["from"].(string)+":nokey::", "app/later")),
+			wantCode: 4, wantMsg: []string{"app/later", "not a JSON object"}}, nil),
+	})
+}
