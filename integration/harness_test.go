@@ -34,6 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ecs-secret-injector/injector/internal/localpeer"
 )
 
 const (
@@ -209,32 +211,10 @@ func (hs *harness) stop() {
 	_ = os.RemoveAll(hs.dir)
 }
 
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	return port, err
-}
+func freePort() (string, error) { return localpeer.FreePort() }
 
 func waitReady(c *http.Client, u string) error {
-	deadline := time.Now().Add(readyBudget)
-	for {
-		resp, err := c.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 500 {
-				return nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %w", readyBudget, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return localpeer.WaitReady(context.Background(), c, u, readyBudget)
 }
 
 // writeCert writes a self-signed certificate for 127.0.0.1 as MinIO expects

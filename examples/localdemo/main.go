@@ -8,23 +8,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecs-secret-injector/injector/internal/localpeer"
 )
 
 func main() {
@@ -49,20 +48,13 @@ func run(ctx context.Context, keep bool, log *slog.Logger) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/injector").CombinedOutput(); err != nil {
 		return fmt.Errorf("building the injector (run from the repository root): %w\n%s", err, out)
 	}
-	port, err := freePort()
+	moto, err := localpeer.StartMoto(ctx, io.Discard)
 	if err != nil {
 		return err
 	}
-	endpoint := "http://127.0.0.1:" + port
-	moto := exec.CommandContext(ctx, "moto_server", "-H", "127.0.0.1", "-p", port)
-	if err := moto.Start(); err != nil {
-		return fmt.Errorf("starting moto_server (is it installed?): %w", err)
-	}
-	defer func() { _ = moto.Process.Kill(); _ = moto.Wait() }()
-	if err := waitReady(endpoint + "/moto-api/"); err != nil {
-		return err
-	}
-	log.Info("moto_server is up", "endpoint", endpoint, "pid", moto.Process.Pid)
+	defer moto.Stop()
+	endpoint := moto.URL
+	log.Info("moto_server is up", "endpoint", endpoint, "pid", moto.PID())
 
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("demo", "demo", "")}
 	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) })
@@ -126,24 +118,4 @@ func run(ctx context.Context, keep bool, log *slog.Logger) error {
 		fmt.Printf("kept %s\n", work)
 	}
 	return err
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	return port, err
-}
-
-func waitReady(u string) error {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if resp, err := http.Get(u); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-	}
-	return errors.New("moto_server did not start within 30s")
 }
