@@ -1,0 +1,663 @@
+package integration_test
+
+// Benchmarks that drive the built injector the way ECS does: one process per
+// injection, against moto and MinIO behind proxies that add network latency
+// (and, for the fleet, an account-wide SSM rate limit). They fail only on
+// wrong files, wrong exit codes, leaked values or extra API calls, never on
+// time. Run them with scripts/bench.sh; `go test` without -bench skips them.
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// benchLatency is added to every call a benchmark's proxies forward: a
+// round trip to an AWS endpoint in the same region is of this order.
+const benchLatency = 20 * time.Millisecond
+
+// BenchmarkInject100SM100SSM10S3 injects 100 Secrets Manager secrets, 100
+// SSM SecureString parameters and 10 SSE-KMS S3 objects, one injector
+// process per iteration into a fresh directory, with benchLatency on every
+// call. It fails unless the injector makes exactly the fewest calls possible:
+// 5 BatchGetSecretValue + 10 GetParameters + 10 GetObject.
+func BenchmarkInject100SM100SSM10S3(b *testing.B) {
+	const nSecrets, nParams, nObjects = 100, 100, 10
+	p := benchPrefix()
+	var items []map[string]any
+	want := map[string]string{}
+	add := func(from, path, value string) {
+		items = append(items, map[string]any{"from": from, "path": path})
+		want[path] = value
+	}
+	secrets := make([]string, nSecrets)
+	for i := range secrets {
+		secrets[i] = benchValue(48)
+		add(fmt.Sprintf("secretsmanager:%s/sm/%03d", p, i), fmt.Sprintf("sm/%03d", i), secrets[i])
+	}
+	params := make([]string, nParams)
+	for i := range params {
+		params[i] = benchValue(48)
+		add(fmt.Sprintf("ssm:/%s/ssm/%03d", p, i), fmt.Sprintf("ssm/%03d", i), params[i])
+	}
+	bucket := p + "-bench"
+	objects := make([]string, nObjects)
+	for i := range objects {
+		objects[i] = benchValue(4096) // about the size of a PEM chain
+		add(fmt.Sprintf("s3://%s/obj/%02d.pem", bucket, i), fmt.Sprintf("s3/%02d.pem", i), objects[i])
+	}
+	err := errors.Join(
+		benchParallel(nSecrets, func(i int) error { return benchPutSecret(fmt.Sprintf("%s/sm/%03d", p, i), secrets[i]) }),
+		benchParallel(nParams, func(i int) error { return benchPutParameter(fmt.Sprintf("/%s/ssm/%03d", p, i), params[i]) }),
+		benchMakeBucket(bucket),
+	)
+	if err == nil {
+		err = benchParallel(nObjects, func(i int) error {
+			return benchPutKMSObject(bucket, fmt.Sprintf("obj/%02d.pem", i), objects[i])
+		})
+	}
+	if err != nil {
+		b.Fatalf("seeding: %v", err)
+	}
+	spec, err := json.Marshal(items)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	tlsDir := b.TempDir()
+	moto := newBenchProxy(b, tlsDir, h.motoDirect, nil)
+	minio := newBenchProxy(b, tlsDir, h.minio, benchMinioPool(b))
+	env := benchEnv(filepath.Join(tlsDir, "public.crt"), moto.url, minio.url)
+	env = append(env, "INJECTOR_SPEC="+string(spec))
+	wantCalls := map[string]int{"BatchGetSecretValue": 5, "GetParameters": 10, "GetObject": 10}
+	const wantTotal = 25
+
+	root := b.TempDir()
+	var wall, cpu time.Duration
+	var peakKiB int64
+	seen := map[string]int{} // calls by operation, over all iterations
+	for b.Loop() {
+		b.StopTimer()
+		dir, err := os.MkdirTemp(root, "run-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		moto.reset(nil)
+		minio.reset(nil)
+		b.StartTimer()
+
+		r, err := benchInject(context.Background(), slices.Concat(env, []string{"INJECTOR_DIR=" + dir}))
+
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.check(want); err != nil {
+			b.Fatal(err)
+		}
+		if err := benchCheckFiles(dir, want); err != nil {
+			b.Fatal(err)
+		}
+		calls := moto.counts()
+		for op, n := range minio.counts() {
+			calls[op] += n
+		}
+		if !maps.Equal(calls, wantCalls) {
+			b.Fatalf("API calls %v, want %v (%d in all, the fewest possible)", calls, wantCalls, wantTotal)
+		}
+		for op, n := range calls {
+			seen[op] += n
+		}
+		wall += r.wall
+		cpu += r.cpu
+		peakKiB = max(peakKiB, r.maxRSSKiB)
+		if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(wall.Microseconds())/1e3/n, "wall-ms/op")
+	b.ReportMetric(float64(cpu.Microseconds())/1e3/n, "cpu-ms/op")
+	total := 0
+	for op, c := range seen {
+		total += c
+		b.ReportMetric(float64(c)/n, op+"/op")
+	}
+	b.ReportMetric(float64(total)/n, "calls/op")
+	b.ReportMetric(float64(peakKiB), "peak-RSS-KiB")
+}
+
+// Fleet shape: fleetSize injectors start at once, each with its own
+// fleetParams SSM parameters (one GetParameters call) and fleetSecrets
+// secrets (one BatchGetSecretValue call), against an account-wide SSM limit
+// of fleetTPS calls a second with a burst of fleetBurst.
+const (
+	fleetSize    = 200
+	fleetParams  = 10
+	fleetSecrets = 2
+	fleetTPS     = 40
+	fleetBurst   = 40
+)
+
+// BenchmarkFleet200 starts 200 injector processes at once, as a large ECS
+// service scaling out does, and checks that the default retry policy rides
+// out SSM throttling: every process must exit 0 with the right files.
+func BenchmarkFleet200(b *testing.B) {
+	p := benchPrefix()
+	type member struct {
+		env  []string
+		want map[string]string // path -> value
+	}
+	fleet := make([]member, fleetSize)
+	var seedErrs []error
+	for m := range fleet {
+		var items []map[string]any
+		want := map[string]string{}
+		for i := range fleetParams {
+			name := fmt.Sprintf("/%s/task%03d/p%02d", p, m, i)
+			path := fmt.Sprintf("ssm/%02d", i)
+			items = append(items, map[string]any{"from": "ssm:" + name, "path": path})
+			want[path] = benchValue(32)
+		}
+		for i := range fleetSecrets {
+			name := fmt.Sprintf("%s/task%03d/s%02d", p, m, i)
+			path := fmt.Sprintf("sm/%02d", i)
+			items = append(items, map[string]any{"from": "secretsmanager:" + name, "path": path})
+			want[path] = benchValue(32)
+		}
+		spec, err := json.Marshal(items)
+		seedErrs = append(seedErrs, err)
+		fleet[m] = member{env: []string{"INJECTOR_SPEC=" + string(spec)}, want: want}
+	}
+	seedErrs = append(seedErrs, benchParallel(fleetSize*fleetParams, func(i int) error {
+		m, j := i/fleetParams, i%fleetParams
+		return benchPutParameter(fmt.Sprintf("/%s/task%03d/p%02d", p, m, j), fleet[m].want[fmt.Sprintf("ssm/%02d", j)])
+	}))
+	seedErrs = append(seedErrs, benchParallel(fleetSize*fleetSecrets, func(i int) error {
+		m, j := i/fleetSecrets, i%fleetSecrets
+		return benchPutSecret(fmt.Sprintf("%s/task%03d/s%02d", p, m, j), fleet[m].want[fmt.Sprintf("sm/%02d", j)])
+	}))
+	if err := errors.Join(seedErrs...); err != nil {
+		b.Fatalf("seeding: %v", err)
+	}
+
+	tlsDir := b.TempDir()
+	moto := newBenchProxy(b, tlsDir, h.motoDirect, nil)
+	// No S3 here; its endpoint is set anyway so that nothing can reach a real one.
+	base := benchEnv(filepath.Join(tlsDir, "public.crt"), moto.url, moto.url)
+
+	root := b.TempDir()
+	var (
+		fleetWall        time.Duration
+		calls, throttled int
+		maxAttempt       int
+		peakKiB          int64
+		processWalls     []time.Duration
+		processCPU       time.Duration
+	)
+	for b.Loop() {
+		b.StopTimer()
+		dirs := make([]string, fleetSize)
+		for m := range dirs {
+			var err error
+			if dirs[m], err = os.MkdirTemp(root, "task-"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		moto.reset(benchSSMLimit(fleetTPS, fleetBurst))
+		results := make([]benchResult, fleetSize)
+		errs := make([]error, fleetSize)
+		var done sync.WaitGroup
+		startLine := make(chan struct{})
+		for m := range fleet {
+			env := slices.Concat(base, fleet[m].env, []string{"INJECTOR_DIR=" + dirs[m]})
+			done.Go(func() {
+				<-startLine
+				results[m], errs[m] = benchInject(context.Background(), env)
+			})
+		}
+		b.StartTimer()
+		start := time.Now()
+		close(startLine)
+		done.Wait()
+		fleetWall += time.Since(start)
+		b.StopTimer()
+
+		failed := 0
+		for m := range fleet {
+			err := errs[m]
+			if err == nil {
+				err = results[m].check(fleet[m].want)
+			}
+			if err == nil {
+				err = benchCheckFiles(dirs[m], fleet[m].want)
+			}
+			if err != nil {
+				failed++
+				if failed <= 5 {
+					b.Errorf("task %d: %v", m, err)
+				}
+				continue
+			}
+			processWalls = append(processWalls, results[m].wall)
+			processCPU += results[m].cpu
+			peakKiB = max(peakKiB, results[m].maxRSSKiB)
+		}
+		st := moto.stats()
+		calls += st.total
+		throttled += st.throttled
+		maxAttempt = max(maxAttempt, st.maxAttempt)
+		if failed > 0 {
+			b.Fatalf("%d of %d injectors failed (%d calls, %d throttled, max attempt %d)",
+				failed, fleetSize, st.total, st.throttled, st.maxAttempt)
+		}
+		for _, d := range dirs {
+			if err := os.RemoveAll(d); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	slices.Sort(processWalls)
+	b.ReportMetric(fleetWall.Seconds()/n, "fleet-wall-s/op")
+	b.ReportMetric(benchPercentile(processWalls, 50).Seconds(), "p50-task-s")
+	b.ReportMetric(benchPercentile(processWalls, 99).Seconds(), "p99-task-s")
+	b.ReportMetric(float64(calls)/n, "calls/op")
+	b.ReportMetric(float64(throttled)/n, "throttled/op")
+	b.ReportMetric(float64(maxAttempt), "max-attempt")
+	b.ReportMetric(float64(processCPU.Microseconds())/1e3/float64(len(processWalls)), "cpu-ms/task")
+	b.ReportMetric(float64(peakKiB), "peak-RSS-KiB")
+}
+
+// benchProxy is a TLS reverse proxy that adds benchLatency to every call,
+// counts calls by operation, and can answer some with ThrottlingException.
+type benchProxy struct {
+	url string
+	rp  *httputil.ReverseProxy
+
+	mu       sync.Mutex
+	calls    map[string]int
+	throttle func(r *http.Request) bool
+	st       benchStats
+}
+
+// benchStats sums up what a benchProxy saw.
+type benchStats struct {
+	total, throttled int
+	maxAttempt       int // highest amz-sdk-request attempt number seen
+}
+
+// newBenchProxy serves TLS with a certificate written to tlsDir (one per
+// directory, shared by the proxies there) and forwards to upstream, which
+// is trusted with pool when it is https. The Host header is kept, so SigV4
+// signatures made for the proxy verify upstream.
+func newBenchProxy(b *testing.B, tlsDir, upstream string, pool *x509.CertPool) *benchProxy {
+	b.Helper()
+	crt, key := filepath.Join(tlsDir, "public.crt"), filepath.Join(tlsDir, "private.key")
+	if _, err := os.Stat(crt); errors.Is(err, os.ErrNotExist) {
+		if _, err := writeCert(tlsDir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(crt, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	target, err := url.Parse(upstream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	p := &benchProxy{
+		rp: &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(target)
+				pr.Out.Host = pr.In.Host
+			},
+			Transport: tr,
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				// An injector that gave up cancels its calls: not news.
+				if r.Context().Err() == nil {
+					log.Printf("bench proxy: %s %s: %v", r.Method, r.URL.Path, err)
+				}
+				w.WriteHeader(http.StatusBadGateway)
+			},
+		},
+		calls: map[string]int{},
+	}
+	srv := httptest.NewUnstartedServer(p)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+func (p *benchProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := benchOp(r)
+	attempt, _ := strconv.Atoi(benchAttempt(r.Header.Get("Amz-Sdk-Request")))
+	p.mu.Lock()
+	p.calls[name]++
+	p.st.total++
+	p.st.maxAttempt = max(p.st.maxAttempt, attempt)
+	throttled := p.throttle != nil && p.throttle(r)
+	if throttled {
+		p.st.throttled++
+	}
+	p.mu.Unlock()
+
+	select {
+	case <-time.After(benchLatency):
+	case <-r.Context().Done():
+		return
+	}
+	if throttled {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-ErrorType", "ThrottlingException")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
+		return
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// reset clears the counts and sets the throttle (nil for none).
+func (p *benchProxy) reset(throttle func(*http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = map[string]int{}
+	p.st = benchStats{}
+	p.throttle = throttle
+}
+
+func (p *benchProxy) counts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.calls)
+}
+
+func (p *benchProxy) stats() benchStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st
+}
+
+// benchOp names a call: the X-Amz-Target operation of the JSON protocols,
+// or for path-style S3 the method and whether it names an object.
+func benchOp(r *http.Request) string {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		return t[strings.LastIndexByte(t, '.')+1:]
+	}
+	kind := "Bucket"
+	if strings.Contains(strings.Trim(r.URL.Path, "/"), "/") {
+		kind = "Object"
+	}
+	switch r.Method {
+	case http.MethodGet:
+		return "Get" + kind
+	case http.MethodHead:
+		return "Head" + kind
+	case http.MethodPut:
+		return "Put" + kind
+	default:
+		return r.Method + kind
+	}
+}
+
+// benchAttempt returns N from the SDK's "attempt=N; max=M" request header.
+func benchAttempt(h string) string {
+	for part := range strings.SplitSeq(h, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "attempt="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// benchSSMLimit returns a throttle that lets SSM calls through at rate a
+// second with the given burst, like an account-wide API limit, and every
+// other call through unlimited.
+func benchSSMLimit(rate, burst float64) func(*http.Request) bool {
+	var mu sync.Mutex
+	tokens, last := burst, time.Now()
+	return func(r *http.Request) bool {
+		if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.") {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		tokens = min(burst, tokens+now.Sub(last).Seconds()*rate)
+		last = now
+		if tokens < 1 {
+			return true
+		}
+		tokens--
+		return false
+	}
+}
+
+// benchResult is one injector process's outcome.
+type benchResult struct {
+	code      int
+	output    []byte
+	wall, cpu time.Duration
+	maxRSSKiB int64
+}
+
+// check fails unless the run exited 0 without printing any value.
+func (r benchResult) check(want map[string]string) error {
+	for _, v := range want {
+		if bytes.Contains(r.output, []byte(v)) {
+			// Do not repeat the output: it holds a secret.
+			return errors.New("injector output contains a secret value")
+		}
+	}
+	if r.code != 0 {
+		return fmt.Errorf("exit %d, want 0:\n%s", r.code, r.output)
+	}
+	return nil
+}
+
+// benchEnv is the injector's environment with Secrets Manager and SSM at
+// awsURL and S3 at s3URL, both trusted through caFile.
+func benchEnv(caFile, awsURL, s3URL string) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + h.dir,
+		"AWS_ACCESS_KEY_ID=" + accessKey,
+		"AWS_SECRET_ACCESS_KEY=" + secretKey,
+		"AWS_REGION=" + region,
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + awsURL,
+		"AWS_ENDPOINT_URL_SSM=" + awsURL,
+		"AWS_ENDPOINT_URL_S3=" + s3URL,
+		"AWS_CA_BUNDLE=" + caFile,
+		"INJECTOR_S3_PATH_STYLE=true",
+	}
+}
+
+// benchInject runs the built injector once with env and measures it.
+func benchInject(ctx context.Context, env []string) (benchResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, h.bin)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	r := benchResult{output: out.Bytes(), wall: time.Since(start)}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return r, fmt.Errorf("running injector: %w", err)
+	}
+	r.code = cmd.ProcessState.ExitCode()
+	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSSKiB = ru.Maxrss // KiB on Linux
+	}
+	return r, nil
+}
+
+// benchCheckFiles fails unless dir holds exactly the wanted files. It names
+// paths, never values.
+func benchCheckFiles(dir string, want map[string]string) error {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n++
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		v, ok := want[filepath.ToSlash(rel)]
+		if !ok {
+			return fmt.Errorf("unexpected file %s", rel)
+		}
+		got, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if string(got) != v {
+			return fmt.Errorf("%s: wrong content (%d bytes, want %d)", rel, len(got), len(v))
+		}
+		return nil
+	})
+	if err == nil && n != len(want) {
+		err = fmt.Errorf("%d files written, want %d", n, len(want))
+	}
+	return err
+}
+
+// benchMinioPool trusts the harness's MinIO certificate.
+func benchMinioPool(b *testing.B) *x509.CertPool {
+	b.Helper()
+	pem, err := os.ReadFile(h.caFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		b.Fatalf("no certificate in %s", h.caFile)
+	}
+	return pool
+}
+
+func benchPutSecret(name, value string) error {
+	_, err := h.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String(value),
+	})
+	if err != nil {
+		return fmt.Errorf("CreateSecret %s: %w", name, err)
+	}
+	return nil
+}
+
+func benchPutParameter(name, value string) error {
+	_, err := h.ssm.PutParameter(context.Background(), &ssm.PutParameterInput{
+		Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString,
+	})
+	if err != nil {
+		return fmt.Errorf("PutParameter %s: %w", name, err)
+	}
+	return nil
+}
+
+func benchMakeBucket(bucket string) error {
+	if _, err := h.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		return fmt.Errorf("CreateBucket %s: %w", bucket, err)
+	}
+	return nil
+}
+
+func benchPutKMSObject(bucket, key, body string) error {
+	_, err := h.s3.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body),
+		ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(kmsKeyName),
+	})
+	if err != nil {
+		return fmt.Errorf("PutObject s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+// benchParallel calls fn(0..n-1) on a few goroutines and joins the errors.
+func benchParallel(n int, fn func(i int) error) error {
+	const workers = 8
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// benchPrefix returns a name prefix no other run uses.
+func benchPrefix() string {
+	return "bench-" + benchValue(8)
+}
+
+// benchValue returns a random hex string of n bytes' worth of characters
+// (n/2 random bytes), so that any value found in output is a real leak.
+func benchValue(n int) string {
+	buf := make([]byte, cmp.Or(n/2, 1))
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
+}
+
+// benchPercentile returns the p-th percentile of sorted durations.
+func benchPercentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, len(sorted)*p/100)]
+}
