@@ -65,7 +65,7 @@ func Write(ctx context.Context, dir string, files []File, opts Options) error {
 func check(files []File) error {
 	seen := make(map[string]bool, len(files))
 	for _, f := range files {
-		if f.Path == "" || path.Clean(f.Path) != f.Path || !filepath.IsLocal(filepath.FromSlash(f.Path)) || strings.Contains(f.Path, `\`) {
+		if f.Path == "" || f.Path == "." || path.Clean(f.Path) != f.Path || !filepath.IsLocal(filepath.FromSlash(f.Path)) || strings.Contains(f.Path, `\`) {
 			return fmt.Errorf("path %q is not a clean path inside the output root", f.Path)
 		}
 		if seen[f.Path] {

@@ -224,3 +224,44 @@ func mustSymlink(t *testing.T, target, link string) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzWrite: whatever path it is given, Write either refuses it or puts
+// exactly one file inside the root, and never anything outside.
+func FuzzWrite(f *testing.F) {
+	for _, s := range []string{"a", "a/b/c", "../a", "/abs", "a/../b", ".", "", "a//b", "..", "a/.", ".hidden", "a\\b"} {
+		f.Add(s)
+	}
+	parent := f.TempDir()
+	f.Fuzz(func(t *testing.T, p string) {
+		dir, err := os.MkdirTemp(parent, "root")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		before := tree(t, parent)
+		delete(before, filepath.Base(dir)+"/")
+		err = Write(context.Background(), dir, []File{{Path: p, Data: []byte("x")}}, Options{Mode: 0o400, UID: -1, GID: -1})
+		after := tree(t, parent)
+		for k, v := range after {
+			if strings.HasPrefix(k, filepath.Base(dir)+"/") && k != filepath.Base(dir)+"/" {
+				delete(after, k)
+				if err != nil {
+					t.Fatalf("Write(%q) failed (%v) but left %s", p, err, k)
+				}
+				if v == "x" && k != filepath.Base(dir)+"/"+p {
+					t.Fatalf("Write(%q) wrote %s", p, k)
+				}
+			}
+		}
+		delete(after, filepath.Base(dir)+"/")
+		if !maps.Equal(before, after) {
+			t.Fatalf("Write(%q) changed things outside the root:\nbefore %v\nafter  %v", p, before, after)
+		}
+		if err == nil {
+			b, rerr := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+			if rerr != nil || string(b) != "x" {
+				t.Fatalf("Write(%q) succeeded but the file reads %q, %v", p, b, rerr)
+			}
+		}
+	})
+}
