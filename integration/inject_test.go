@@ -298,6 +298,7 @@ func TestFailClosed(t *testing.T) {
 		{name: "bad ref", spec: specJSON(t, goodItem, map[string]any{"from": "vault:x", "path": "a"}), wantCode: 2, wantMsg: "invalid reference", wantNoOp: true},
 		{name: "escaping path", spec: specJSON(t, goodItem, map[string]any{"from": "secretsmanager:x", "path": "../etc/x"}), wantCode: 2, wantMsg: "stay inside", wantNoOp: true},
 		{name: "duplicate path", spec: specJSON(t, goodItem, goodItem), wantCode: 2, wantMsg: "already written", wantNoOp: true},
+		{name: "no region", spec: specJSON(t, goodItem), extra: []string{"AWS_REGION="}, wantCode: 2, wantMsg: "names no region", wantNoOp: true},
 		{name: "bad file mode", spec: specJSON(t, goodItem), extra: []string{"INJECTOR_FILE_MODE=rw"}, wantCode: 2, wantMsg: "file mode", wantNoOp: true},
 		{name: "target is a directory", spec: specJSON(t, map[string]any{"from": "secretsmanager:" + p + "/good", "path": "a/first"}, goodItem),
 			prepare:  func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "app", "good")) },

@@ -75,6 +75,13 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	if err != nil {
 		return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
 	}
+	if cfg.Region == "" {
+		for _, pf := range p.Fetches {
+			if pf.Target.Region == "" {
+				return exitConfig, fmt.Errorf("%w: %s names no region: set AWS_REGION or use an ARN", config.ErrConfig, pf.Target)
+			}
+		}
+	}
 	f := sources.New(cfg, sources.Options{
 		S3PathStyle:   s.S3PathStyle,
 		MaxValueBytes: s.MaxValueBytes,
