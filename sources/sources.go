@@ -144,6 +144,11 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 				return
 			}
 			defer func() { <-sem }()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = errors.New("internal error: a fetch call panicked")
+				}
+			}()
 			errs[i] = c(ctx, out)
 		})
 	}

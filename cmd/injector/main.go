@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -47,7 +48,20 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, stderr io.Writer) int {
+func run(ctx context.Context, stderr io.Writer) (code int) {
+	// A panic must not surface as Go's exit status 2, which means a
+	// configuration error here. Only runtime errors are described: they
+	// carry no data.
+	defer func() {
+		if r := recover(); r != nil {
+			msg := "unexpected panic"
+			if re, ok := r.(runtime.Error); ok {
+				msg += ": " + re.Error()
+			}
+			slog.New(slog.NewTextHandler(stderr, nil)).Error("injection failed", "exit", exitInternal, "error", msg)
+			code = exitInternal
+		}
+	}()
 	start := time.Now()
 	settings, err := config.Load()
 	if err != nil {
@@ -56,7 +70,7 @@ func run(ctx context.Context, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := newLogger(settings.LogFormat, stderr)
-	code, err := injectOnce(ctx, settings, log)
+	code, err = injectOnce(ctx, settings, log)
 	if err != nil {
 		log.Error("injection failed", "exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond))
 		return code

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/sources"
+	"github.com/ecs-secret-injector/injector/writer"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("x: %w", config.ErrConfig), exitConfig},
+		{fmt.Errorf("x: %w", sources.ErrFetch), exitFetch},
+		{fmt.Errorf("x: %w", inject.ErrRender), exitRender},
+		{fmt.Errorf("x: %w", writer.ErrWrite), exitWrite},
+		{context.DeadlineExceeded, exitInternal},
+		{errors.New("other"), exitInternal},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+	codes := map[int]bool{}
+	for _, c := range []int{exitOK, exitInternal, exitConfig, exitFetch, exitRender, exitWrite} {
+		if codes[c] {
+			t.Fatalf("exit code %d used twice", c)
+		}
+		codes[c] = true
+	}
+}
+
+func TestRunConfigError(t *testing.T) {
+	t.Setenv("INJECTOR_DIR", "")
+	t.Setenv("INJECTOR_SPEC", "")
+	var out bytes.Buffer
+	if code := run(context.Background(), &out); code != exitConfig {
+		t.Fatalf("run = %d, want %d:\n%s", code, exitConfig, out.String())
+	}
+	if !bytes.Contains(out.Bytes(), []byte("INJECTOR_DIR")) {
+		t.Fatalf("message does not name the setting:\n%s", out.String())
+	}
+}
