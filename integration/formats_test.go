@@ -49,7 +49,7 @@ func TestFormats(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d:\n%s", res.code, res.output)
 	}
-	assertNoLeak(t, res.output, dbPass, apiKey, regPass, hubPass)
+	assertNoSecret(t, res.output, dbPass, apiKey, regPass, hubPass)
 	if got := h.proxy.count("BatchGetSecretValue"); got != 1 {
 		t.Errorf("BatchGetSecretValue calls = %d, want 1", got)
 	}
