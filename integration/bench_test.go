@@ -535,36 +535,14 @@ func benchInject(ctx context.Context, env []string) (benchResult, error) {
 	return r, nil
 }
 
-// benchCheckFiles fails unless dir holds exactly the wanted files. It names
-// paths, never values.
+// benchCheckFiles fails unless dir, empty before the run, holds exactly the
+// wanted files (see written). It names paths, never values.
 func benchCheckFiles(dir string, want map[string]string) error {
-	n := 0
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		n++
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		v, ok := want[filepath.ToSlash(rel)]
-		if !ok {
-			return fmt.Errorf("unexpected file %s", rel)
-		}
-		got, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if string(got) != v {
-			return fmt.Errorf("%s: wrong content (%d bytes, want %d)", rel, len(got), len(v))
-		}
-		return nil
-	})
-	if err == nil && n != len(want) {
-		err = fmt.Errorf("%d files written, want %d", n, len(want))
+	after, err := snapshot(dir)
+	if err != nil {
+		return err
 	}
-	return err
+	return written(dir, nil, after, want)
 }
 
 // benchMinioPool trusts the harness's MinIO certificate.

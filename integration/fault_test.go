@@ -13,10 +13,8 @@ package integration_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -155,106 +153,6 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	}
 	if tc.check != nil {
 		tc.check(t, dir, mp, sp)
-	}
-}
-
-// snapshotTree describes every entry under dir (not following symbolic links):
-// type, permission bits, and a digest of a file's content or a link's target.
-func snapshotTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	snap := map[string]string{}
-	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
-		// Not a directory: the root itself is all there is to compare.
-		snap["."] = fmt.Sprintf("not a directory: %v", err)
-		if err == nil {
-			snap["."] = fmt.Sprintf("%s %v %d bytes", fi.Mode().Type(), fi.Mode().Perm(), fi.Size())
-		}
-		return snap
-	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == dir {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fmt.Sprintf("%s %v", fi.Mode().Type(), fi.Mode().Perm())
-		switch {
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(b)
-			desc += fmt.Sprintf(" %d bytes sha256:%x", len(b), sum[:8])
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			desc += " -> " + target
-		}
-		snap[filepath.ToSlash(rel)] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("listing %s: %v", dir, err)
-	}
-	return snap
-}
-
-// diffSnapshots says what differs between two snapshots, "" if nothing.
-// It names paths and digests, never content.
-func diffSnapshots(before, after map[string]string) string {
-	var lines []string
-	for _, p := range slices.Sorted(maps.Keys(before)) {
-		switch a, ok := after[p]; {
-		case !ok:
-			lines = append(lines, "removed "+p)
-		case a != before[p]:
-			lines = append(lines, fmt.Sprintf("changed %s: %s -> %s", p, before[p], a))
-		}
-	}
-	for _, p := range slices.Sorted(maps.Keys(after)) {
-		if _, ok := before[p]; !ok {
-			lines = append(lines, fmt.Sprintf("added %s: %s", p, after[p]))
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-// checkWritten checks a successful run: every wanted file holds its content,
-// and nothing else in the root is new or changed (no temporary, no backup).
-func checkWritten(t *testing.T, dir string, before, after map[string]string, want map[string]string) {
-	t.Helper()
-	expected, after := maps.Clone(before), maps.Clone(after)
-	for p, content := range want {
-		got, err := os.ReadFile(filepath.Join(dir, p))
-		if err != nil {
-			t.Errorf("%s: %v", p, err)
-			continue
-		}
-		if !bytes.Equal(got, []byte(content)) {
-			t.Errorf("%s holds the wrong content (%d bytes, want %d)", p, len(got), len(content))
-		}
-		delete(expected, p)
-		delete(after, p)
-		for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
-			if _, existed := before[d]; !existed {
-				delete(after, d)
-			}
-		}
-	}
-	if d := diffSnapshots(expected, after); d != "" {
-		t.Errorf("output root holds more than the files asked for:\n%s", d)
 	}
 }
 

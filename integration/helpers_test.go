@@ -5,11 +5,16 @@ package integration_test
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,4 +112,125 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// snapshot describes every entry under dir (not following symbolic links):
+// type, permission bits, and a digest of a file's content or a link's target.
+func snapshot(dir string) (map[string]string, error) {
+	snap := map[string]string{}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		// Not a directory: the root itself is all there is to compare.
+		snap["."] = fmt.Sprintf("not a directory: %v", err)
+		if err == nil {
+			snap["."] = fmt.Sprintf("%s %v %d bytes", fi.Mode().Type(), fi.Mode().Perm(), fi.Size())
+		}
+		return snap, nil
+	}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		desc := fmt.Sprintf("%s %v", fi.Mode().Type(), fi.Mode().Perm())
+		switch {
+		case fi.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			desc += fmt.Sprintf(" %d bytes sha256:%x", len(b), sum[:8])
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			desc += " -> " + target
+		}
+		snap[filepath.ToSlash(rel)] = desc
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	return snap, nil
+}
+
+// snapshotTree is snapshot, failing t on an error.
+func snapshotTree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	snap, err := snapshot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// diffSnapshots says what differs between two snapshots, "" if nothing.
+// It names paths and digests, never content.
+func diffSnapshots(before, after map[string]string) string {
+	var lines []string
+	for _, p := range slices.Sorted(maps.Keys(before)) {
+		switch a, ok := after[p]; {
+		case !ok:
+			lines = append(lines, "removed "+p)
+		case a != before[p]:
+			lines = append(lines, fmt.Sprintf("changed %s: %s -> %s", p, before[p], a))
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(after)) {
+		if _, ok := before[p]; !ok {
+			lines = append(lines, fmt.Sprintf("added %s: %s", p, after[p]))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// written checks a successful run into dir, given snapshots of it before and
+// after: every wanted file (path -> content) holds its content, and nothing
+// else in the root is new or changed (no temporary, no backup). It names
+// paths and sizes, never content.
+func written(dir string, before, after, want map[string]string) error {
+	var errs []error
+	expected, after := maps.Clone(before), maps.Clone(after)
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		content := want[p]
+		got, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			continue
+		}
+		if !bytes.Equal(got, []byte(content)) {
+			errs = append(errs, fmt.Errorf("%s holds the wrong content (%d bytes, want %d)", p, len(got), len(content)))
+		}
+		delete(expected, p)
+		delete(after, p)
+		for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+			if _, existed := before[d]; !existed {
+				delete(after, d)
+			}
+		}
+	}
+	if d := diffSnapshots(expected, after); d != "" {
+		errs = append(errs, fmt.Errorf("output root holds more than the files asked for:\n%s", d))
+	}
+	return errors.Join(errs...)
+}
+
+// checkWritten is written, failing t on an error.
+func checkWritten(t testing.TB, dir string, before, after, want map[string]string) {
+	t.Helper()
+	if err := written(dir, before, after, want); err != nil {
+		t.Error(err)
+	}
 }

@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -9,10 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -86,27 +83,6 @@ func putObject(t *testing.T, bucket, key, body, enc string, ssecKey []byte) {
 	}
 }
 
-// listTree returns every path under dir, relative and sorted.
-func listTree(t *testing.T, dir string) []string {
-	t.Helper()
-	var paths []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir {
-			rel, _ := filepath.Rel(dir, p)
-			paths = append(paths, filepath.ToSlash(rel))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(paths)
-	return paths
-}
-
 func specJSON(t *testing.T, items ...map[string]any) string {
 	t.Helper()
 	b, err := json.Marshal(items)
@@ -173,6 +149,7 @@ func TestInjectAllSources(t *testing.T) {
 		map[string]any{"from": "s3://" + bucket + "/clear.txt", "path": "s3/clear.txt", "allowUnencrypted": true},
 	)
 	dir := t.TempDir()
+	before := snapshotTree(t, dir)
 	h.proxy.reset(nil)
 	res := h.inject(t, spec, dir)
 	if res.code != 0 {
@@ -183,29 +160,18 @@ func TestInjectAllSources(t *testing.T) {
 		"rot/previous": oldValue, "rot/current": newValue, "ssm/str": ssmString, "ssm/sec": ssmV2, "ssm/sec-v1": ssmV1,
 		"s3/kms.txt": kmsBody, "s3/s3.txt": sseS3Body, "s3/ssec.bin": ssecBody, "s3/clear.txt": clearBody,
 	}
-	for path, content := range want {
-		full := filepath.Join(dir, path)
-		got, err := os.ReadFile(full)
+	// Each file holds its value, and only the files asked for are there: no
+	// temporary left over.
+	checkWritten(t, dir, before, snapshotTree(t, dir), want)
+	for path := range want {
+		fi, err := os.Stat(filepath.Join(dir, path))
 		if err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
-		if !bytes.Equal(got, []byte(content)) {
-			t.Errorf("%s = %q, want %q", path, got, content)
-		}
-		if fi, _ := os.Stat(full); fi.Mode().Perm() != 0o400 {
+		if fi.Mode().Perm() != 0o400 {
 			t.Errorf("%s mode %v, want 0400", path, fi.Mode().Perm())
 		}
-	}
-	// Only the files asked for, and no temporary left over.
-	var files []string
-	for _, p := range listTree(t, dir) {
-		if fi, _ := os.Stat(filepath.Join(dir, p)); !fi.IsDir() {
-			files = append(files, p)
-		}
-	}
-	if len(files) != len(want) {
-		t.Errorf("files written = %v, want the %d asked for", files, len(want))
 	}
 	// Fewest calls: one batch for the unpinned secrets, one call for the
 	// pinned one, one batch for the parameters.
@@ -294,12 +260,7 @@ func TestFailClosed(t *testing.T) {
 			prepare:  func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "app", "good")) },
 			wantCode: 5, wantMsg: "not a regular file"},
 		{name: "planted symlink", spec: specJSON(t, goodItem),
-			prepare: func(t *testing.T, dir string) {
-				outside := t.TempDir()
-				if err := os.Symlink(outside, filepath.Join(dir, "app")); err != nil {
-					t.Fatal(err)
-				}
-			},
+			prepare:  func(t *testing.T, dir string) { plantLink(t, t.TempDir(), filepath.Join(dir, "app")) },
 			wantCode: 5, wantMsg: "symbolic link"},
 	}
 	for _, tt := range tests {
@@ -308,7 +269,7 @@ func TestFailClosed(t *testing.T) {
 			if tt.prepare != nil {
 				tt.prepare(t, dir)
 			}
-			before := listTree(t, dir)
+			before := snapshotTree(t, dir)
 			h.proxy.reset(nil)
 			res := h.inject(t, tt.spec, dir, tt.extra...)
 			if res.code != tt.wantCode {
@@ -317,15 +278,11 @@ func TestFailClosed(t *testing.T) {
 			if !strings.Contains(res.output, tt.wantMsg) {
 				t.Errorf("output does not say %q:\n%s", tt.wantMsg, res.output)
 			}
-			if after := listTree(t, dir); !slices.Equal(before, after) {
-				t.Errorf("output root changed on failure:\nbefore %v\nafter  %v", before, after)
+			if d := diffSnapshots(before, snapshotTree(t, dir)); d != "" {
+				t.Errorf("output root changed on failure:\n%s", d)
 			}
-			if tt.wantNoOp {
-				for _, op := range []string{"BatchGetSecretValue", "GetSecretValue", "GetParameters"} {
-					if n := h.proxy.count(op); n != 0 {
-						t.Errorf("%d %s calls on a configuration error, want none", n, op)
-					}
-				}
+			if n := h.proxy.total(); tt.wantNoOp && n != 0 {
+				t.Errorf("%d calls on a configuration error, want none", n)
 			}
 			assertNoSecret(t, res.output, good, keyless, "clear-object-body-z7")
 		})
