@@ -8,13 +8,9 @@ package integration_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -34,11 +30,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
@@ -53,7 +44,7 @@ const benchLatency = 20 * time.Millisecond
 // 5 BatchGetSecretValue + 10 GetParameters + 10 GetObject.
 func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 	const nSecrets, nParams, nObjects = 100, 100, 10
-	p := benchPrefix()
+	p := uniq()
 	var items []map[string]any
 	want := map[string]string{}
 	add := func(from, path, value string) {
@@ -62,43 +53,45 @@ func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 	}
 	secrets := make([]string, nSecrets)
 	for i := range secrets {
-		secrets[i] = benchValue(48)
+		secrets[i] = randHex(24)
 		add(fmt.Sprintf("secretsmanager:%s/sm/%03d", p, i), fmt.Sprintf("sm/%03d", i), secrets[i])
 	}
 	params := make([]string, nParams)
 	for i := range params {
-		params[i] = benchValue(48)
+		params[i] = randHex(24)
 		add(fmt.Sprintf("ssm:/%s/ssm/%03d", p, i), fmt.Sprintf("ssm/%03d", i), params[i])
 	}
 	bucket := p + "-bench"
 	objects := make([]string, nObjects)
 	for i := range objects {
-		objects[i] = benchValue(4096) // about the size of a PEM chain
+		objects[i] = randHex(2048) // about the size of a PEM chain
 		add(fmt.Sprintf("s3://%s/obj/%02d.pem", bucket, i), fmt.Sprintf("s3/%02d.pem", i), objects[i])
 	}
 	err := errors.Join(
-		benchParallel(nSecrets, func(i int) error { return benchPutSecret(fmt.Sprintf("%s/sm/%03d", p, i), secrets[i]) }),
-		benchParallel(nParams, func(i int) error { return benchPutParameter(fmt.Sprintf("/%s/ssm/%03d", p, i), params[i]) }),
-		benchMakeBucket(bucket),
+		benchParallel(nSecrets, func(i int) error {
+			_, err := seedSecret(fmt.Sprintf("%s/sm/%03d", p, i), secrets[i])
+			return err
+		}),
+		benchParallel(nParams, func(i int) error {
+			return seedParameter(fmt.Sprintf("/%s/ssm/%03d", p, i), params[i], ssmtypes.ParameterTypeSecureString)
+		}),
+		seedBucket(bucket),
 	)
 	if err == nil {
 		err = benchParallel(nObjects, func(i int) error {
-			return benchPutKMSObject(bucket, fmt.Sprintf("obj/%02d.pem", i), objects[i])
+			return seedObject(bucket, fmt.Sprintf("obj/%02d.pem", i), objects[i], "sse-kms", nil)
 		})
 	}
 	if err != nil {
 		b.Fatalf("seeding: %v", err)
 	}
-	spec, err := json.Marshal(items)
-	if err != nil {
-		b.Fatal(err)
-	}
+	spec := specJSON(b, items...)
 
 	tlsDir := b.TempDir()
 	moto := newBenchProxy(b, tlsDir, h.motoDirect, nil)
 	minio := newBenchProxy(b, tlsDir, h.minio, benchMinioPool(b))
 	env := benchEnv(filepath.Join(tlsDir, "public.crt"), moto.url, minio.url)
-	env = append(env, "INJECTOR_SPEC="+string(spec))
+	env = append(env, "INJECTOR_SPEC="+spec)
 	wantCalls := map[string]int{"BatchGetSecretValue": 5, "GetParameters": 10, "GetObject": 10}
 	const wantTotal = 25
 
@@ -174,13 +167,12 @@ const (
 // service scaling out does, and checks that the default retry policy rides
 // out SSM throttling: every process must exit 0 with the right files.
 func BenchmarkFleet200(b *testing.B) {
-	p := benchPrefix()
+	p := uniq()
 	type member struct {
 		env  []string
 		want map[string]string // path -> value
 	}
 	fleet := make([]member, fleetSize)
-	var seedErrs []error
 	for m := range fleet {
 		var items []map[string]any
 		want := map[string]string{}
@@ -188,27 +180,29 @@ func BenchmarkFleet200(b *testing.B) {
 			name := fmt.Sprintf("/%s/task%03d/p%02d", p, m, i)
 			path := fmt.Sprintf("ssm/%02d", i)
 			items = append(items, map[string]any{"from": "ssm:" + name, "path": path})
-			want[path] = benchValue(32)
+			want[path] = randHex(16)
 		}
 		for i := range fleetSecrets {
 			name := fmt.Sprintf("%s/task%03d/s%02d", p, m, i)
 			path := fmt.Sprintf("sm/%02d", i)
 			items = append(items, map[string]any{"from": "secretsmanager:" + name, "path": path})
-			want[path] = benchValue(32)
+			want[path] = randHex(16)
 		}
-		spec, err := json.Marshal(items)
-		seedErrs = append(seedErrs, err)
-		fleet[m] = member{env: []string{"INJECTOR_SPEC=" + string(spec)}, want: want}
+		fleet[m] = member{env: []string{"INJECTOR_SPEC=" + specJSON(b, items...)}, want: want}
 	}
-	seedErrs = append(seedErrs, benchParallel(fleetSize*fleetParams, func(i int) error {
-		m, j := i/fleetParams, i%fleetParams
-		return benchPutParameter(fmt.Sprintf("/%s/task%03d/p%02d", p, m, j), fleet[m].want[fmt.Sprintf("ssm/%02d", j)])
-	}))
-	seedErrs = append(seedErrs, benchParallel(fleetSize*fleetSecrets, func(i int) error {
-		m, j := i/fleetSecrets, i%fleetSecrets
-		return benchPutSecret(fmt.Sprintf("%s/task%03d/s%02d", p, m, j), fleet[m].want[fmt.Sprintf("sm/%02d", j)])
-	}))
-	if err := errors.Join(seedErrs...); err != nil {
+	err := errors.Join(
+		benchParallel(fleetSize*fleetParams, func(i int) error {
+			m, j := i/fleetParams, i%fleetParams
+			return seedParameter(fmt.Sprintf("/%s/task%03d/p%02d", p, m, j), fleet[m].want[fmt.Sprintf("ssm/%02d", j)],
+				ssmtypes.ParameterTypeSecureString)
+		}),
+		benchParallel(fleetSize*fleetSecrets, func(i int) error {
+			m, j := i/fleetSecrets, i%fleetSecrets
+			_, err := seedSecret(fmt.Sprintf("%s/task%03d/s%02d", p, m, j), fleet[m].want[fmt.Sprintf("sm/%02d", j)])
+			return err
+		}),
+	)
+	if err != nil {
 		b.Fatalf("seeding: %v", err)
 	}
 
@@ -559,44 +553,6 @@ func benchMinioPool(b *testing.B) *x509.CertPool {
 	return pool
 }
 
-func benchPutSecret(name, value string) error {
-	_, err := h.sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretString: aws.String(value),
-	})
-	if err != nil {
-		return fmt.Errorf("CreateSecret %s: %w", name, err)
-	}
-	return nil
-}
-
-func benchPutParameter(name, value string) error {
-	_, err := h.ssm.PutParameter(context.Background(), &ssm.PutParameterInput{
-		Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString,
-	})
-	if err != nil {
-		return fmt.Errorf("PutParameter %s: %w", name, err)
-	}
-	return nil
-}
-
-func benchMakeBucket(bucket string) error {
-	if _, err := h.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return fmt.Errorf("CreateBucket %s: %w", bucket, err)
-	}
-	return nil
-}
-
-func benchPutKMSObject(bucket, key, body string) error {
-	_, err := h.s3.PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body),
-		ServerSideEncryption: s3types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String(kmsKeyName),
-	})
-	if err != nil {
-		return fmt.Errorf("PutObject s3://%s/%s: %w", bucket, key, err)
-	}
-	return nil
-}
-
 // benchParallel calls fn(0..n-1) on a few goroutines and joins the errors.
 func benchParallel(n int, fn func(i int) error) error {
 	const workers = 8
@@ -616,19 +572,6 @@ func benchParallel(n int, fn func(i int) error) error {
 	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// benchPrefix returns a name prefix no other run uses.
-func benchPrefix() string {
-	return "bench-" + benchValue(8)
-}
-
-// benchValue returns a random hex string of n bytes' worth of characters
-// (n/2 random bytes), so that any value found in output is a real leak.
-func benchValue(n int) string {
-	buf := make([]byte, cmp.Or(n/2, 1))
-	_, _ = rand.Read(buf)
-	return hex.EncodeToString(buf)
 }
 
 // benchPercentile returns the p-th percentile of sorted durations.

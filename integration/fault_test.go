@@ -212,7 +212,7 @@ type seeded struct {
 // differ from the raw ones.
 func seedValues(t *testing.T, withS3 bool) seeded {
 	t.Helper()
-	p := uniq(t)
+	p := uniq()
 	tokens := []string{randHex(8), randHex(8), randHex(8), randHex(8)}
 	s := seeded{
 		batch:  `batch "secret" <` + tokens[0] + ">\n",
@@ -525,7 +525,7 @@ func readOnlyFS(t *testing.T) string {
 // no file, temporary or directory is left behind.
 func TestFaultsDiskFull(t *testing.T) {
 	s := seedValues(t, false)
-	p := uniq(t)
+	p := uniq()
 	bucket := p + "-bucket"
 	makeBucket(t, bucket)
 	token := randHex(8)
@@ -575,7 +575,7 @@ func TestFaultsSymlinks(t *testing.T) {
 	// ecs-config reads the file it merges into before writing it.
 	password := "registry-password-" + randHex(8)
 	login, _ := json.Marshal(map[string]string{"username": "robot", "password": password})
-	loginName := uniq(t) + "/login"
+	loginName := uniq() + "/login"
 	putSecret(t, loginName, string(login))
 	ecsSpec := specJSON(t, s.items[0], map[string]any{
 		"from": "secretsmanager:" + loginName, "path": "ecs/ecs.config", "format": "ecs-config", "registry": "registry.example.com",
@@ -735,7 +735,7 @@ func TestFaultsSpec(t *testing.T) {
 // found before any file is written: exit 5, nothing changed.
 func TestFaultsPathConflicts(t *testing.T) {
 	s := seedValues(t, false)
-	p := uniq(t)
+	p := uniq()
 	cfgA, cfgB := "explode-a-"+randHex(8), "explode-b-"+randHex(8)
 	cfg, _ := json.Marshal(map[string]string{"key": cfgA, "other": cfgB})
 	putSecret(t, p+"/cfg", string(cfg))
@@ -848,7 +848,7 @@ func TestFaultsReplacedFile(t *testing.T) {
 			func(t *testing.T, dir, outside string) {
 				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "app", "later"))
 			}),
-		withOlder(faultCase{name: "later item fails to fetch", spec: specJSON(t, newer, item("secretsmanager:"+uniq(t)+"/missing", "app/later")),
+		withOlder(faultCase{name: "later item fails to fetch", spec: specJSON(t, newer, item("secretsmanager:"+uniq()+"/missing", "app/later")),
 			wantCode: 3, wantMsg: []string{"ResourceNotFoundException"}}, nil),
 		withOlder(faultCase{name: "later item fails to render", spec: specJSON(t, newer, item(s.items[0]["from"].(string)+":nokey::", "app/later")),
 			wantCode: 4, wantMsg: []string{"app/later", "not a JSON object"}}, nil),

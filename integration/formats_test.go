@@ -15,7 +15,7 @@ import (
 // TestFormats drives every output format through the binary and reads the
 // results back the way their consumers do.
 func TestFormats(t *testing.T) {
-	p := uniq(t)
+	p := uniq()
 	const (
 		dbPass  = "db pass with 'quotes' and $dollar"
 		apiKey  = "api-key-value-k2"

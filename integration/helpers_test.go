@@ -4,6 +4,8 @@ package integration_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,6 +21,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // leakForms returns the ways a value could appear in a log: raw, base64 (all
@@ -107,11 +116,120 @@ func redact(s string, secrets []string) string {
 	return s
 }
 
-// randHex returns n random bytes in hex: seeded values no other test uses.
+// randHex returns n random bytes in hex (2n characters): seeded values no
+// other test uses, so that any value found in output is a real leak.
 func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// uniq returns a name prefix no other test or run uses.
+func uniq() string { return "it-" + randHex(4) }
+
+// specJSON is the injector spec listing items.
+func specJSON(t testing.TB, items ...map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Seeding: each seedX stores a value in moto or MinIO through the harness's
+// clients and returns an error, for use from any goroutine; the matching
+// putSecret, putParameter, makeBucket and putObject fail the test instead.
+
+// seedSecret creates a secret with a string or []byte value and returns its ARN.
+func seedSecret(name string, value any) (string, error) {
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name)}
+	switch v := value.(type) {
+	case string:
+		in.SecretString = aws.String(v)
+	case []byte:
+		in.SecretBinary = v
+	default:
+		return "", fmt.Errorf("CreateSecret %s: value of type %T", name, value)
+	}
+	out, err := h.sm.CreateSecret(context.Background(), in)
+	if err != nil {
+		return "", fmt.Errorf("CreateSecret %s: %w", name, err)
+	}
+	return aws.ToString(out.ARN), nil
+}
+
+// seedParameter creates or overwrites a parameter.
+func seedParameter(name, value string, typ ssmtypes.ParameterType) error {
+	_, err := h.ssm.PutParameter(context.Background(), &ssm.PutParameterInput{
+		Name: aws.String(name), Value: aws.String(value), Type: typ, Overwrite: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("PutParameter %s: %w", name, err)
+	}
+	return nil
+}
+
+func seedBucket(name string) error {
+	if _, err := h.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		return fmt.Errorf("CreateBucket %s: %w", name, err)
+	}
+	return nil
+}
+
+// seedObject stores an object; enc is "", "sse-s3", "sse-kms" or "sse-c"
+// (with ssecKey).
+func seedObject(bucket, key, body, enc string, ssecKey []byte) error {
+	in := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}
+	switch enc {
+	case "":
+	case "sse-s3":
+		in.ServerSideEncryption = s3types.ServerSideEncryptionAes256
+	case "sse-kms":
+		in.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
+		in.SSEKMSKeyId = aws.String(kmsKeyName)
+	case "sse-c":
+		sum := md5.Sum(ssecKey)
+		in.SSECustomerAlgorithm = aws.String("AES256")
+		in.SSECustomerKey = aws.String(base64.StdEncoding.EncodeToString(ssecKey))
+		in.SSECustomerKeyMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+	default:
+		return fmt.Errorf("PutObject s3://%s/%s: unknown encryption %q", bucket, key, enc)
+	}
+	if _, err := h.s3.PutObject(context.Background(), in); err != nil {
+		return fmt.Errorf("PutObject s3://%s/%s (%s): %w", bucket, key, enc, err)
+	}
+	return nil
+}
+
+func putSecret(t testing.TB, name string, value any) string {
+	t.Helper()
+	arn, err := seedSecret(name, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return arn
+}
+
+func putParameter(t testing.TB, name, value string, typ ssmtypes.ParameterType) {
+	t.Helper()
+	if err := seedParameter(name, value, typ); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func makeBucket(t testing.TB, name string) {
+	t.Helper()
+	if err := seedBucket(name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func putObject(t testing.TB, bucket, key, body, enc string, ssecKey []byte) {
+	t.Helper()
+	if err := seedObject(bucket, key, body, enc, ssecKey); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // snapshot describes every entry under dir (not following symbolic links):

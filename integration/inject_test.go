@@ -2,10 +2,8 @@ package integration_test
 
 import (
 	"context"
-	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,86 +12,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// uniq returns a name prefix no other test uses.
-func uniq(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return "it-" + hex.EncodeToString(b)
-}
-
-func putSecret(t *testing.T, name string, value any) string {
-	t.Helper()
-	in := &secretsmanager.CreateSecretInput{Name: aws.String(name)}
-	switch v := value.(type) {
-	case string:
-		in.SecretString = aws.String(v)
-	case []byte:
-		in.SecretBinary = v
-	}
-	out, err := h.sm.CreateSecret(context.Background(), in)
-	if err != nil {
-		t.Fatalf("CreateSecret %s: %v", name, err)
-	}
-	return aws.ToString(out.ARN)
-}
-
-func putParameter(t *testing.T, name, value string, typ ssmtypes.ParameterType) {
-	t.Helper()
-	_, err := h.ssm.PutParameter(context.Background(), &ssm.PutParameterInput{
-		Name: aws.String(name), Value: aws.String(value), Type: typ, Overwrite: aws.Bool(true),
-	})
-	if err != nil {
-		t.Fatalf("PutParameter %s: %v", name, err)
-	}
-}
-
-func makeBucket(t *testing.T, name string) {
-	t.Helper()
-	if _, err := h.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		t.Fatalf("CreateBucket %s: %v", name, err)
-	}
-}
-
-// putObject stores an object; enc is "", "sse-s3", "sse-kms" or "sse-c" (with ssecKey).
-func putObject(t *testing.T, bucket, key, body, enc string, ssecKey []byte) {
-	t.Helper()
-	in := &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}
-	switch enc {
-	case "sse-s3":
-		in.ServerSideEncryption = s3types.ServerSideEncryptionAes256
-	case "sse-kms":
-		in.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
-		in.SSEKMSKeyId = aws.String(kmsKeyName)
-	case "sse-c":
-		sum := md5.Sum(ssecKey)
-		in.SSECustomerAlgorithm = aws.String("AES256")
-		in.SSECustomerKey = aws.String(base64.StdEncoding.EncodeToString(ssecKey))
-		in.SSECustomerKeyMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
-	}
-	if _, err := h.s3.PutObject(context.Background(), in); err != nil {
-		t.Fatalf("PutObject s3://%s/%s (%s): %v", bucket, key, enc, err)
-	}
-}
-
-func specJSON(t *testing.T, items ...map[string]any) string {
-	t.Helper()
-	b, err := json.Marshal(items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func TestInjectAllSources(t *testing.T) {
-	p := uniq(t)
+	p := uniq()
 	const (
 		dbPassword = "p@ss w0rd$'\"`\\ with\nnewline"
 		plain      = "plain-secret-value-1f3a"
@@ -184,7 +108,7 @@ func TestInjectAllSources(t *testing.T) {
 }
 
 func TestBatching(t *testing.T) {
-	p := uniq(t)
+	p := uniq()
 	var items []map[string]any
 	for i := range 25 {
 		putSecret(t, fmt.Sprintf("%s/s%02d", p, i), fmt.Sprintf("secret-%d", i))
@@ -221,7 +145,7 @@ func TestBatching(t *testing.T) {
 }
 
 func TestFailClosed(t *testing.T) {
-	p := uniq(t)
+	p := uniq()
 	const good, keyless = "good-secret-value-x9", "keyless-secret-value-y8"
 	putSecret(t, p+"/good", good)
 	putSecret(t, p+"/keyless", `{"a":"`+keyless+`"}`)
@@ -297,7 +221,7 @@ func mkdir(t *testing.T, dir string) {
 }
 
 func TestRegionFromARN(t *testing.T) {
-	p := uniq(t)
+	p := uniq()
 	const value = "eu-west-1-secret-value-q4"
 	eu := secretsmanager.NewFromConfig(aws.Config{Region: "eu-west-1", Credentials: h.sm.Options().Credentials},
 		func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(h.motoDirect) })
