@@ -7,8 +7,6 @@ package integration_test
 // time. Run them with scripts/bench.sh; `go test` without -bench skips them.
 
 import (
-	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -20,13 +18,11 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +32,9 @@ import (
 // benchLatency is added to every call a benchmark's proxies forward: a
 // round trip to an AWS endpoint in the same region is of this order.
 const benchLatency = 20 * time.Millisecond
+
+// benchRunLimit bounds one injector process in a benchmark.
+const benchRunLimit = 3 * time.Minute
 
 // BenchmarkInject100SM100SSM10S3 injects 100 Secrets Manager secrets, 100
 // SSM SecureString parameters and 10 SSE-KMS S3 objects, one injector
@@ -90,7 +89,7 @@ func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 	tlsDir := b.TempDir()
 	moto := newBenchProxy(b, tlsDir, h.motoDirect, nil)
 	minio := newBenchProxy(b, tlsDir, h.minio, benchMinioPool(b))
-	env := benchEnv(filepath.Join(tlsDir, "public.crt"), moto.url, minio.url)
+	env := h.env(filepath.Join(tlsDir, "public.crt"), moto.url, minio.url)
 	env = append(env, "INJECTOR_SPEC="+spec)
 	wantCalls := map[string]int{"BatchGetSecretValue": 5, "GetParameters": 10, "GetObject": 10}
 	const wantTotal = 25
@@ -109,7 +108,7 @@ func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 		minio.reset(nil)
 		b.StartTimer()
 
-		r, err := benchInject(context.Background(), slices.Concat(env, []string{"INJECTOR_DIR=" + dir}))
+		r, err := h.runInjector(slices.Concat(env, []string{"INJECTOR_DIR=" + dir}), benchRunLimit)
 
 		b.StopTimer()
 		if err != nil {
@@ -209,7 +208,7 @@ func BenchmarkFleet200(b *testing.B) {
 	tlsDir := b.TempDir()
 	moto := newBenchProxy(b, tlsDir, h.motoDirect, nil)
 	// No S3 here; its endpoint is set anyway so that nothing can reach a real one.
-	base := benchEnv(filepath.Join(tlsDir, "public.crt"), moto.url, moto.url)
+	base := h.env(filepath.Join(tlsDir, "public.crt"), moto.url, moto.url)
 
 	root := b.TempDir()
 	var (
@@ -230,7 +229,7 @@ func BenchmarkFleet200(b *testing.B) {
 			}
 		}
 		moto.reset(benchSSMLimit(fleetTPS, fleetBurst))
-		results := make([]benchResult, fleetSize)
+		results := make([]run, fleetSize)
 		errs := make([]error, fleetSize)
 		var done sync.WaitGroup
 		startLine := make(chan struct{})
@@ -238,7 +237,7 @@ func BenchmarkFleet200(b *testing.B) {
 			env := slices.Concat(base, fleet[m].env, []string{"INJECTOR_DIR=" + dirs[m]})
 			done.Go(func() {
 				<-startLine
-				results[m], errs[m] = benchInject(context.Background(), env)
+				results[m], errs[m] = h.runInjector(env, benchRunLimit)
 			})
 		}
 		b.StartTimer()
@@ -465,18 +464,10 @@ func benchSSMLimit(rate, burst float64) func(*http.Request) bool {
 	}
 }
 
-// benchResult is one injector process's outcome.
-type benchResult struct {
-	code      int
-	output    []byte
-	wall, cpu time.Duration
-	maxRSSKiB int64
-}
-
 // check fails unless the run exited 0 without printing any value, in any
 // form leakForms knows.
-func (r benchResult) check(want map[string]string) error {
-	if len(leaks(string(r.output), slices.Collect(maps.Values(want)))) > 0 {
+func (r run) check(want map[string]string) error {
+	if len(leaks(r.output, slices.Collect(maps.Values(want)))) > 0 {
 		// Do not repeat the output: it holds a secret.
 		return errors.New("injector output contains a secret value")
 	}
@@ -484,49 +475,6 @@ func (r benchResult) check(want map[string]string) error {
 		return fmt.Errorf("exit %d, want 0:\n%s", r.code, r.output)
 	}
 	return nil
-}
-
-// benchEnv is the injector's environment with Secrets Manager and SSM at
-// awsURL and S3 at s3URL, both trusted through caFile.
-func benchEnv(caFile, awsURL, s3URL string) []string {
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + h.dir,
-		"AWS_ACCESS_KEY_ID=" + accessKey,
-		"AWS_SECRET_ACCESS_KEY=" + secretKey,
-		"AWS_REGION=" + region,
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + awsURL,
-		"AWS_ENDPOINT_URL_SSM=" + awsURL,
-		"AWS_ENDPOINT_URL_S3=" + s3URL,
-		"AWS_CA_BUNDLE=" + caFile,
-		"INJECTOR_S3_PATH_STYLE=true",
-	}
-}
-
-// benchInject runs the built injector once with env and measures it.
-func benchInject(ctx context.Context, env []string) (benchResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, h.bin)
-	cmd.Env = env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	r := benchResult{output: out.Bytes(), wall: time.Since(start)}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return r, fmt.Errorf("running injector: %w", err)
-	}
-	r.code = cmd.ProcessState.ExitCode()
-	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSSKiB = ru.Maxrss // KiB on Linux
-	}
-	return r, nil
 }
 
 // benchCheckFiles fails unless dir, empty before the run, holds exactly the

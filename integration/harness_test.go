@@ -22,9 +22,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -471,20 +473,18 @@ func (p *proxy) count(op string) int {
 	return p.counts[op]
 }
 
-// run is the outcome of one injector run.
+// run is the outcome of one injector process.
 type run struct {
-	code   int
-	output string
+	code      int
+	output    string
+	wall, cpu time.Duration
+	maxRSSKiB int64 // peak resident set size
 }
 
-// inject runs the built injector with a spec into dir. extra adds or
-// overrides environment variables (NAME=value).
-func (hs *harness) inject(t *testing.T, spec, dir string, extra ...string) run {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, hs.bin)
-	cmd.Env = append([]string{
+// env is the injector's environment with Secrets Manager and SSM at awsURL
+// and S3 at s3URL, both trusted through caFile.
+func (hs *harness) env(caFile, awsURL, s3URL string) []string {
+	return []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + hs.dir,
 		"AWS_ACCESS_KEY_ID=" + accessKey,
@@ -493,25 +493,47 @@ func (hs *harness) inject(t *testing.T, spec, dir string, extra ...string) run {
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + hs.moto,
-		"AWS_ENDPOINT_URL_SSM=" + hs.moto,
-		"AWS_ENDPOINT_URL_S3=" + hs.minio,
-		"AWS_CA_BUNDLE=" + hs.caFile,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + awsURL,
+		"AWS_ENDPOINT_URL_SSM=" + awsURL,
+		"AWS_ENDPOINT_URL_S3=" + s3URL,
+		"AWS_CA_BUNDLE=" + caFile,
 		"INJECTOR_S3_PATH_STYLE=true",
-		"INJECTOR_DIR=" + dir,
-		"INJECTOR_SPEC=" + spec,
-	}, extra...)
+	}
+}
+
+// runInjector runs the built injector once with env (killed after timeout)
+// and measures it. An exit code is not an error; failing to run is.
+func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hs.bin)
+	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
 	err := cmd.Run()
+	r := run{output: out.String(), wall: time.Since(start)}
 	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return run{0, out.String()}
-	case errors.As(err, &exitErr):
-		return run{exitErr.ExitCode(), out.String()}
-	default:
-		t.Fatalf("running injector: %v\n%s", err, out.String())
-		return run{}
+	if err != nil && !errors.As(err, &exitErr) {
+		return r, fmt.Errorf("running injector: %w", err)
 	}
+	r.code = cmd.ProcessState.ExitCode()
+	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSSKiB = ru.Maxrss // KiB on Linux
+	}
+	return r, nil
+}
+
+// inject runs the built injector with a spec into dir, against moto through
+// the harness's proxy and MinIO. extra adds or overrides environment
+// variables (NAME=value).
+func (hs *harness) inject(t *testing.T, spec, dir string, extra ...string) run {
+	t.Helper()
+	env := slices.Concat(hs.env(hs.caFile, hs.moto, hs.minio), []string{"INJECTOR_DIR=" + dir, "INJECTOR_SPEC=" + spec}, extra)
+	r, err := hs.runInjector(env, 2*time.Minute)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.output)
+	}
+	return r
 }
