@@ -7,20 +7,12 @@ package integration_test
 // time. Run them with scripts/bench.sh; `go test` without -bench skips them.
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"log"
 	"maps"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,10 +78,9 @@ func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 	}
 	spec := specJSON(b, items...)
 
-	tlsDir := b.TempDir()
-	moto := newBenchProxy(b, tlsDir, h.motoDirect, nil)
-	minio := newBenchProxy(b, tlsDir, h.minio, benchMinioPool(b))
-	env := h.env(filepath.Join(tlsDir, "public.crt"), moto.url, minio.url)
+	moto, motoURL := h.startProxy(b, h.motoDirect, true)
+	minio, minioURL := h.startProxy(b, h.minio, true)
+	env := h.env(motoURL, minioURL)
 	env = append(env, "INJECTOR_SPEC="+spec)
 	wantCalls := map[string]int{"BatchGetSecretValue": 5, "GetParameters": 10, "GetObject": 10}
 	const wantTotal = 25
@@ -104,8 +95,8 @@ func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		moto.reset(nil)
-		minio.reset(nil)
+		moto.reset(benchFault(nil))
+		minio.reset(benchFault(nil))
 		b.StartTimer()
 
 		r, err := h.runInjector(slices.Concat(env, []string{"INJECTOR_DIR=" + dir}), benchRunLimit)
@@ -205,10 +196,9 @@ func BenchmarkFleet200(b *testing.B) {
 		b.Fatalf("seeding: %v", err)
 	}
 
-	tlsDir := b.TempDir()
-	moto := newBenchProxy(b, tlsDir, h.motoDirect, nil)
+	moto, motoURL := h.startProxy(b, h.motoDirect, true)
 	// No S3 here; its endpoint is set anyway so that nothing can reach a real one.
-	base := h.env(filepath.Join(tlsDir, "public.crt"), moto.url, moto.url)
+	base := h.env(motoURL, motoURL)
 
 	root := b.TempDir()
 	var (
@@ -228,7 +218,7 @@ func BenchmarkFleet200(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		moto.reset(benchSSMLimit(fleetTPS, fleetBurst))
+		moto.reset(benchFault(benchSSMLimit(fleetTPS, fleetBurst)))
 		results := make([]run, fleetSize)
 		errs := make([]error, fleetSize)
 		var done sync.WaitGroup
@@ -269,11 +259,11 @@ func BenchmarkFleet200(b *testing.B) {
 		}
 		st := moto.stats()
 		calls += st.total
-		throttled += st.throttled
+		throttled += st.failed
 		maxAttempt = max(maxAttempt, st.maxAttempt)
 		if failed > 0 {
 			b.Fatalf("%d of %d injectors failed (%d calls, %d throttled, max attempt %d)",
-				failed, fleetSize, st.total, st.throttled, st.maxAttempt)
+				failed, fleetSize, st.total, st.failed, st.maxAttempt)
 		}
 		for _, d := range dirs {
 			if err := os.RemoveAll(d); err != nil {
@@ -294,151 +284,16 @@ func BenchmarkFleet200(b *testing.B) {
 	b.ReportMetric(float64(peakKiB), "peak-RSS-KiB")
 }
 
-// benchProxy is a TLS reverse proxy that adds benchLatency to every call,
-// counts calls by operation, and can answer some with ThrottlingException.
-type benchProxy struct {
-	url string
-	rp  *httputil.ReverseProxy
-
-	mu       sync.Mutex
-	calls    map[string]int
-	throttle func(r *http.Request) bool
-	st       benchStats
-}
-
-// benchStats sums up what a benchProxy saw.
-type benchStats struct {
-	total, throttled int
-	maxAttempt       int // highest amz-sdk-request attempt number seen
-}
-
-// newBenchProxy serves TLS with a certificate written to tlsDir (one per
-// directory, shared by the proxies there) and forwards to upstream, which
-// is trusted with pool when it is https. The Host header is kept, so SigV4
-// signatures made for the proxy verify upstream.
-func newBenchProxy(b *testing.B, tlsDir, upstream string, pool *x509.CertPool) *benchProxy {
-	b.Helper()
-	crt, key := filepath.Join(tlsDir, "public.crt"), filepath.Join(tlsDir, "private.key")
-	if _, err := os.Stat(crt); errors.Is(err, os.ErrNotExist) {
-		if _, err := writeCert(tlsDir); err != nil {
-			b.Fatal(err)
+// benchFault adds benchLatency to every call and answers ThrottlingException
+// where limit (if not nil) says so.
+func benchFault(limit func(*http.Request) bool) faultFunc {
+	return func(r *http.Request, _ string, _ int) fault {
+		f := fault{delay: benchLatency}
+		if limit != nil && limit(r) {
+			f.status, f.code = http.StatusBadRequest, "ThrottlingException"
 		}
+		return f
 	}
-	cert, err := tls.LoadX509KeyPair(crt, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	target, err := url.Parse(upstream)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 256
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
-	p := &benchProxy{
-		rp: &httputil.ReverseProxy{
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(target)
-				pr.Out.Host = pr.In.Host
-			},
-			Transport: tr,
-			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				// An injector that gave up cancels its calls: not news.
-				if r.Context().Err() == nil {
-					log.Printf("bench proxy: %s %s: %v", r.Method, r.URL.Path, err)
-				}
-				w.WriteHeader(http.StatusBadGateway)
-			},
-		},
-		calls: map[string]int{},
-	}
-	srv := httptest.NewUnstartedServer(p)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	srv.StartTLS()
-	b.Cleanup(srv.Close)
-	p.url = srv.URL
-	return p
-}
-
-func (p *benchProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := benchOp(r)
-	attempt, _ := strconv.Atoi(benchAttempt(r.Header.Get("Amz-Sdk-Request")))
-	p.mu.Lock()
-	p.calls[name]++
-	p.st.total++
-	p.st.maxAttempt = max(p.st.maxAttempt, attempt)
-	throttled := p.throttle != nil && p.throttle(r)
-	if throttled {
-		p.st.throttled++
-	}
-	p.mu.Unlock()
-
-	select {
-	case <-time.After(benchLatency):
-	case <-r.Context().Done():
-		return
-	}
-	if throttled {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.Header().Set("X-Amzn-ErrorType", "ThrottlingException")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
-		return
-	}
-	p.rp.ServeHTTP(w, r)
-}
-
-// reset clears the counts and sets the throttle (nil for none).
-func (p *benchProxy) reset(throttle func(*http.Request) bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls = map[string]int{}
-	p.st = benchStats{}
-	p.throttle = throttle
-}
-
-func (p *benchProxy) counts() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return maps.Clone(p.calls)
-}
-
-func (p *benchProxy) stats() benchStats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.st
-}
-
-// benchOp names a call: the X-Amz-Target operation of the JSON protocols,
-// or for path-style S3 the method and whether it names an object.
-func benchOp(r *http.Request) string {
-	if t := r.Header.Get("X-Amz-Target"); t != "" {
-		return t[strings.LastIndexByte(t, '.')+1:]
-	}
-	kind := "Bucket"
-	if strings.Contains(strings.Trim(r.URL.Path, "/"), "/") {
-		kind = "Object"
-	}
-	switch r.Method {
-	case http.MethodGet:
-		return "Get" + kind
-	case http.MethodHead:
-		return "Head" + kind
-	case http.MethodPut:
-		return "Put" + kind
-	default:
-		return r.Method + kind
-	}
-}
-
-// benchAttempt returns N from the SDK's "attempt=N; max=M" request header.
-func benchAttempt(h string) string {
-	for part := range strings.SplitSeq(h, ";") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "attempt="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // benchSSMLimit returns a throttle that lets SSM calls through at rate a
@@ -485,20 +340,6 @@ func benchCheckFiles(dir string, want map[string]string) error {
 		return err
 	}
 	return written(dir, nil, after, want)
-}
-
-// benchMinioPool trusts the harness's MinIO certificate.
-func benchMinioPool(b *testing.B) *x509.CertPool {
-	b.Helper()
-	pem, err := os.ReadFile(h.caFile)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		b.Fatalf("no certificate in %s", h.caFile)
-	}
-	return pool
 }
 
 // benchParallel calls fn(0..n-1) on a few goroutines and joins the errors.

@@ -41,8 +41,8 @@ type faultCase struct {
 	// prepare plants what is already in the output root (dir) and outside it
 	// (outside, a directory that already holds the file "keep").
 	prepare func(t *testing.T, dir, outside string)
-	moto    func(op string, n int) fault // faults of Secrets Manager and SSM calls
-	s3      func(op string, n int) fault // faults of S3 calls
+	moto    faultFunc // faults of Secrets Manager and SSM calls
+	s3      faultFunc // faults of S3 calls
 	// proxies, if set, is given both proxies before the run.
 	proxies   func(moto, s3 *proxy)
 	extra     []string // environment added to or overriding the harness's
@@ -84,9 +84,9 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	}
 	before, outsideBefore := snapshotTree(t, dir), snapshotTree(t, outside)
 
-	mp, motoURL := h.motoProxy(t)
+	mp, motoURL := h.startProxy(t, h.motoDirect, false)
 	mp.reset(tc.moto)
-	sp, s3URL := h.s3Proxy(t)
+	sp, s3URL := h.startProxy(t, h.minio, false)
 	sp.reset(tc.s3)
 	if tc.proxies != nil {
 		tc.proxies(mp, sp)
@@ -147,7 +147,7 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 		}
 	}
 	if tc.noCall {
-		if n := mp.total() + sp.total(); n != 0 {
+		if n := mp.stats().total + sp.stats().total; n != 0 {
 			t.Errorf("%d calls reached moto or MinIO, want none", n)
 		}
 	}
@@ -177,8 +177,8 @@ func plantLink(t *testing.T, target, link string) {
 
 // faultAlways returns a fault function that applies f to every call of the
 // operations named (all operations if none are).
-func faultAlways(f fault, ops ...string) func(string, int) fault {
-	return func(op string, _ int) fault {
+func faultAlways(f fault, ops ...string) faultFunc {
+	return func(_ *http.Request, op string, _ int) fault {
 		if len(ops) == 0 || slices.Contains(ops, op) {
 			return f
 		}
@@ -188,8 +188,8 @@ func faultAlways(f fault, ops ...string) func(string, int) fault {
 
 // faultFirst returns a fault function that applies f to the first n calls of
 // each operation, then lets calls through.
-func faultFirst(n int, f fault) func(string, int) fault {
-	return func(_ string, i int) fault {
+func faultFirst(n int, f fault) faultFunc {
+	return func(_ *http.Request, _ string, i int) fault {
 		if i <= n {
 			return f
 		}

@@ -13,6 +13,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -59,7 +61,8 @@ type harness struct {
 	motoDirect string // moto itself, for seeding and for other proxies
 	minio      string
 	caFile     string
-	pool       *x509.CertPool // trusts MinIO's certificate
+	pool       *x509.CertPool  // trusts MinIO's certificate
+	cert       tls.Certificate // MinIO's, also served by TLS proxies
 	proxy      *proxy
 	sm         *secretsmanager.Client
 	ssm        *ssm.Client
@@ -135,19 +138,18 @@ func start(motoBin, minioBin string) (*harness, error) {
 	if err := waitReady(http.DefaultClient, motoURL+"/moto-api/"); err != nil {
 		return hs, fmt.Errorf("moto_server: %w (see %s)", err, filepath.Join(dir, "moto.log"))
 	}
-	target, _ := url.Parse(motoURL)
-	hs.proxy = newProxy(target)
-	if hs.moto, err = hs.proxy.listen(); err != nil {
+	if hs.proxy, err = newProxy(motoURL, nil); err != nil {
+		return hs, err
+	}
+	if hs.moto, err = hs.proxy.listen(nil); err != nil {
 		return hs, err
 	}
 
 	certs := filepath.Join(dir, "certs")
 	hs.caFile = filepath.Join(certs, "public.crt")
-	pool, err := writeCert(certs)
-	if err != nil {
+	if hs.cert, hs.pool, err = writeCert(certs); err != nil {
 		return hs, err
 	}
-	hs.pool = pool
 	minioPort, err := freePort()
 	if err != nil {
 		return hs, err
@@ -168,7 +170,7 @@ func start(motoBin, minioBin string) (*harness, error) {
 	if err := hs.spawn(minio, "minio.log"); err != nil {
 		return hs, err
 	}
-	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: hs.pool}}}
 	if err := waitReady(tlsClient, hs.minio+"/minio/health/live"); err != nil {
 		return hs, fmt.Errorf("minio: %w (see %s)", err, filepath.Join(dir, "minio.log"))
 	}
@@ -177,7 +179,7 @@ func start(motoBin, minioBin string) (*harness, error) {
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-			t.TLSClientConfig = &tls.Config{RootCAs: pool}
+			t.TLSClientConfig = &tls.Config{RootCAs: hs.pool}
 		}),
 	}
 	hs.sm = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(motoURL) })
@@ -220,14 +222,14 @@ func waitReady(c *http.Client, u string) error {
 }
 
 // writeCert writes a self-signed certificate for 127.0.0.1 as MinIO expects
-// it (public.crt, private.key) and returns a pool that trusts it.
-func writeCert(dir string) (*x509.CertPool, error) {
+// it (public.crt, private.key) and returns it and a pool that trusts it.
+func writeCert(dir string) (tls.Certificate, *x509.CertPool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return tls.Certificate{}, nil, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -243,39 +245,47 @@ func writeCert(dir string) (*x509.CertPool, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, nil, err
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, nil, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	if err := os.WriteFile(filepath.Join(dir, "public.crt"), certPEM, 0o600); err != nil {
-		return nil, err
+		return tls.Certificate{}, nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "private.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return nil, err
+		return tls.Certificate{}, nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
-	return pool, nil
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool, nil
 }
 
-// proxy forwards to moto (or, made by s3Proxy, to MinIO), counts calls by
-// operation and can inject faults.
+// proxy forwards to moto or MinIO, counts calls by operation and can inject
+// faults (a delay, an AWS error, a dropped or truncated answer).
 type proxy struct {
 	rp  *httputil.ReverseProxy
+	tr  *http.Transport
 	srv *http.Server
-	// opName names a call for counts and faults; nil means op (X-Amz-Target).
-	opName func(*http.Request) string
-	// xmlErrors makes injected errors S3's XML instead of the JSON protocols'.
-	xmlErrors bool
 
 	mu      sync.Mutex
-	counts  map[string]int
-	fault   func(op string, n int) fault
+	calls   map[string]int // by opName
+	st      proxyStats
+	fault   faultFunc
 	observe func(*http.Request)
 }
+
+// proxyStats sums up what a proxy saw since its last reset.
+type proxyStats struct {
+	total      int // calls
+	failed     int // calls answered with an injected AWS error
+	maxAttempt int // highest amz-sdk-request attempt number seen
+}
+
+// faultFunc says what to do to r, the n-th call of operation op.
+type faultFunc func(r *http.Request, op string, n int) fault
 
 // fault is what the proxy does to one call instead of forwarding it as is.
 type fault struct {
@@ -286,82 +296,164 @@ type fault struct {
 	truncate bool   // forward, but cut the body off halfway and close the connection
 }
 
-func newProxy(target *url.URL) *proxy {
-	p := &proxy{rp: httputil.NewSingleHostReverseProxy(target), counts: map[string]int{}}
+// newProxy returns a proxy to upstream, trusting pool when it is https. The
+// Host header is passed through, so SigV4 signatures made for the proxy's
+// address still verify upstream.
+func newProxy(upstream string, pool *x509.CertPool) (*proxy, error) {
+	target, err := url.Parse(upstream)
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{calls: map[string]int{}}
+	p.tr = http.DefaultTransport.(*http.Transport).Clone()
+	p.tr.MaxIdleConnsPerHost = 256 // a fleet of injectors at once
+	p.tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: p.tr,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// An injector that gave up cancels its calls: not news.
+			if r.Context().Err() == nil {
+				log.Printf("test proxy: %s %s: %v", r.Method, r.URL.Path, err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
-	return p
+	return p, nil
 }
 
-func (p *proxy) listen() (string, error) {
+// listen serves p on a free loopback port, over TLS with cert unless it is
+// nil, and returns its URL.
+func (p *proxy) listen(cert *tls.Certificate) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
+	scheme := "http"
+	if cert != nil {
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{*cert}})
+		scheme = "https"
+	}
 	go func() { _ = p.srv.Serve(l) }()
-	return "http://" + l.Addr().String(), nil
+	return scheme + "://" + l.Addr().String(), nil
 }
 
-func (p *proxy) close() { _ = p.srv.Close() }
+func (p *proxy) close() {
+	_ = p.srv.Close()
+	p.tr.CloseIdleConnections()
+}
 
-// op names the call: the X-Amz-Target of the JSON protocols moto speaks.
-func op(r *http.Request) string {
-	t := r.Header.Get("X-Amz-Target")
-	if i := strings.LastIndexByte(t, '.'); i >= 0 {
-		return t[i+1:]
+// startProxy starts a proxy of its own in front of upstream (hs.motoDirect
+// or hs.minio), for a test that injects faults while others run in parallel
+// or for a benchmark; with withTLS it serves TLS with the harness
+// certificate, which the injector trusts. It is closed when tb ends.
+func (hs *harness) startProxy(tb testing.TB, upstream string, withTLS bool) (*proxy, string) {
+	tb.Helper()
+	p, err := newProxy(upstream, hs.pool)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return t
+	var cert *tls.Certificate
+	if withTLS {
+		cert = &hs.cert
+	}
+	u, err := p.listen(cert)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(p.close)
+	return p, u
+}
+
+// opName names a call: the X-Amz-Target operation of the JSON protocols
+// (Secrets Manager, SSM), or for path-style S3 the method and whether the
+// path names an object or a bucket (GetObject, HeadObject, PutBucket, ...).
+func opName(r *http.Request) string {
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		return t[strings.LastIndexByte(t, '.')+1:]
+	}
+	kind := "Bucket"
+	if strings.Contains(strings.Trim(r.URL.Path, "/"), "/") {
+		kind = "Object"
+	}
+	switch r.Method {
+	case http.MethodGet:
+		return "Get" + kind
+	case http.MethodHead:
+		return "Head" + kind
+	case http.MethodPut:
+		return "Put" + kind
+	default:
+		return r.Method + kind
+	}
+}
+
+// sdkAttempt returns N from the SDK's "attempt=N; max=M" request header.
+func sdkAttempt(h string) string {
+	for part := range strings.SplitSeq(h, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "attempt="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := op(r)
-	if p.opName != nil {
-		name = p.opName(r)
-	}
+	name := opName(r)
+	attempt, _ := strconv.Atoi(sdkAttempt(r.Header.Get("Amz-Sdk-Request")))
 	p.mu.Lock()
-	p.counts[name]++
-	n := p.counts[name]
+	p.calls[name]++
+	n := p.calls[name]
+	p.st.total++
+	p.st.maxAttempt = max(p.st.maxAttempt, attempt)
 	faultFn, observe := p.fault, p.observe
 	p.mu.Unlock()
 	if observe != nil {
 		observe(r)
 	}
+	var f fault
 	if faultFn != nil {
-		f := faultFn(name, n)
-		if f.delay > 0 {
-			select {
-			case <-time.After(f.delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if f.drop {
-			if hj, ok := w.(http.Hijacker); ok {
-				if c, _, err := hj.Hijack(); err == nil {
-					c.Close()
-				}
-			}
-			return
-		}
-		if f.status != 0 && p.xmlErrors {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(f.status)
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
-				`<Error><Code>%s</Code><Message>injected by test proxy</Message><RequestId>test-proxy</RequestId></Error>`, f.code)
-			return
-		}
-		if f.status != 0 {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.Header().Set("X-Amzn-ErrorType", f.code)
-			w.WriteHeader(f.status)
-			fmt.Fprintf(w, `{"__type":%q,"message":"injected by test proxy"}`, f.code)
-			return
-		}
-		if f.truncate {
-			p.serveTruncated(w, r)
+		f = faultFn(r, name, n)
+	}
+	if f.status != 0 {
+		p.mu.Lock()
+		p.st.failed++
+		p.mu.Unlock()
+	}
+	if f.delay > 0 {
+		select {
+		case <-time.After(f.delay):
+		case <-r.Context().Done():
 			return
 		}
 	}
-	p.rp.ServeHTTP(w, r)
+	switch {
+	case f.drop:
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+	case f.status != 0 && r.Header.Get("X-Amz-Target") == "":
+		// S3 answers errors in XML.
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(f.status)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
+			`<Error><Code>%s</Code><Message>injected by test proxy</Message><RequestId>test-proxy</RequestId></Error>`, f.code)
+	case f.status != 0:
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-ErrorType", f.code)
+		w.WriteHeader(f.status)
+		fmt.Fprintf(w, `{"__type":%q,"message":"injected by test proxy"}`, f.code)
+	case f.truncate:
+		p.serveTruncated(w, r)
+	default:
+		p.rp.ServeHTTP(w, r)
+	}
 }
 
 // serveTruncated forwards r, then sends the answer's headers with its full
@@ -393,84 +485,33 @@ func (p *proxy) onRequest(fn func(*http.Request)) {
 	p.observe = fn
 }
 
-// total is the number of calls of every operation.
-func (p *proxy) total() int {
+// reset clears counts and stats and sets the fault function (nil for none).
+func (p *proxy) reset(fn faultFunc) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := 0
-	for _, c := range p.counts {
-		n += c
-	}
-	return n
-}
-
-// motoProxy starts a proxy of its own in front of moto, for a test that
-// injects faults while others run in parallel. It is closed when t ends.
-func (hs *harness) motoProxy(t *testing.T) (*proxy, string) {
-	t.Helper()
-	target, err := url.Parse(hs.motoDirect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startProxy(t, newProxy(target))
-}
-
-// s3Proxy starts a plain-HTTP proxy in front of MinIO (forwarding over TLS,
-// trusting the harness CA) that names calls by S3 operation and answers
-// injected faults in S3's XML. The Host header is passed through, so SigV4
-// signatures made for the proxy's address still verify. It is closed when t
-// ends.
-func (hs *harness) s3Proxy(t *testing.T) (*proxy, string) {
-	t.Helper()
-	target, err := url.Parse(hs.minio)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newProxy(target)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: hs.pool}}
-	t.Cleanup(tr.CloseIdleConnections)
-	p.rp.Transport = tr
-	p.opName = s3Op
-	p.xmlErrors = true
-	return startProxy(t, p)
-}
-
-func startProxy(t *testing.T, p *proxy) (*proxy, string) {
-	t.Helper()
-	u, err := p.listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.close)
-	return p, u
-}
-
-// s3Op names the S3 call an object request makes.
-func s3Op(r *http.Request) string {
-	switch r.Method {
-	case http.MethodGet:
-		return "GetObject"
-	case http.MethodHead:
-		return "HeadObject"
-	case http.MethodPut:
-		return "PutObject"
-	default:
-		return r.Method
-	}
-}
-
-// reset clears counts and sets the fault function (nil for none).
-func (p *proxy) reset(fn func(op string, n int) fault) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.counts = map[string]int{}
+	p.calls = map[string]int{}
+	p.st = proxyStats{}
 	p.fault = fn
 }
 
+// count is the number of calls of op.
 func (p *proxy) count(op string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.counts[op]
+	return p.calls[op]
+}
+
+// counts is the number of calls of each operation.
+func (p *proxy) counts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.calls)
+}
+
+func (p *proxy) stats() proxyStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st
 }
 
 // run is the outcome of one injector process.
@@ -482,8 +523,9 @@ type run struct {
 }
 
 // env is the injector's environment with Secrets Manager and SSM at awsURL
-// and S3 at s3URL, both trusted through caFile.
-func (hs *harness) env(caFile, awsURL, s3URL string) []string {
+// and S3 at s3URL, trusting the harness certificate (MinIO's and the TLS
+// proxies').
+func (hs *harness) env(awsURL, s3URL string) []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + hs.dir,
@@ -496,7 +538,7 @@ func (hs *harness) env(caFile, awsURL, s3URL string) []string {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + awsURL,
 		"AWS_ENDPOINT_URL_SSM=" + awsURL,
 		"AWS_ENDPOINT_URL_S3=" + s3URL,
-		"AWS_CA_BUNDLE=" + caFile,
+		"AWS_CA_BUNDLE=" + hs.caFile,
 		"INJECTOR_S3_PATH_STYLE=true",
 	}
 }
@@ -530,7 +572,7 @@ func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error)
 // variables (NAME=value).
 func (hs *harness) inject(t *testing.T, spec, dir string, extra ...string) run {
 	t.Helper()
-	env := slices.Concat(hs.env(hs.caFile, hs.moto, hs.minio), []string{"INJECTOR_DIR=" + dir, "INJECTOR_SPEC=" + spec}, extra)
+	env := slices.Concat(hs.env(hs.moto, hs.minio), []string{"INJECTOR_DIR=" + dir, "INJECTOR_SPEC=" + spec}, extra)
 	r, err := hs.runInjector(env, 2*time.Minute)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, r.output)

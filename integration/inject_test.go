@@ -205,7 +205,7 @@ func TestFailClosed(t *testing.T) {
 			if d := diffSnapshots(before, snapshotTree(t, dir)); d != "" {
 				t.Errorf("output root changed on failure:\n%s", d)
 			}
-			if n := h.proxy.total(); tt.wantNoOp && n != 0 {
+			if n := h.proxy.stats().total; tt.wantNoOp && n != 0 {
 				t.Errorf("%d calls on a configuration error, want none", n)
 			}
 			assertNoSecret(t, res.output, good, keyless, "clear-object-body-z7")
