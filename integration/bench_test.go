@@ -39,7 +39,7 @@ func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 	var items []map[string]any
 	want := map[string]string{}
 	add := func(from, path, value string) {
-		items = append(items, map[string]any{"from": from, "path": path})
+		items = append(items, item(from, path))
 		want[path] = value
 	}
 	secrets := make([]string, nSecrets)
@@ -169,13 +169,13 @@ func BenchmarkFleet200(b *testing.B) {
 		for i := range fleetParams {
 			name := fmt.Sprintf("/%s/task%03d/p%02d", p, m, i)
 			path := fmt.Sprintf("ssm/%02d", i)
-			items = append(items, map[string]any{"from": "ssm:" + name, "path": path})
+			items = append(items, item("ssm:"+name, path))
 			want[path] = randHex(16)
 		}
 		for i := range fleetSecrets {
 			name := fmt.Sprintf("%s/task%03d/s%02d", p, m, i)
 			path := fmt.Sprintf("sm/%02d", i)
-			items = append(items, map[string]any{"from": "secretsmanager:" + name, "path": path})
+			items = append(items, item("secretsmanager:"+name, path))
 			want[path] = randHex(16)
 		}
 		fleet[m] = member{env: []string{"INJECTOR_SPEC=" + specJSON(b, items...)}, want: want}

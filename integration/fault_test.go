@@ -235,7 +235,7 @@ func seedValues(t *testing.T, withS3 bool) seeded {
 		bucket := p + "-bucket"
 		makeBucket(t, bucket)
 		putObject(t, bucket, "obj", s.object, "sse-kms", nil)
-		s.items = append(s.items, map[string]any{"from": "s3://" + bucket + "/obj", "path": "s3/obj"})
+		s.items = append(s.items, item("s3://"+bucket+"/obj", "s3/obj"))
 		s.files["s3/obj"] = s.object
 		s.secrets = append(s.secrets, s.object, tokens[3])
 	}
@@ -531,7 +531,7 @@ func TestFaultsDiskFull(t *testing.T) {
 	token := randHex(8)
 	big := strings.Repeat("big secret "+token+"\n", 256<<10/28) // about 256 KiB
 	putObject(t, bucket, "big", big, "sse-s3", nil)
-	bigItem := map[string]any{"from": "s3://" + bucket + "/big", "path": "blob/big"}
+	bigItem := item("s3://"+bucket+"/big", "blob/big")
 	secrets := append(slices.Clone(s.secrets), big, token)
 
 	runFaultCases(t, secrets, []faultCase{
@@ -570,7 +570,7 @@ func TestFaultsSymlinks(t *testing.T) {
 	s := seedValues(t, false)
 	// A good item first: it must not be written either.
 	spec := func(path string) string {
-		return specJSON(t, s.items[0], map[string]any{"from": s.items[2]["from"], "path": path})
+		return specJSON(t, s.items[0], item(s.items[2]["from"], path))
 	}
 	// ecs-config reads the file it merges into before writing it.
 	password := "registry-password-" + randHex(8)
@@ -660,7 +660,6 @@ func TestFaultsSymlinks(t *testing.T) {
 func TestFaultsSpec(t *testing.T) {
 	s := seedValues(t, true)
 	good := s.items[0]
-	item := func(from, path string) map[string]any { return map[string]any{"from": from, "path": path} }
 	withGood := func(items ...map[string]any) string { return specJSON(t, append([]map[string]any{good}, items...)...) }
 	badRef := func(from string) string { return withGood(item(from, "x")) }
 	badPath := func(path string) string { return withGood(item(s.items[2]["from"].(string), path)) }
@@ -740,7 +739,7 @@ func TestFaultsPathConflicts(t *testing.T) {
 	cfg, _ := json.Marshal(map[string]string{"key": cfgA, "other": cfgB})
 	putSecret(t, p+"/cfg", string(cfg))
 	explode := map[string]any{"from": "secretsmanager:" + p + "/cfg", "path": "cfg", "format": "explode"}
-	raw := func(path string) map[string]any { return map[string]any{"from": s.items[2]["from"], "path": path} }
+	raw := func(path string) map[string]any { return item(s.items[2]["from"], path) }
 	secrets := append(slices.Clone(s.secrets), cfgA, cfgB, string(cfg))
 
 	runFaultCases(t, secrets, []faultCase{
@@ -790,7 +789,6 @@ func immutable(t *testing.T, p string) {
 func TestFaultsReplacedFile(t *testing.T) {
 	s := seedValues(t, false)
 	const old = "older version of the file\n"
-	item := func(from any, path string) map[string]any { return map[string]any{"from": from, "path": path} }
 	newer := item(s.items[0]["from"], "app/config")
 	later := item(s.items[2]["from"], "app/later")
 

@@ -44,11 +44,7 @@ func TestFormats(t *testing.T) {
 		map[string]any{"from": sm("reg"), "path": "dockercfg.json", "format": "dockercfg", "registry": "registry.example.com", "email": "ops@example.com"},
 		map[string]any{"from": sm("reg"), "path": "ecs.config", "format": "ecs-config", "registry": "registry.example.com"},
 	)
-	h.proxy.reset(nil)
-	res := h.inject(t, spec, dir)
-	if res.code != 0 {
-		t.Fatalf("exit %d:\n%s", res.code, res.output)
-	}
+	res := h.injectOK(t, spec, dir)
 	assertNoSecret(t, res.output, dbPass, apiKey, regPass, hubPass)
 	if got := h.proxy.count("BatchGetSecretValue"); got != 1 {
 		t.Errorf("BatchGetSecretValue calls = %d, want 1", got)

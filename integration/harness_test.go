@@ -579,3 +579,15 @@ func (hs *harness) inject(t *testing.T, spec, dir string, extra ...string) run {
 	}
 	return r
 }
+
+// injectOK clears the harness proxy's counts, runs inject and fails t unless
+// the injector exits 0.
+func (hs *harness) injectOK(t *testing.T, spec, dir string) run {
+	t.Helper()
+	hs.proxy.reset(nil)
+	res := hs.inject(t, spec, dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s", res.code, res.output)
+	}
+	return res
+}

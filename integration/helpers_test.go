@@ -137,6 +137,9 @@ func specJSON(t testing.TB, items ...map[string]any) string {
 	return string(b)
 }
 
+// item is a spec item that writes the value from refers to at path.
+func item(from any, path string) map[string]any { return map[string]any{"from": from, "path": path} }
+
 // Seeding: each seedX stores a value in moto or MinIO through the harness's
 // clients and returns an error, for use from any goroutine; the matching
 // putSecret, putParameter, makeBucket and putObject fail the test instead.

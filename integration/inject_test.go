@@ -6,9 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,28 +58,24 @@ func TestInjectAllSources(t *testing.T) {
 	putObject(t, bucket, "clear.txt", clearBody, "", nil)
 
 	spec := specJSON(t,
-		map[string]any{"from": dbARN + ":password::", "path": "db/password"},
-		map[string]any{"from": dbARN + ":port::", "path": "db/port"},
-		map[string]any{"from": "secretsmanager:" + p + "/db", "path": "db/all.json"},
-		map[string]any{"from": "secretsmanager:" + p + "/plain", "path": "plain"},
-		map[string]any{"from": "secretsmanager:" + p + "/bin", "path": "bin"},
-		map[string]any{"from": "secretsmanager:" + p + "/rot::AWSPREVIOUS:", "path": "rot/previous"},
-		map[string]any{"from": "secretsmanager:" + p + "/rot", "path": "rot/current"},
-		map[string]any{"from": "ssm:/" + p + "/str", "path": "ssm/str"},
-		map[string]any{"from": "ssm:/" + p + "/sec", "path": "ssm/sec"},
-		map[string]any{"from": "ssm:/" + p + "/sec:1", "path": "ssm/sec-v1"},
-		map[string]any{"from": "s3://" + bucket + "/kms.txt", "path": "s3/kms.txt"},
-		map[string]any{"from": "s3://" + bucket + "/dir/s3.txt", "path": "s3/s3.txt"},
+		item(dbARN+":password::", "db/password"),
+		item(dbARN+":port::", "db/port"),
+		item("secretsmanager:"+p+"/db", "db/all.json"),
+		item("secretsmanager:"+p+"/plain", "plain"),
+		item("secretsmanager:"+p+"/bin", "bin"),
+		item("secretsmanager:"+p+"/rot::AWSPREVIOUS:", "rot/previous"),
+		item("secretsmanager:"+p+"/rot", "rot/current"),
+		item("ssm:/"+p+"/str", "ssm/str"),
+		item("ssm:/"+p+"/sec", "ssm/sec"),
+		item("ssm:/"+p+"/sec:1", "ssm/sec-v1"),
+		item("s3://"+bucket+"/kms.txt", "s3/kms.txt"),
+		item("s3://"+bucket+"/dir/s3.txt", "s3/s3.txt"),
 		map[string]any{"from": "s3://" + bucket + "/ssec.bin", "path": "s3/ssec.bin", "sseCustomerKey": "secretsmanager:" + p + "/ssec-key"},
 		map[string]any{"from": "s3://" + bucket + "/clear.txt", "path": "s3/clear.txt", "allowUnencrypted": true},
 	)
 	dir := t.TempDir()
 	before := snapshotTree(t, dir)
-	h.proxy.reset(nil)
-	res := h.inject(t, spec, dir)
-	if res.code != 0 {
-		t.Fatalf("exit %d, want 0:\n%s", res.code, res.output)
-	}
+	res := h.injectOK(t, spec, dir)
 	want := map[string]string{
 		"db/password": dbPassword, "db/port": "5432", "db/all.json": string(db), "plain": plain, "bin": string(binary),
 		"rot/previous": oldValue, "rot/current": newValue, "ssm/str": ssmString, "ssm/sec": ssmV2, "ssm/sec-v1": ssmV1,
@@ -110,38 +107,31 @@ func TestInjectAllSources(t *testing.T) {
 func TestBatching(t *testing.T) {
 	p := uniq()
 	var items []map[string]any
+	want := map[string]string{}
 	for i := range 25 {
 		putSecret(t, fmt.Sprintf("%s/s%02d", p, i), fmt.Sprintf("secret-%d", i))
-		items = append(items, map[string]any{"from": fmt.Sprintf("secretsmanager:%s/s%02d", p, i), "path": fmt.Sprintf("sm/%02d", i)})
+		items = append(items, item(fmt.Sprintf("secretsmanager:%s/s%02d", p, i), fmt.Sprintf("sm/%02d", i)))
+		want[fmt.Sprintf("sm/%02d", i)] = fmt.Sprintf("secret-%d", i)
 	}
 	for i := range 15 {
 		putParameter(t, fmt.Sprintf("/%s/p%02d", p, i), fmt.Sprintf("param-%d", i), ssmtypes.ParameterTypeSecureString)
-		items = append(items, map[string]any{"from": fmt.Sprintf("ssm:/%s/p%02d", p, i), "path": fmt.Sprintf("ssm/%02d", i)})
+		items = append(items, item(fmt.Sprintf("ssm:/%s/p%02d", p, i), fmt.Sprintf("ssm/%02d", i)))
+		want[fmt.Sprintf("ssm/%02d", i)] = fmt.Sprintf("param-%d", i)
 	}
 	// The same value named twice is fetched once.
-	items = append(items, map[string]any{"from": "secretsmanager:" + p + "/s00", "path": "again"})
+	items = append(items, item("secretsmanager:"+p+"/s00", "again"))
+	want["again"] = "secret-0"
 	dir := t.TempDir()
-	h.proxy.reset(nil)
-	res := h.inject(t, specJSON(t, items...), dir)
-	if res.code != 0 {
-		t.Fatalf("exit %d:\n%s", res.code, res.output)
-	}
+	before := snapshotTree(t, dir)
+	res := h.injectOK(t, specJSON(t, items...), dir)
 	if got := h.proxy.count("BatchGetSecretValue"); got != 2 {
 		t.Errorf("BatchGetSecretValue calls = %d, want 2 for 25 secrets", got)
 	}
 	if got := h.proxy.count("GetParameters"); got != 2 {
 		t.Errorf("GetParameters calls = %d, want 2 for 15 parameters", got)
 	}
-	for i := range 25 {
-		if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("sm/%02d", i))); err != nil || string(b) != fmt.Sprintf("secret-%d", i) {
-			t.Errorf("sm/%02d = %q, %v", i, b, err)
-		}
-	}
-	for i := range 15 {
-		if b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("ssm/%02d", i))); err != nil || string(b) != fmt.Sprintf("param-%d", i) {
-			t.Errorf("ssm/%02d = %q, %v", i, b, err)
-		}
-	}
+	checkWritten(t, dir, before, snapshotTree(t, dir), want)
+	assertNoSecret(t, res.output, slices.Collect(maps.Values(want))...)
 }
 
 func TestFailClosed(t *testing.T) {
@@ -152,65 +142,33 @@ func TestFailClosed(t *testing.T) {
 	bucket := p + "-bucket"
 	makeBucket(t, bucket)
 	putObject(t, bucket, "clear.txt", "clear-object-body-z7", "", nil)
-	goodItem := map[string]any{"from": "secretsmanager:" + p + "/good", "path": "app/good"}
+	goodItem := item("secretsmanager:"+p+"/good", "app/good")
 
-	tests := []struct {
-		name     string
-		spec     string
-		prepare  func(t *testing.T, dir string) // plants what is already there
-		extra    []string
-		wantCode int
-		wantMsg  string
-		wantNoOp bool // no AWS call at all
-	}{
-		{name: "missing secret", spec: specJSON(t, goodItem, map[string]any{"from": "secretsmanager:" + p + "/nope", "path": "nope"}),
-			wantCode: 3, wantMsg: "ResourceNotFoundException"},
-		{name: "missing parameter", spec: specJSON(t, goodItem, map[string]any{"from": "ssm:/" + p + "/nope", "path": "nope"}),
-			wantCode: 3, wantMsg: "/" + p + "/nope"},
-		{name: "unencrypted object", spec: specJSON(t, goodItem, map[string]any{"from": "s3://" + bucket + "/clear.txt", "path": "clear"}),
-			wantCode: 3, wantMsg: "not stored with server-side encryption"},
-		{name: "missing object", spec: specJSON(t, goodItem, map[string]any{"from": "s3://" + bucket + "/none.txt", "path": "none"}),
-			wantCode: 3, wantMsg: "NoSuchKey"},
-		{name: "missing json key", spec: specJSON(t, goodItem, map[string]any{"from": "secretsmanager:" + p + "/keyless:b::", "path": "b"}),
-			wantCode: 4, wantMsg: `json key not found`},
-		{name: "malformed spec", spec: `[{"from": "secretsmanager:x", "path": "a"`, wantCode: 2, wantMsg: "invalid spec", wantNoOp: true},
-		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "mode": "0644"}]`, wantCode: 2, wantMsg: `unknown field`, wantNoOp: true},
-		{name: "bad ref", spec: specJSON(t, goodItem, map[string]any{"from": "vault:x", "path": "a"}), wantCode: 2, wantMsg: "invalid reference", wantNoOp: true},
-		{name: "escaping path", spec: specJSON(t, goodItem, map[string]any{"from": "secretsmanager:x", "path": "../etc/x"}), wantCode: 2, wantMsg: "stay inside", wantNoOp: true},
-		{name: "duplicate path", spec: specJSON(t, goodItem, goodItem), wantCode: 2, wantMsg: "already written", wantNoOp: true},
-		{name: "no region", spec: specJSON(t, goodItem), extra: []string{"AWS_REGION="}, wantCode: 2, wantMsg: "names no region", wantNoOp: true},
-		{name: "bad file mode", spec: specJSON(t, goodItem), extra: []string{"INJECTOR_FILE_MODE=rw"}, wantCode: 2, wantMsg: "file mode", wantNoOp: true},
-		{name: "target is a directory", spec: specJSON(t, map[string]any{"from": "secretsmanager:" + p + "/good", "path": "a/first"}, goodItem),
-			prepare:  func(t *testing.T, dir string) { mkdir(t, filepath.Join(dir, "app", "good")) },
-			wantCode: 5, wantMsg: "not a regular file"},
+	runFaultCases(t, []string{good, keyless, "clear-object-body-z7"}, []faultCase{
+		{name: "missing secret", spec: specJSON(t, goodItem, item("secretsmanager:"+p+"/nope", "nope")),
+			wantCode: 3, wantMsg: []string{"ResourceNotFoundException"}},
+		{name: "missing parameter", spec: specJSON(t, goodItem, item("ssm:/"+p+"/nope", "nope")),
+			wantCode: 3, wantMsg: []string{"/" + p + "/nope"}},
+		{name: "unencrypted object", spec: specJSON(t, goodItem, item("s3://"+bucket+"/clear.txt", "clear")),
+			wantCode: 3, wantMsg: []string{"not stored with server-side encryption"}},
+		{name: "missing object", spec: specJSON(t, goodItem, item("s3://"+bucket+"/none.txt", "none")),
+			wantCode: 3, wantMsg: []string{"NoSuchKey"}},
+		{name: "missing json key", spec: specJSON(t, goodItem, item("secretsmanager:"+p+"/keyless:b::", "b")),
+			wantCode: 4, wantMsg: []string{"json key not found"}},
+		{name: "malformed spec", spec: `[{"from": "secretsmanager:x", "path": "a"`, wantCode: 2, wantMsg: []string{"invalid spec"}, noCall: true},
+		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "mode": "0644"}]`, wantCode: 2, wantMsg: []string{"unknown field"}, noCall: true},
+		{name: "bad ref", spec: specJSON(t, goodItem, item("vault:x", "a")), wantCode: 2, wantMsg: []string{"invalid reference"}, noCall: true},
+		{name: "escaping path", spec: specJSON(t, goodItem, item("secretsmanager:x", "../etc/x")), wantCode: 2, wantMsg: []string{"stay inside"}, noCall: true},
+		{name: "duplicate path", spec: specJSON(t, goodItem, goodItem), wantCode: 2, wantMsg: []string{"already written"}, noCall: true},
+		{name: "no region", spec: specJSON(t, goodItem), extra: []string{"AWS_REGION="}, wantCode: 2, wantMsg: []string{"names no region"}, noCall: true},
+		{name: "bad file mode", spec: specJSON(t, goodItem), extra: []string{"INJECTOR_FILE_MODE=rw"}, wantCode: 2, wantMsg: []string{"file mode"}, noCall: true},
+		{name: "target is a directory", spec: specJSON(t, item("secretsmanager:"+p+"/good", "a/first"), goodItem),
+			prepare:  func(t *testing.T, dir, _ string) { mkdir(t, filepath.Join(dir, "app", "good")) },
+			wantCode: 5, wantMsg: []string{"not a regular file"}},
 		{name: "planted symlink", spec: specJSON(t, goodItem),
-			prepare:  func(t *testing.T, dir string) { plantLink(t, t.TempDir(), filepath.Join(dir, "app")) },
-			wantCode: 5, wantMsg: "symbolic link"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if tt.prepare != nil {
-				tt.prepare(t, dir)
-			}
-			before := snapshotTree(t, dir)
-			h.proxy.reset(nil)
-			res := h.inject(t, tt.spec, dir, tt.extra...)
-			if res.code != tt.wantCode {
-				t.Fatalf("exit %d, want %d:\n%s", res.code, tt.wantCode, res.output)
-			}
-			if !strings.Contains(res.output, tt.wantMsg) {
-				t.Errorf("output does not say %q:\n%s", tt.wantMsg, res.output)
-			}
-			if d := diffSnapshots(before, snapshotTree(t, dir)); d != "" {
-				t.Errorf("output root changed on failure:\n%s", d)
-			}
-			if n := h.proxy.stats().total; tt.wantNoOp && n != 0 {
-				t.Errorf("%d calls on a configuration error, want none", n)
-			}
-			assertNoSecret(t, res.output, good, keyless, "clear-object-body-z7")
-		})
-	}
+			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "app")) },
+			wantCode: 5, wantMsg: []string{"symbolic link"}},
+	})
 }
 
 func mkdir(t *testing.T, dir string) {
@@ -231,17 +189,9 @@ func TestRegionFromARN(t *testing.T) {
 	}
 	putSecret(t, p+"/us", "us-value")
 	dir := t.TempDir()
-	h.proxy.reset(nil)
-	res := h.inject(t, specJSON(t,
-		map[string]any{"from": aws.ToString(out.ARN), "path": "eu"},
-		map[string]any{"from": "secretsmanager:" + p + "/us", "path": "us"},
-	), dir)
-	if res.code != 0 {
-		t.Fatalf("exit %d:\n%s", res.code, res.output)
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "eu")); err != nil || string(b) != value {
-		t.Fatalf("eu = %q, %v", b, err)
-	}
+	before := snapshotTree(t, dir)
+	res := h.injectOK(t, specJSON(t, item(aws.ToString(out.ARN), "eu"), item("secretsmanager:"+p+"/us", "us")), dir)
+	checkWritten(t, dir, before, snapshotTree(t, dir), map[string]string{"eu": value, "us": "us-value"})
 	// One batch per region.
 	if got := h.proxy.count("BatchGetSecretValue"); got != 2 {
 		t.Errorf("BatchGetSecretValue calls = %d, want 2 (one per region)", got)
