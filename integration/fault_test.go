@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io/fs"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -153,25 +152,6 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	}
 	if tc.check != nil {
 		tc.check(t, dir, mp, sp)
-	}
-}
-
-func plantFile(t *testing.T, p, content string, mode fs.FileMode) {
-	t.Helper()
-	mkdir(t, filepath.Dir(p))
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func plantLink(t *testing.T, target, link string) {
-	t.Helper()
-	mkdir(t, filepath.Dir(link))
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -30,9 +30,7 @@ func TestFormats(t *testing.T) {
 
 	dir := t.TempDir()
 	const otherLines = "ECS_CLUSTER=prod\nECS_ENGINE_AUTH_TYPE=docker\nECS_ENGINE_AUTH_DATA={\"old\":1}\nECS_LOGLEVEL=info\n"
-	if err := os.WriteFile(filepath.Join(dir, "ecs.config"), []byte(otherLines), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	plantFile(t, filepath.Join(dir, "ecs.config"), otherLines, 0o600)
 	sm := func(name string) string { return "secretsmanager:" + p + "/" + name }
 	spec := specJSON(t,
 		map[string]any{"from": sm("db"), "path": "db.env", "format": "dotenv"},

@@ -140,6 +140,35 @@ func specJSON(t testing.TB, items ...map[string]any) string {
 // item is a spec item that writes the value from refers to at path.
 func item(from any, path string) map[string]any { return map[string]any{"from": from, "path": path} }
 
+// mkdir makes dir and its parents.
+func mkdir(t testing.TB, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// plantFile writes a file (and its directory) with exactly mode.
+func plantFile(t testing.TB, p, content string, mode fs.FileMode) {
+	t.Helper()
+	mkdir(t, filepath.Dir(p))
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// plantLink makes link (and its directory) a symbolic link to target.
+func plantLink(t testing.TB, target, link string) {
+	t.Helper()
+	mkdir(t, filepath.Dir(link))
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Seeding: each seedX stores a value in moto or MinIO through the harness's
 // clients and returns an error, for use from any goroutine; the matching
 // putSecret, putParameter, makeBucket and putObject fail the test instead.

@@ -171,13 +171,6 @@ func TestFailClosed(t *testing.T) {
 	})
 }
 
-func mkdir(t *testing.T, dir string) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestRegionFromARN(t *testing.T) {
 	p := uniq()
 	const value = "eu-west-1-secret-value-q4"
