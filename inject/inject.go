@@ -42,8 +42,10 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 	var files []writer.File
 	for _, out := range p.Outputs {
 		fs, err := renderOutput(out, values, dir)
-		if errors.Is(err, errExisting) {
-			return Report{}, fmt.Errorf("%w: %s: %w", writer.ErrWrite, out.Path, err)
+		if errors.Is(err, writer.ErrWrite) {
+			// The output root refused a read (to merge into a file), as
+			// it would refuse the write.
+			return Report{}, fmt.Errorf("%s: %w", out.Path, err)
 		}
 		if err != nil {
 			return Report{}, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)

@@ -1,7 +1,6 @@
 package inject
 
 import (
-	"errors"
 	"fmt"
 	"path"
 
@@ -10,11 +9,6 @@ import (
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
 )
-
-// errExisting is wrapped by an error reading the file an output merges into.
-// The output root refused the read (a planted link, a directory where the file
-// goes), as it would refuse the write: it is a write error, not a render error.
-var errExisting = errors.New("reading the ecs.config to merge into")
 
 // renderOutput turns one planned output into the files it writes. dir is read only
 // for ecs-config, which merges into the file already there.
@@ -35,7 +29,7 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 		default:
 			var existing []byte
 			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
-				return nil, fmt.Errorf("%w: %w", errExisting, err)
+				return nil, err
 			}
 			data, err = render.ECSConfig(existing, creds)
 		}

@@ -298,8 +298,17 @@ func tempName(p, kind string) (string, error) {
 }
 
 // ReadFile returns the current content of a file under dir, or nil if it
-// does not exist. It refuses a symbolic link, like Write.
+// does not exist. It refuses a symbolic link, like Write. Its errors wrap
+// ErrWrite: an output root that refuses the read would refuse the write.
 func ReadFile(dir, name string) ([]byte, error) {
+	b, err := readFile(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading %s to merge into: %w", ErrWrite, name, err)
+	}
+	return b, nil
+}
+
+func readFile(dir, name string) ([]byte, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening output root: %w", err)
