@@ -68,6 +68,7 @@ type harness struct {
 	ssm        *ssm.Client
 	s3         *s3.Client
 	procs      []*exec.Cmd
+	motoServer *localpeer.Moto
 }
 
 // h is shared by the package's tests: starting the servers once keeps the
@@ -79,7 +80,7 @@ func TestMain(m *testing.M) {
 }
 
 func mainWithHarness(m *testing.M) int {
-	motoBin, err1 := exec.LookPath("moto_server")
+	_, err1 := exec.LookPath("moto_server")
 	minioBin, err2 := lookMinio()
 	if err := errors.Join(err1, err2); err != nil {
 		if os.Getenv(requireEnv) == "1" {
@@ -90,7 +91,7 @@ func mainWithHarness(m *testing.M) int {
 		return 0
 	}
 	var err error
-	h, err = start(motoBin, minioBin)
+	h, err = start(minioBin)
 	if h != nil {
 		defer h.stop()
 	}
@@ -115,7 +116,7 @@ func lookMinio() (string, error) {
 	return "", errors.New("minio not found on PATH or in GOPATH/bin")
 }
 
-func start(motoBin, minioBin string) (*harness, error) {
+func start(minioBin string) (*harness, error) {
 	dir, err := os.MkdirTemp("", "injector-it-")
 	if err != nil {
 		return nil, err
@@ -126,18 +127,15 @@ func start(motoBin, minioBin string) (*harness, error) {
 		return hs, fmt.Errorf("building injector: %v\n%s", err, out)
 	}
 
-	motoPort, err := freePort()
+	motoLog, err := os.Create(filepath.Join(dir, "moto.log"))
 	if err != nil {
 		return hs, err
 	}
-	motoURL := "http://127.0.0.1:" + motoPort
+	if hs.motoServer, err = localpeer.StartMoto(context.Background(), motoLog); err != nil {
+		return hs, fmt.Errorf("%w (see %s)", err, motoLog.Name())
+	}
+	motoURL := hs.motoServer.URL
 	hs.motoDirect = motoURL
-	if err := hs.spawn(exec.Command(motoBin, "-H", "127.0.0.1", "-p", motoPort), "moto.log"); err != nil {
-		return hs, err
-	}
-	if err := waitReady(http.DefaultClient, motoURL+"/moto-api/"); err != nil {
-		return hs, fmt.Errorf("moto_server: %w (see %s)", err, filepath.Join(dir, "moto.log"))
-	}
 	if hs.proxy, err = newProxy(motoURL, nil); err != nil {
 		return hs, err
 	}
@@ -207,6 +205,9 @@ func (hs *harness) spawn(cmd *exec.Cmd, logName string) error {
 func (hs *harness) stop() {
 	if hs.proxy != nil {
 		hs.proxy.close()
+	}
+	if hs.motoServer != nil {
+		hs.motoServer.Stop()
 	}
 	for _, p := range hs.procs {
 		_ = p.Process.Kill()
