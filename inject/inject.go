@@ -82,15 +82,15 @@ func fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher) (sources.Values
 	if err != nil || len(second) == 0 {
 		return values, err
 	}
-	reqs = reqs[:0]
+	keyed := make([]sources.Request, 0, len(second))
 	for _, pf := range second {
 		key, err := sseKey(*pf.SSECustomerKey, values)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", sources.ErrFetch, pf.Target, err)
+			return nil, &sources.Error{Ref: pf.Target.String(), Err: err}
 		}
-		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, SSECustomerKey: key})
+		keyed = append(keyed, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, SSECustomerKey: key})
 	}
-	more, err := f.Fetch(ctx, reqs)
+	more, err := f.Fetch(ctx, keyed)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher) (sources.Values
 
 // sseKey decodes the base64 SSE-C key that r selects.
 func sseKey(r ref.Ref, values sources.Values) ([]byte, error) {
-	v, err := r.Extract(values[r.Target])
+	v, err := r.Extract(values[r.Target].Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("sseCustomerKey: %w", err)
 	}

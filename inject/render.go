@@ -37,7 +37,7 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 	}
 	inputs := make(map[string][]byte, len(out.Inputs))
 	for _, in := range out.Inputs {
-		v, err := in.Ref.Extract(values[in.Ref.Target])
+		v, err := in.Ref.Extract(values[in.Ref.Target].Bytes())
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +70,7 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {
 	creds := make([]render.Credential, 0, len(out.Credentials))
 	for _, c := range out.Credentials {
-		v, err := c.Input.Ref.Extract(values[c.Input.Ref.Target])
+		v, err := c.Input.Ref.Extract(values[c.Input.Ref.Target].Bytes())
 		if err != nil {
 			return nil, err
 		}

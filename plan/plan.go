@@ -313,3 +313,12 @@ func checkNesting(outs []Output) error {
 	}
 	return nil
 }
+
+// Targets lists every value the plan fetches, in the order first named.
+func (p Plan) Targets() []ref.Target {
+	ts := make([]ref.Target, len(p.Fetches))
+	for i, f := range p.Fetches {
+		ts[i] = f.Target
+	}
+	return ts
+}
