@@ -35,10 +35,10 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Ref)
 	if e.Operation != "" {
-		fmt.Fprintf(&b, ": %s %s", e.Service, e.Operation)
+		fmt.Fprintf(&b, "%s %s of ", e.Service, e.Operation)
 	}
+	b.WriteString(e.Ref)
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())

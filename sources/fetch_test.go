@@ -195,19 +195,19 @@ func TestFetchErrors(t *testing.T) {
 			reqs: func(t *testing.T) []Request {
 				return requests(t, "secretsmanager:a", "secretsmanager:b", "secretsmanager:missing")
 			},
-			wantMsg: []string{"b: secretsmanager BatchGetSecretValue: DecryptionFailure", "missing: secretsmanager BatchGetSecretValue: ResourceNotFoundException"},
+			wantMsg: []string{"secretsmanager BatchGetSecretValue of b: DecryptionFailure", "secretsmanager BatchGetSecretValue of missing: ResourceNotFoundException"},
 			code:    "DecryptionFailure",
 		},
 		{
 			name:    "missing parameter",
 			reqs:    func(t *testing.T) []Request { return requests(t, "ssm:/p", "ssm:/nope") },
-			wantMsg: []string{"/nope: ssm GetParameters", "not found or not readable"},
+			wantMsg: []string{"ssm GetParameters of /nope", "not found or not readable"},
 			code:    "InvalidParameters",
 		},
 		{
 			name:    "missing object version",
 			reqs:    func(t *testing.T) []Request { return requests(t, "s3://bucket/enc?versionId=old") },
-			wantMsg: []string{"s3://bucket/enc?versionId=old: s3 GetObject", "NoSuchVersion"},
+			wantMsg: []string{"s3 GetObject of s3://bucket/enc?versionId=old", "NoSuchVersion"},
 			code:    "NoSuchVersion",
 		},
 		{
@@ -375,7 +375,7 @@ func TestUnknownSource(t *testing.T) {
 
 func TestErrorText(t *testing.T) {
 	e := callError("ssm:/p", "ssm", "GetParameters", apiError("AccessDeniedException", "not authorized"))
-	if got := e.Error(); got != "ssm:/p: ssm GetParameters: api error AccessDeniedException: not authorized" {
+	if got := e.Error(); got != "ssm GetParameters of ssm:/p: api error AccessDeniedException: not authorized" {
 		t.Errorf("Error() = %q", got)
 	}
 	if e.Code != "AccessDeniedException" || e.Retryable {
