@@ -141,7 +141,7 @@ func parseARN(s string) (Ref, error) {
 	case "secretsmanager":
 		rest, ok := strings.CutPrefix(resource, "secret:")
 		if !ok {
-			return Ref{}, errors.New("secretsmanager ARN resource must start with secret:")
+			return Ref{}, errors.New(`secretsmanager ARN resource must start with "secret:"`)
 		}
 		return parseSecret(rest, prefix+"secret:", withRegion(region))
 	case "ssm":

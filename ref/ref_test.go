@@ -47,7 +47,7 @@ func TestParseInvalid(t *testing.T) {
 		{"secretsmanager:", "empty secret name"},
 		{"secretsmanager:a:b", "NAME or NAME:json-key"},
 		{"secretsmanager:a:k:AWSCURRENT:v1", "not both"},
-		{"arn:aws:secretsmanager:us-east-1:1:parameter/x", "must start with secret:"},
+		{"arn:aws:secretsmanager:us-east-1:1:parameter/x", `must start with "secret:"`},
 		{"arn:aws:secretsmanager::1:secret:x", "partition, region and account"},
 		{"arn:aws:iam:us-east-1:1:role/x", "not secretsmanager or ssm"},
 		{"arn:aws:ssm", "too few fields"},

@@ -31,14 +31,14 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// Exit codes.
+// Exit codes, as documented in README.md.
 const (
-	exitOK = iota
-	exitInternal
-	exitConfig
-	exitFetch
-	exitRender
-	exitWrite
+	exitOK       = 0
+	exitInternal = 1
+	exitConfig   = 2
+	exitFetch    = 3
+	exitRender   = 4
+	exitWrite    = 5
 )
 
 func main() {
