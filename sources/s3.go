@@ -18,6 +18,18 @@ const (
 	opGetObject = "GetObject"
 )
 
+// s3Source reads S3 objects, one GetObject call each.
+type s3Source struct{}
+
+func (s3Source) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.s3(region)
+	calls := make([]call, len(reqs))
+	for i, r := range reqs {
+		calls[i] = f.getObject(client, r)
+	}
+	return calls
+}
+
 // getObject fetches one S3 object and refuses it unless it was stored
 // encrypted (SSE-S3, SSE-KMS or SSE-C) or the request allows plaintext.
 func (f *Fetcher) getObject(client s3API, r Request) call {

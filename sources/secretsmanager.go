@@ -20,6 +20,27 @@ const (
 	opGetSecret   = "GetSecretValue"
 )
 
+// secretsManagerSource reads Secrets Manager: unpinned secrets 20 to a
+// BatchGetSecretValue call, pinned ones with GetSecretValue.
+type secretsManagerSource struct{}
+
+func (secretsManagerSource) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.secretsManager(region)
+	var calls []call
+	var batch []ref.Target
+	for _, r := range reqs {
+		if r.Target.Pinned() {
+			calls = append(calls, f.getSecret(client, r.Target))
+		} else {
+			batch = append(batch, r.Target)
+		}
+	}
+	for chunk := range slices.Chunk(batch, secretsBatch) {
+		calls = append(calls, f.batchGetSecrets(client, chunk))
+	}
+	return calls
+}
+
 // batchGetSecrets fetches up to 20 unpinned secrets in one call (more if the
 // service pages the answer).
 func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target) call {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -149,16 +148,30 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 	return out.values, nil
 }
 
-// plan groups requests into API calls.
+// source is one service the injector reads from: it turns the requests
+// for it in one region into API calls. Adding a source is a file holding
+// its calls plus one line in registry.
+type source interface {
+	calls(f *Fetcher, region string, reqs []Request) []call
+}
+
+// registry maps each kind of reference to the source that fetches it.
+var registry = map[ref.Source]source{
+	ref.SecretsManager: secretsManagerSource{},
+	ref.SSM:            ssmSource{},
+	ref.S3:             s3Source{},
+}
+
+// plan groups requests by source and region, each target once, in the
+// order first named, and asks each source for its calls.
 func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 	type group struct {
 		source ref.Source
 		region string
 	}
-	batches := map[group][]ref.Target{}
+	groups := map[group][]Request{}
 	var order []group
 	seen := map[ref.Target]bool{}
-	var calls []call
 	for _, r := range reqs {
 		if seen[r.Target] {
 			continue
@@ -168,37 +181,18 @@ func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 		if err != nil {
 			return nil, &Error{Ref: r.Target.String(), Err: err}
 		}
-		switch r.Target.Source {
-		case ref.SecretsManager:
-			if r.Target.Pinned() {
-				calls = append(calls, f.getSecret(f.clients.secretsManager(region), r.Target))
-				continue
-			}
-		case ref.SSM:
-		case ref.S3:
-			calls = append(calls, f.getObject(f.clients.s3(region), r))
-			continue
-		default:
+		if _, ok := registry[r.Target.Source]; !ok {
 			return nil, valueError(r.Target.String(), "unknown source")
 		}
 		g := group{r.Target.Source, region}
-		if _, ok := batches[g]; !ok {
+		if _, ok := groups[g]; !ok {
 			order = append(order, g)
 		}
-		batches[g] = append(batches[g], r.Target)
+		groups[g] = append(groups[g], r)
 	}
+	var calls []call
 	for _, g := range order {
-		if g.source == ref.SecretsManager {
-			client := f.clients.secretsManager(g.region)
-			for chunk := range slices.Chunk(batches[g], secretsBatch) {
-				calls = append(calls, f.batchGetSecrets(client, chunk))
-			}
-			continue
-		}
-		client := f.clients.ssm(g.region)
-		for chunk := range slices.Chunk(batches[g], parametersBatch) {
-			calls = append(calls, f.getParameters(client, chunk))
-		}
+		calls = append(calls, registry[g.source].calls(f, g.region, groups[g])...)
 	}
 	return calls, nil
 }

@@ -21,6 +21,22 @@ const (
 	opGetParameters = "GetParameters"
 )
 
+// ssmSource reads SSM Parameter Store, 10 parameters to a GetParameters call.
+type ssmSource struct{}
+
+func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.ssm(region)
+	var calls []call
+	for chunk := range slices.Chunk(reqs, parametersBatch) {
+		targets := make([]ref.Target, len(chunk))
+		for i, r := range chunk {
+			targets[i] = r.Target
+		}
+		calls = append(calls, f.getParameters(client, targets))
+	}
+	return calls
+}
+
 // getParameters fetches up to 10 parameters in one call, decrypting
 // SecureString values.
 func (f *Fetcher) getParameters(client ssmAPI, targets []ref.Target) call {
