@@ -25,6 +25,8 @@ func TestParse(t *testing.T) {
 		{"ssm:plain:prod", Ref{Target: Target{Source: SSM, ID: "plain:prod"}}},
 		{"s3://bkt/dir/obj.pem", Ref{Target: Target{Source: S3, ID: "bkt", Key: "dir/obj.pem"}}},
 		{"s3://bkt/o?versionId=v1&region=ap-south-1", Ref{Target: Target{Source: S3, ID: "bkt", Key: "o", VersionID: "v1", Region: "ap-south-1"}}},
+		{"env:DB_PASSWORD", Ref{Target: Target{Source: Env, ID: "DB_PASSWORD"}}},
+		{"env:_x9", Ref{Target: Target{Source: Env, ID: "_x9"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -61,6 +63,11 @@ func TestParseInvalid(t *testing.T) {
 		{"s3://b/k?versionId=", "exactly one value"},
 		{"s3://u@b/k", "only bucket"},
 		{"ssm:/a\n", "control character"},
+		{"env:", "empty environment variable name"},
+		{"env:9A", "[A-Za-z_]"},
+		{"env:A-B", "[A-Za-z_]"},
+		{"env:A=B", "[A-Za-z_]"},
+		{"ENV:A", "env:NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

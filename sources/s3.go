@@ -19,7 +19,7 @@ const (
 )
 
 // s3Source reads S3 objects, one GetObject call each.
-type s3Source struct{}
+type s3Source struct{ awsService }
 
 func (s3Source) calls(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.s3(region)

@@ -22,7 +22,7 @@ const (
 
 // secretsManagerSource reads Secrets Manager: unpinned secrets 20 to a
 // BatchGetSecretValue call, pinned ones with GetSecretValue.
-type secretsManagerSource struct{}
+type secretsManagerSource struct{ awsService }
 
 func (secretsManagerSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.secretsManager(region)

@@ -43,6 +43,9 @@ type Options struct {
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight.
 	Concurrency int
+	// LookupEnv reads the injector's own environment for env: references
+	// (os.LookupEnv in the injector); nil means an empty environment.
+	LookupEnv func(name string) (string, bool)
 }
 
 // Fetcher fetches values with clients made per service and region.
@@ -84,14 +87,35 @@ func Region(t ref.Target, defaultRegion string) (string, error) {
 	return defaultRegion, nil
 }
 
-// CheckRegions reports the first target that has no region.
-func (f *Fetcher) CheckRegions(targets []ref.Target) error {
+// Check runs, before any call, each target's source's own check: an AWS
+// target must have a region, an environment variable must be set and not
+// empty. It reports every target that fails, naming references, never
+// values. Every failure is a configuration error.
+func (f *Fetcher) Check(targets []ref.Target) error {
+	var errs []error
 	for _, t := range targets {
-		if _, err := Region(t, f.defaultRegion); err != nil {
-			return err
+		src, ok := registry[t.Source]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: unknown source", t))
+			continue
+		}
+		if _, err := src.check(f, t); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// NeedsAWS reports whether fetching targets calls AWS: false when every
+// target is read locally (env:), so that the injector can skip loading
+// AWS credentials, region and endpoints altogether.
+func NeedsAWS(targets []ref.Target) bool {
+	for _, t := range targets {
+		if src, ok := registry[t.Source]; !ok || src.usesAWS() {
+			return true
+		}
+	}
+	return false
 }
 
 // call is one API call's worth of work; it stores what it fetched in out.
@@ -152,14 +176,29 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 // for it in one region into API calls. Adding a source is a file holding
 // its calls plus one line in registry.
 type source interface {
+	// check validates a target before any call and returns the region it
+	// is read in ("" for a source that is no AWS service).
+	check(f *Fetcher, t ref.Target) (region string, err error)
+	// usesAWS reports whether the source calls AWS.
+	usesAWS() bool
 	calls(f *Fetcher, region string, reqs []Request) []call
 }
+
+// awsService is the check every AWS source shares: the target needs a region.
+type awsService struct{}
+
+func (awsService) check(f *Fetcher, t ref.Target) (string, error) {
+	return Region(t, f.defaultRegion)
+}
+
+func (awsService) usesAWS() bool { return true }
 
 // registry maps each kind of reference to the source that fetches it.
 var registry = map[ref.Source]source{
 	ref.SecretsManager: secretsManagerSource{},
 	ref.SSM:            ssmSource{},
 	ref.S3:             s3Source{},
+	ref.Env:            envSource{},
 }
 
 // plan groups requests by source and region, each target once, in the
@@ -177,12 +216,13 @@ func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 			continue
 		}
 		seen[r.Target] = true
-		region, err := Region(r.Target, f.defaultRegion)
+		src, ok := registry[r.Target.Source]
+		if !ok {
+			return nil, valueError(r.Target.String(), "unknown source")
+		}
+		region, err := src.check(f, r.Target)
 		if err != nil {
 			return nil, &Error{Ref: r.Target.String(), Err: err}
-		}
-		if _, ok := registry[r.Target.Source]; !ok {
-			return nil, valueError(r.Target.String(), "unknown source")
 		}
 		g := group{r.Target.Source, region}
 		if _, ok := groups[g]; !ok {

@@ -85,16 +85,22 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	cfg, err := awsConfig(ctx, log)
-	if err != nil {
-		return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+	// A spec that reads only the injector's own environment (env:) needs
+	// no AWS configuration: none is loaded, so no credential, region,
+	// endpoint or instance metadata is looked up.
+	var cfg aws.Config
+	if sources.NeedsAWS(p.Targets()) {
+		if cfg, err = awsConfig(ctx, log); err != nil {
+			return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+		}
 	}
 	f := sources.New(cfg, sources.Options{
 		S3PathStyle:   s.S3PathStyle,
 		MaxValueBytes: s.MaxValueBytes,
 		Concurrency:   s.Concurrency,
+		LookupEnv:     os.LookupEnv,
 	})
-	if err := f.CheckRegions(p.Targets()); err != nil {
+	if err := f.Check(p.Targets()); err != nil {
 		return exitConfig, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
