@@ -1,0 +1,260 @@
+package taskdefs_test
+
+// Checks for examples whose injector reads only its own environment (env:
+// references): ECS fills that environment from the injector container's
+// `secrets` with the execution role, so the task role needs no secret
+// permission at all.
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+const executionRolePolicySuffix = ".execution-role-policy.json"
+
+func isEnvRef(ref string) bool { return strings.HasPrefix(ref, "env:") }
+
+// envOnly reports whether every reference of the spec is env:.
+func envOnly(spec []specItem) bool {
+	n := 0
+	for _, it := range spec {
+		for _, ref := range it.refs() {
+			if !isEnvRef(ref) {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
+// valueFromAccess maps an ECS `secrets` valueFrom to the permission the
+// execution role needs for it: a Secrets Manager ARN (with or without
+// json-key, version-stage and version-id, which ECS accepts after it) or
+// an SSM parameter ARN or, in the task's region, name.
+func valueFromAccess(valueFrom string, w wiring) (access, error) {
+	if !strings.HasPrefix(valueFrom, "arn:") {
+		name := strings.TrimPrefix(valueFrom, "/")
+		return access{"ssm:GetParameters", fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", w.partition, w.region, w.account, name)}, nil
+	}
+	a, err := parseARN(valueFrom)
+	if err != nil {
+		return access{}, err
+	}
+	switch a.service {
+	case "secretsmanager":
+		fields := strings.Split(valueFrom, ":")
+		if len(fields) < 7 || fields[5] != "secret" {
+			return access{}, fmt.Errorf("%q is not a secret ARN", valueFrom)
+		}
+		return access{"secretsmanager:GetSecretValue", strings.Join(fields[:7], ":")}, nil
+	case "ssm":
+		if !strings.HasPrefix(a.resource, "parameter/") {
+			return access{}, fmt.Errorf("%q is not a parameter ARN", valueFrom)
+		}
+		return access{"ssm:GetParameters", valueFrom}, nil
+	default:
+		return access{}, fmt.Errorf("%q: ECS secrets come from Secrets Manager or SSM, not %s", valueFrom, a.service)
+	}
+}
+
+// checkEnvWiring checks an env:-only example: every env:NAME is one of the
+// injector's `secrets` (not a plain `environment` value, which would put the
+// value in the task definition), and every one of those `secrets` is read.
+func checkEnvWiring(inj ecstypes.ContainerDefinition, spec []specItem) error {
+	var errs []error
+	secrets := map[string]bool{}
+	for _, s := range inj.Secrets {
+		secrets[aws.ToString(s.Name)] = true
+	}
+	plain := map[string]bool{}
+	for _, kv := range inj.Environment {
+		plain[aws.ToString(kv.Name)] = true
+	}
+	used := map[string]bool{}
+	for i, it := range spec {
+		for _, ref := range it.refs() {
+			name := strings.TrimPrefix(ref, "env:")
+			used[name] = true
+			switch {
+			case plain[name]:
+				errs = append(errs, fmt.Errorf("item %d: %s is a plain environment value; give it as a secret", i, ref))
+			case !secrets[name]:
+				errs = append(errs, fmt.Errorf("item %d: %s is not one of the injector's secrets", i, ref))
+			}
+		}
+	}
+	for _, name := range sortedKeys(secrets) {
+		if !used[name] {
+			errs = append(errs, fmt.Errorf("secret %s is given to the injector but no item reads it", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkExecutionPolicy checks that the execution role reads exactly the
+// injector's secrets: each one is allowed, and no Secrets Manager or SSM
+// read is allowed on anything else.
+func checkExecutionPolicy(doc *policyDoc, inj ecstypes.ContainerDefinition, w wiring) error {
+	var errs []error
+	var wanted []access
+	for _, s := range inj.Secrets {
+		need, err := valueFromAccess(aws.ToString(s.ValueFrom), w)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("secret %s: %w", aws.ToString(s.Name), err))
+			continue
+		}
+		wanted = append(wanted, need)
+		if !doc.allows(need) {
+			errs = append(errs, fmt.Errorf("secret %s: policy does not allow %s on %s", aws.ToString(s.Name), need.action, need.resource))
+		}
+	}
+	for i, st := range doc.Statement {
+		if st.Effect != "Allow" {
+			continue
+		}
+		for _, act := range st.Action {
+			svc, _, _ := strings.Cut(strings.ToLower(act), ":")
+			if svc != "secretsmanager" && svc != "ssm" {
+				continue
+			}
+			for _, res := range st.Resource {
+				// Exactly: a wildcard would reach other secrets too.
+				if !slices.ContainsFunc(wanted, func(a access) bool { return a.resource == res }) {
+					errs = append(errs, fmt.Errorf("statement %d: %s on %s, which is none of the injector's secrets", i, act, res))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkNoSecretActions fails for any Secrets Manager, SSM or KMS action.
+func checkNoSecretActions(doc *policyDoc) error {
+	var errs []error
+	for i, st := range doc.Statement {
+		for _, act := range st.Action {
+			svc, _, _ := strings.Cut(strings.ToLower(act), ":")
+			if svc == "secretsmanager" || svc == "ssm" || svc == "kms" || act == "*" {
+				errs = append(errs, fmt.Errorf("statement %d: task role grants %s", i, act))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func TestEnvOnlyExamples(t *testing.T) {
+	found := 0
+	for _, f := range filesOfKind(t, kindTaskDef) {
+		td, _, err := loadTaskDef(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := checkWiring(td)
+		if err != nil || !envOnly(w.spec) {
+			continue // TestTaskDefinitions reports wiring errors
+		}
+		found++
+		t.Run(f.name, func(t *testing.T) {
+			var inj ecstypes.ContainerDefinition
+			for _, c := range td.ContainerDefinitions {
+				if containerName(c) == injectorName {
+					inj = c
+				}
+			}
+			if err := checkEnvWiring(inj, w.spec); err != nil {
+				t.Errorf("injector secrets:\n%v", err)
+			}
+			if aws.ToString(td.ExecutionRoleArn) == "" {
+				t.Fatal("no executionRoleArn: ECS needs it to read the injector's secrets")
+			}
+			doc, err := loadPolicy(f.example + executionRolePolicySuffix)
+			if err != nil {
+				t.Fatalf("execution-role policy: %v", err)
+			}
+			if err := checkExecutionPolicy(doc, inj, w); err != nil {
+				t.Errorf("execution-role policy:\n%v", err)
+			}
+			if aws.ToString(td.TaskRoleArn) == "" {
+				return // no task role: nothing the app could use
+			}
+			taskDoc, err := loadPolicy(f.example + taskRolePolicySuffix)
+			if err != nil {
+				t.Fatalf("task-role policy: %v", err)
+			}
+			if err := checkNoSecretActions(taskDoc); err != nil {
+				t.Errorf("the task role is the app's too; it must not read secrets:\n%v", err)
+			}
+		})
+	}
+	if found == 0 {
+		t.Fatal("no example has an injector that reads only env: references")
+	}
+}
+
+// TestEnvCheckersRejectBadExamples makes sure the checks above fail where
+// they should.
+func TestEnvCheckersRejectBadExamples(t *testing.T) {
+	w := wiring{region: "us-east-1", account: "111122223333", partition: "aws"}
+	const smARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db-AbCdEf"
+	inj := ecstypes.ContainerDefinition{
+		Secrets:     []ecstypes.Secret{{Name: aws.String("DB"), ValueFrom: aws.String(smARN + ":password::")}},
+		Environment: []ecstypes.KeyValuePair{{Name: aws.String("PLAIN"), Value: aws.String("x")}},
+	}
+	spec := func(refs ...string) []specItem {
+		var out []specItem
+		for _, r := range refs {
+			out = append(out, specItem{From: r})
+		}
+		return out
+	}
+	if err := checkEnvWiring(inj, spec("env:DB")); err != nil {
+		t.Errorf("good wiring refused: %v", err)
+	}
+	for _, bad := range [][]specItem{spec("env:DB", "env:PLAIN"), spec("env:DB", "env:NOPE"), spec()} {
+		if err := checkEnvWiring(inj, bad); err == nil {
+			t.Errorf("wiring %v accepted", bad)
+		}
+	}
+	if envOnly(spec("env:A", "ssm:/b")) || envOnly(nil) || !envOnly(spec("env:A")) {
+		t.Error("envOnly")
+	}
+
+	policy := func(stmts string) *policyDoc {
+		doc, err := parsePolicy([]byte(`{"Version":"2012-10-17","Statement":[` + stmts + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	exact := `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"` + smARN + `"}`
+	if err := checkExecutionPolicy(policy(exact), inj, w); err != nil {
+		t.Errorf("exact policy refused: %v", err)
+	}
+	for name, stmts := range map[string]string{
+		"missing": `{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"arn:aws:ssm:us-east-1:111122223333:parameter/x"}`,
+		"broader": `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:*"}`,
+		"extra":   exact + `,{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"arn:aws:ssm:us-east-1:111122223333:parameter/x"}`,
+	} {
+		if err := checkExecutionPolicy(policy(stmts), inj, w); err == nil {
+			t.Errorf("%s execution policy accepted", name)
+		}
+	}
+	for _, act := range []string{"secretsmanager:GetSecretValue", "SSM:GetParameter", "kms:Decrypt"} {
+		if err := checkNoSecretActions(policy(`{"Effect":"Allow","Action":"` + act + `","Resource":"arn:aws:s3:::b/k"}`)); err == nil {
+			t.Errorf("task role with %s accepted", act)
+		}
+	}
+	if _, err := valueFromAccess("arn:aws:s3:::b/k", w); err == nil {
+		t.Error("S3 valueFrom accepted")
+	}
+	if got, _ := valueFromAccess("/app/key", w); got.resource != "arn:aws:ssm:us-east-1:111122223333:parameter/app/key" {
+		t.Errorf("parameter name: %+v", got)
+	}
+}
