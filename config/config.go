@@ -52,6 +52,9 @@ type Settings struct {
 	MaxValueBytes int64 `envconfig:"MAX_VALUE_BYTES" default:"16777216"`
 	// Concurrency bounds the API calls in flight at once.
 	Concurrency int `envconfig:"CONCURRENCY" default:"8"`
+	// SSMPathMax bounds the parameters one SSM path (ssm:/app/prod/) may
+	// expand to; more is a fetch error.
+	SSMPathMax int `envconfig:"SSM_PATH_MAX" default:"1000"`
 }
 
 // Load reads settings from the process environment and validates them.
@@ -88,6 +91,9 @@ func (s Settings) validate() error {
 	}
 	if s.Concurrency < 1 || s.Concurrency > 64 {
 		errs = append(errs, errors.New("INJECTOR_CONCURRENCY must be 1 to 64"))
+	}
+	if s.SSMPathMax < 1 {
+		errs = append(errs, errors.New("INJECTOR_SSM_PATH_MAX must be positive"))
 	}
 	return errors.Join(errs...)
 }

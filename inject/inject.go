@@ -76,7 +76,7 @@ func fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher) (sources.Values
 	}
 	reqs := make([]sources.Request, 0, len(first))
 	for _, pf := range first {
-		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted})
+		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty})
 	}
 	values, err := f.Fetch(ctx, reqs)
 	if err != nil || len(second) == 0 {

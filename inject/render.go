@@ -5,6 +5,7 @@ import (
 	"path"
 
 	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/render"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
@@ -47,13 +48,21 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 	case plan.Raw:
 		return one(inputs["value"]), nil
 	case plan.Dotenv:
-		data, err := render.Dotenv(inputs["value"])
+		dotenv := render.Dotenv
+		if isPath(out) {
+			dotenv = render.DotenvPath
+		}
+		data, err := dotenv(inputs["value"])
 		return one(data), err
 	case plan.Template:
 		data, err := render.Template(out.Template, inputs)
 		return one(data), err
 	case plan.Explode:
-		parts, err := render.Explode(inputs["value"])
+		explode := render.Explode
+		if isPath(out) {
+			explode = render.ExplodePath
+		}
+		parts, err := explode(inputs["value"])
 		if err != nil {
 			return nil, err
 		}
@@ -65,6 +74,13 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 	default:
 		return nil, fmt.Errorf("unknown format %q", out.Format)
 	}
+}
+
+// isPath reports whether a one-input output reads an SSM path, whose value
+// is a JSON object of parameters by relative name: explode and dotenv then
+// follow the path's names (render.ExplodePath, render.DotenvPath).
+func isPath(out plan.Output) bool {
+	return len(out.Inputs) == 1 && out.Inputs[0].Ref.Source == ref.SSMPath
 }
 
 func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {

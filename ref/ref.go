@@ -24,6 +24,8 @@ const (
 	// Env is an environment variable of the injector's own process (ECS
 	// puts a container's `secrets` there): no AWS call reads it.
 	Env
+	// SSMPath is every SSM parameter under a path (ssm:/app/prod/).
+	SSMPath
 )
 
 func (s Source) String() string {
@@ -36,6 +38,8 @@ func (s Source) String() string {
 		return "s3"
 	case Env:
 		return "env"
+	case SSMPath:
+		return "ssm-path"
 	default:
 		return fmt.Sprintf("source(%d)", int(s))
 	}
@@ -74,6 +78,8 @@ func (t Target) String() string {
 			s += "?versionId=" + t.VersionID
 		}
 		return s
+	case SSMPath:
+		return "ssm:" + t.ID
 	case SecretsManager:
 		s := "secretsmanager:" + t.ID
 		if t.Pinned() {
@@ -100,6 +106,7 @@ type Ref struct {
 //	secretsmanager:NAME[:json-key:version-stage:version-id]
 //	arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:version|:label]
 //	ssm:NAME[:version|:label]
+//	ssm:/PATH/ and arn:PARTITION:ssm:REGION:ACCOUNT:parameter/PATH/ (every parameter under PATH)
 //	s3://BUCKET/KEY[?versionId=ID][&region=REGION]
 //	env:NAME
 func Parse(s string) (Ref, error) {
@@ -213,6 +220,9 @@ func parseParameter(rest, arnPrefix string, opts ...option) (Ref, error) {
 	name, selector, hasSel := strings.Cut(rest, ":")
 	if name == "" {
 		return Ref{}, errors.New("empty parameter name")
+	}
+	if strings.HasSuffix(name, "/") {
+		return parsePath(name, arnPrefix != "", hasSel, opts...)
 	}
 	if hasSel && (selector == "" || strings.Contains(selector, ":")) {
 		return Ref{}, errors.New("parameter selector must be :version or :label")

@@ -21,6 +21,7 @@ type secretsManagerAPI interface {
 
 type ssmAPI interface {
 	GetParameters(ctx context.Context, in *ssm.GetParametersInput, opts ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, opts ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
 }
 
 type s3API interface {

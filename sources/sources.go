@@ -30,6 +30,8 @@ type Request struct {
 	AllowUnencrypted bool
 	// SSECustomerKey is the 256-bit SSE-C key of an S3 object, or nil.
 	SSECustomerKey []byte
+	// AllowEmpty accepts an SSM path with no parameter under it.
+	AllowEmpty bool
 }
 
 // Values maps each fetched target to its value.
@@ -43,6 +45,9 @@ type Options struct {
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight.
 	Concurrency int
+	// MaxPathParameters bounds the parameters one SSM path may expand to
+	// (default DefaultMaxPathParameters); more is an error.
+	MaxPathParameters int
 	// LookupEnv reads the injector's own environment for env: references
 	// (os.LookupEnv in the injector); nil means an empty environment.
 	LookupEnv func(name string) (string, bool)
@@ -67,6 +72,9 @@ func newFetcher(c clientFactory, defaultRegion string, opts Options) *Fetcher {
 	}
 	if opts.MaxValueBytes <= 0 {
 		opts.MaxValueBytes = 16 << 20
+	}
+	if opts.MaxPathParameters <= 0 {
+		opts.MaxPathParameters = DefaultMaxPathParameters
 	}
 	return &Fetcher{clients: c, opts: opts, defaultRegion: defaultRegion}
 }
@@ -199,6 +207,7 @@ var registry = map[ref.Source]source{
 	ref.SSM:            ssmSource{},
 	ref.S3:             s3Source{},
 	ref.Env:            envSource{},
+	ref.SSMPath:        ssmPathSource{},
 }
 
 // plan groups requests by source and region, each target once, in the

@@ -95,10 +95,11 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 		}
 	}
 	f := sources.New(cfg, sources.Options{
-		S3PathStyle:   s.S3PathStyle,
-		MaxValueBytes: s.MaxValueBytes,
-		Concurrency:   s.Concurrency,
-		LookupEnv:     os.LookupEnv,
+		S3PathStyle:       s.S3PathStyle,
+		MaxValueBytes:     s.MaxValueBytes,
+		Concurrency:       s.Concurrency,
+		MaxPathParameters: s.SSMPathMax,
+		LookupEnv:         os.LookupEnv,
 	})
 	if err := f.Check(p.Targets()); err != nil {
 		return exitConfig, fmt.Errorf("%w: %w", config.ErrConfig, err)
