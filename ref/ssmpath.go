@@ -27,4 +27,3 @@ func parsePath(name string, fromARN, hasSelector bool, opts ...option) (Ref, err
 	}
 	return r, nil
 }
-
