@@ -666,6 +666,9 @@ func requiredAccess(ref string, w wiring) (access, error) {
 			if !strings.HasPrefix(a.resource, "parameter/") {
 				return access{}, fmt.Errorf("%q is not a parameter ARN", ref)
 			}
+			if isSSMPath(ref) {
+				return pathAccess(strings.TrimSuffix(ref, "/")), nil
+			}
 			return access{"ssm:GetParameters", ref}, nil
 		default:
 			return access{}, fmt.Errorf("%q: unsupported service %q", ref, a.service)
@@ -676,6 +679,9 @@ func requiredAccess(ref string, w wiring) (access, error) {
 			fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s-%s", w.partition, w.region, w.account, name, sampleSecretSuffix)}, nil
 	case strings.HasPrefix(ref, "ssm:"):
 		name := strings.TrimPrefix(strings.TrimPrefix(ref, "ssm:"), "/")
+		if isSSMPath(ref) {
+			return pathAccess(fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", w.partition, w.region, w.account, strings.TrimSuffix(name, "/"))), nil
+		}
 		return access{"ssm:GetParameters",
 			fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", w.partition, w.region, w.account, name)}, nil
 	case strings.HasPrefix(ref, "s3://"):
