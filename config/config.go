@@ -50,8 +50,12 @@ type Settings struct {
 	S3PathStyle bool `envconfig:"S3_PATH_STYLE" default:"false"`
 	// MaxValueBytes bounds the size of one fetched value.
 	MaxValueBytes int64 `envconfig:"MAX_VALUE_BYTES" default:"16777216"`
-	// Concurrency bounds the API calls in flight at once.
-	Concurrency int `envconfig:"CONCURRENCY" default:"8"`
+	// Concurrency bounds the API calls in flight at once: by default every
+	// call of a run up to 32.
+	Concurrency int `envconfig:"CONCURRENCY" default:"32"`
+	// SecretsBatch is when Secrets Manager secrets are read with
+	// BatchGetSecretValue: auto, always or never.
+	SecretsBatch string `envconfig:"SECRETS_BATCH" default:"auto"`
 	// SSMPathMax bounds the parameters one SSM path (ssm:/app/prod/) may
 	// expand to; more is a fetch error.
 	SSMPathMax int `envconfig:"SSM_PATH_MAX" default:"1000"`
@@ -91,6 +95,11 @@ func (s Settings) validate() error {
 	}
 	if s.Concurrency < 1 || s.Concurrency > 64 {
 		errs = append(errs, errors.New("INJECTOR_CONCURRENCY must be 1 to 64"))
+	}
+	switch s.SecretsBatch {
+	case "auto", "always", "never":
+	default:
+		errs = append(errs, fmt.Errorf("INJECTOR_SECRETS_BATCH %q: want auto, always or never", s.SecretsBatch))
 	}
 	if s.SSMPathMax < 1 {
 		errs = append(errs, errors.New("INJECTOR_SSM_PATH_MAX must be positive"))

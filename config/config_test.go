@@ -21,7 +21,7 @@ func TestLoad(t *testing.T) {
 	}{
 		{name: "defaults", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec},
 			check: func(t *testing.T, s Settings) {
-				if s.FileMode != 0o400 || s.UID != -1 || s.GID != -1 || s.Timeout != 60*time.Second || s.LogFormat != "text" || s.Concurrency != 8 || s.SSMPathMax != 1000 {
+				if s.FileMode != 0o400 || s.UID != -1 || s.GID != -1 || s.Timeout != 60*time.Second || s.LogFormat != "text" || s.Concurrency != 32 || s.SSMPathMax != 1000 || s.SecretsBatch != "auto" {
 					t.Errorf("defaults = %+v", s)
 				}
 			}},
@@ -41,6 +41,7 @@ func TestLoad(t *testing.T) {
 		{name: "bad uid", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_UID": "-2"}, wantErr: "-1 or an id"},
 		{name: "bad log format", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_LOG_FORMAT": "xml"}, wantErr: "text or json"},
 		{name: "bad concurrency", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_CONCURRENCY": "0"}, wantErr: "1 to 64"},
+		{name: "bad secrets batch", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_SECRETS_BATCH": "sometimes"}, wantErr: "auto, always or never"},
 		{name: "bad ssm path max", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_SSM_PATH_MAX": "0"}, wantErr: "SSM_PATH_MAX"},
 		{name: "ssm path max", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_SSM_PATH_MAX": "5000"},
 			check: func(t *testing.T, s Settings) {

@@ -41,8 +41,8 @@ func TestFormats(t *testing.T) {
 	)
 	res := h.injectOK(t, spec, dir)
 	assertNoSecret(t, res.output, dbPass, apiKey, regPass, hubPass)
-	if got := h.proxy.count("BatchGetSecretValue"); got != 1 {
-		t.Errorf("BatchGetSecretValue calls = %d, want 1", got)
+	if got := h.proxy.count("GetSecretValue"); got != 4 {
+		t.Errorf("GetSecretValue calls = %d, want 4 (one per secret)", got)
 	}
 
 	t.Run("dotenv read back by bash", func(t *testing.T) {

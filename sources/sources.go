@@ -1,8 +1,9 @@
 // Package sources fetches secret values from Secrets Manager, SSM Parameter
-// Store and S3 with the fewest API calls it can: Secrets Manager secrets are
-// batched 20 to a BatchGetSecretValue call (GetSecretValue where a version is
-// pinned) and SSM parameters 10 to a GetParameters call. Errors name the
-// reference and the service's error, never a value.
+// Store, S3 and the injector's own environment. SSM parameters are read 10
+// to a GetParameters call; Secrets Manager secrets one GetSecretValue each,
+// or 20 to a BatchGetSecretValue call when that saves a round of calls (see
+// Fetcher.plan). Errors name the reference and the service's error, never a
+// value.
 package sources
 
 import (
@@ -45,6 +46,9 @@ type Options struct {
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight.
 	Concurrency int
+	// Batch chooses between one call per value and batched calls for the
+	// sources that can batch (Secrets Manager): see Fetcher.plan.
+	Batch Batching
 	// MaxPathParameters bounds the parameters one SSM path may expand to
 	// (default DefaultMaxPathParameters); more is an error.
 	MaxPathParameters int
@@ -124,6 +128,27 @@ func NeedsAWS(targets []ref.Target) bool {
 		}
 	}
 	return false
+}
+
+// Batching says when a source that can read several values in one call
+// (Secrets Manager's BatchGetSecretValue) does so.
+type Batching string
+
+// Batching modes.
+const (
+	// BatchAuto batches only when one call per value would not fit in
+	// Options.Concurrency: see Fetcher.plan.
+	BatchAuto Batching = "auto"
+	// BatchAlways always batches.
+	BatchAlways Batching = "always"
+	// BatchNever makes one call per value.
+	BatchNever Batching = "never"
+)
+
+// batcher is a source that can also read its requests in fewer, batched
+// calls, which draw on a scarcer account quota.
+type batcher interface {
+	batchCalls(f *Fetcher, region string, reqs []Request) []call
 }
 
 // call is one API call's worth of work; it stores what it fetched in out.
@@ -239,11 +264,36 @@ func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 		}
 		groups[g] = append(groups[g], r)
 	}
-	var calls []call
-	for _, g := range order {
-		calls = append(calls, registry[g.source].calls(f, g.region, groups[g])...)
+	build := func(batch bool) []call {
+		var calls []call
+		for _, g := range order {
+			src := registry[g.source]
+			if b, ok := src.(batcher); ok && batch {
+				calls = append(calls, b.batchCalls(f, g.region, groups[g])...)
+			} else {
+				calls = append(calls, src.calls(f, g.region, groups[g])...)
+			}
+		}
+		return calls
 	}
-	return calls, nil
+	// The rule: one call per value as long as every call of the run fits in
+	// flight at once; batches only where that would take more than one
+	// round of calls. One call per secret spends the plentiful quota
+	// (GetSecretValue: 10,000 a second an account) and is as fast as a
+	// batch while everything is in flight at once; a batch spends the
+	// scarce one (BatchGetSecretValue: 100 a second), worth it only to
+	// save rounds.
+	switch f.opts.Batch {
+	case BatchAlways:
+		return build(true), nil
+	case BatchNever:
+		return build(false), nil
+	default:
+		if calls := build(false); len(calls) <= f.opts.Concurrency {
+			return calls, nil
+		}
+		return build(true), nil
+	}
 }
 
 func (f *Fetcher) checkSize(t ref.Target, n int64) error {

@@ -98,6 +98,7 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 		S3PathStyle:       s.S3PathStyle,
 		MaxValueBytes:     s.MaxValueBytes,
 		Concurrency:       s.Concurrency,
+		Batch:             sources.Batching(s.SecretsBatch),
 		MaxPathParameters: s.SSMPathMax,
 		LookupEnv:         os.LookupEnv,
 	})
