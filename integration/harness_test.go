@@ -547,9 +547,14 @@ func (hs *harness) env(awsURL, s3URL string) []string {
 // runInjector runs the built injector once with env (killed after timeout)
 // and measures it. An exit code is not an error; failing to run is.
 func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error) {
+	return runBinary(hs.bin, env, timeout)
+}
+
+// runBinary runs bin once with env (killed after timeout) and measures it.
+func runBinary(bin string, env []string, timeout time.Duration) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, hs.bin)
+	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -558,7 +563,7 @@ func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error)
 	r := run{output: out.String(), wall: time.Since(start)}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		return r, fmt.Errorf("running injector: %w", err)
+		return r, fmt.Errorf("running %s: %w", filepath.Base(bin), err)
 	}
 	r.code = cmd.ProcessState.ExitCode()
 	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
