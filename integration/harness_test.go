@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -523,6 +524,19 @@ type run struct {
 	maxRSSKiB int64 // peak resident set size
 }
 
+var peakRSSField = regexp.MustCompile(`peak_rss_kib=(\d+)`)
+
+// peakRSS is the peak RSS in KiB a process reported about itself (the
+// injector on success, the baseline), or -1.
+func peakRSS(output string) int64 {
+	m := peakRSSField.FindStringSubmatch(output)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
 // env is the injector's environment with Secrets Manager and SSM at awsURL
 // and S3 at s3URL, trusting the harness certificate (MinIO's and the TLS
 // proxies').
@@ -567,7 +581,12 @@ func runBinary(bin string, env []string, timeout time.Duration) (run, error) {
 	}
 	r.code = cmd.ProcessState.ExitCode()
 	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	// What the process measured itself is exact; wait4's ru_maxrss counts
+	// the address space it borrowed from this (large) process through
+	// vfork before exec, so it is only the fallback.
+	if n := peakRSS(r.output); n > 0 {
+		r.maxRSSKiB = n
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSSKiB = ru.Maxrss // KiB on Linux
 	}
 	return r, nil

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,18 +32,6 @@ func buildShipped(b *testing.B, pkg, out string) int64 {
 	return fi.Size()
 }
 
-var peakRSSField = regexp.MustCompile(`peak_rss_kib=(\d+)`)
-
-// peakRSS is the peak RSS a process reported about itself (getrusage), in KiB.
-func peakRSS(output string) int64 {
-	m := peakRSSField.FindStringSubmatch(output)
-	if m == nil {
-		return -1
-	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	return n
-}
-
 // BenchmarkStartup runs the injector and the baseline program side by side
 // for 1, 20 and 200 Secrets Manager secrets, interleaved (each iteration
 // runs both, in alternating order, each into a fresh directory) behind a
@@ -52,11 +39,21 @@ func peakRSS(output string) int64 {
 // built as the image builds the injector. It reports each one's median wall
 // time, their ratio (injector / baseline, target at most 1.05 for one
 // secret), both binaries' sizes and peak RSS as each process measured it.
-// It fails on a wrong file or exit code, never on time.
+// It fails on a wrong file or exit code, never on time. STARTUP_INJECTOR_BIN
+// names another injector binary to measure instead (to compare builds).
 func BenchmarkStartup(b *testing.B) {
 	bins := b.TempDir()
 	injector, baseline := filepath.Join(bins, "injector"), filepath.Join(bins, "baseline")
 	injectorSize := buildShipped(b, "../cmd/injector", injector)
+	if alt := os.Getenv("STARTUP_INJECTOR_BIN"); alt != "" {
+		// Another build of the injector, to compare variants.
+		injector = alt
+		fi, err := os.Stat(alt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		injectorSize = fi.Size()
+	}
 	baselineSize := buildShipped(b, "./baseline", baseline)
 	for _, n := range []int{1, 20, 200} {
 		b.Run(fmt.Sprintf("items=%d", n), func(b *testing.B) {
@@ -131,8 +128,8 @@ func startupPair(b *testing.B, n int, injector, baseline string) {
 		baseWalls = append(baseWalls, rb.wall)
 		// The ratio of each pair, in thousandths, kept as a Duration to sort.
 		ratios = append(ratios, time.Duration(1000*ri.wall/rb.wall))
-		injRSS = max(injRSS, peakRSS(ri.output))
-		baseRSS = max(baseRSS, peakRSS(rb.output))
+		injRSS = max(injRSS, ri.maxRSSKiB)
+		baseRSS = max(baseRSS, rb.maxRSSKiB)
 	}
 	slices.Sort(injWalls)
 	slices.Sort(baseWalls)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/internal/peakrss"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
 )
@@ -110,8 +111,8 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	if err != nil {
 		return exitCode(err), err
 	}
-	// Peak RSS, measured here (getrusage), is what the benchmarks report.
-	log.Info("injected", "values", rep.Fetched, "files", len(rep.Files), "peak_rss_kib", peakRSSKiB())
+	// Peak RSS, measured here, is what the benchmarks report.
+	log.Info("injected", "values", rep.Fetched, "files", len(rep.Files), "peak_rss_kib", peakrss.KiB())
 	return exitOK, nil
 }
 

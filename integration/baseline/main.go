@@ -4,7 +4,7 @@
 // separated) with one GetSecretValue, all at once, writes each value to
 // BASELINE_DIR/<n> (n counts from 0) and exits. It is no injector: no
 // validation, no fsync, no all-or-nothing. On success it prints its own peak
-// RSS in KiB (getrusage) as "peak_rss_kib=N".
+// RSS in KiB as "peak_rss_kib=N", measured as the injector measures its own.
 package main
 
 import (
@@ -15,11 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/ecs-secret-injector/injector/internal/peakrss"
 )
 
 func main() {
@@ -27,10 +28,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		fmt.Printf("peak_rss_kib=%d\n", ru.Maxrss)
-	}
+	fmt.Printf("peak_rss_kib=%d\n", peakrss.KiB())
 }
 
 func run(ctx context.Context) error {
