@@ -32,11 +32,7 @@ type secretsManagerSource struct{ awsService }
 
 func (secretsManagerSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.secretsManager(region)
-	calls := make([]call, len(reqs))
-	for i, r := range reqs {
-		calls[i] = f.getSecret(client, r.Target)
-	}
-	return calls
+	return eachRequest(reqs, func(r Request) call { return f.getSecret(client, r.Target) })
 }
 
 func (secretsManagerSource) batchCalls(f *Fetcher, region string, reqs []Request) []call {

@@ -217,6 +217,15 @@ type source interface {
 	calls(f *Fetcher, region string, reqs []Request) []call
 }
 
+// eachRequest makes one call per request.
+func eachRequest(reqs []Request, mk func(Request) call) []call {
+	calls := make([]call, len(reqs))
+	for i, r := range reqs {
+		calls[i] = mk(r)
+	}
+	return calls
+}
+
 // awsService is the check every AWS source shares: the target needs a region.
 type awsService struct{}
 

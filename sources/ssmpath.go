@@ -39,11 +39,7 @@ type ssmPathSource struct{ awsService }
 
 func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.ssm(region)
-	calls := make([]call, len(reqs))
-	for i, r := range reqs {
-		calls[i] = f.getParametersByPath(client, r)
-	}
-	return calls
+	return eachRequest(reqs, func(r Request) call { return f.getParametersByPath(client, r) })
 }
 
 func (f *Fetcher) getParametersByPath(client ssmAPI, r Request) call {

@@ -35,33 +35,15 @@ func envOnly(spec []specItem) bool {
 }
 
 // valueFromAccess maps an ECS `secrets` valueFrom to the permission the
-// execution role needs for it: a Secrets Manager ARN (with or without
-// json-key, version-stage and version-id, which ECS accepts after it) or
-// an SSM parameter ARN or, in the task's region, name.
+// execution role needs for it. A Secrets Manager or SSM ARN (ECS accepts the
+// json-key, version-stage and version-id fields after a secret's) reads as
+// the injector's own ARN references do; a bare name is an SSM parameter in
+// the task's region.
 func valueFromAccess(valueFrom string, w wiring) (access, error) {
 	if !strings.HasPrefix(valueFrom, "arn:") {
-		name := strings.TrimPrefix(valueFrom, "/")
-		return access{"ssm:GetParameters", fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", w.partition, w.region, w.account, name)}, nil
+		valueFrom = "ssm:/" + strings.TrimPrefix(valueFrom, "/")
 	}
-	a, err := parseARN(valueFrom)
-	if err != nil {
-		return access{}, err
-	}
-	switch a.service {
-	case "secretsmanager":
-		fields := strings.Split(valueFrom, ":")
-		if len(fields) < 7 || fields[5] != "secret" {
-			return access{}, fmt.Errorf("%q is not a secret ARN", valueFrom)
-		}
-		return access{"secretsmanager:GetSecretValue", strings.Join(fields[:7], ":")}, nil
-	case "ssm":
-		if !strings.HasPrefix(a.resource, "parameter/") {
-			return access{}, fmt.Errorf("%q is not a parameter ARN", valueFrom)
-		}
-		return access{"ssm:GetParameters", valueFrom}, nil
-	default:
-		return access{}, fmt.Errorf("%q: ECS secrets come from Secrets Manager or SSM, not %s", valueFrom, a.service)
-	}
+	return requiredAccess(valueFrom, w)
 }
 
 // checkEnvWiring checks an env:-only example: every env:NAME is one of the
