@@ -10,61 +10,99 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// renderOutput turns one planned output into the files it writes. dir is read only
-// for ecs-config, which merges into the file already there.
-func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.File, error) {
-	one := func(data []byte) []writer.File { return []writer.File{{Path: out.Path, Data: data}} }
-	switch out.Format {
-	case plan.DockerCfg, plan.DockerConfigJSON, plan.ECSConfig:
-		creds, err := credentials(out, values)
-		if err != nil {
-			return nil, err
-		}
-		var data []byte
-		switch out.Format {
-		case plan.DockerCfg:
-			data, err = render.DockerCfg(creds)
-		case plan.DockerConfigJSON:
-			data, err = render.DockerConfigJSON(creds)
-		default:
-			var existing []byte
-			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
-				return nil, err
-			}
-			data, err = render.ECSConfig(existing, creds)
-		}
-		return one(data), err
-	}
-	inputs := make(map[string][]byte, len(out.Inputs))
-	for _, in := range out.Inputs {
-		v, err := in.Ref.Extract(values[in.Ref.Target].Bytes())
+// source is what a renderer reads: the output, its inputs' values and, for
+// formats that merge into a file already there, the output root.
+type source struct {
+	out    plan.Output
+	values sources.Values
+	dir    string
+}
+
+// inputs returns the bytes each input selects, by input name.
+func (s source) inputs() (map[string][]byte, error) {
+	inputs := make(map[string][]byte, len(s.out.Inputs))
+	for _, in := range s.out.Inputs {
+		v, err := in.Ref.Extract(s.values[in.Ref.Target].Bytes())
 		if err != nil {
 			return nil, err
 		}
 		inputs[in.Name] = v
 	}
-	switch out.Format {
-	case plan.Raw:
-		return one(inputs["value"]), nil
-	case plan.Dotenv:
-		data, err := render.Dotenv(inputs["value"])
-		return one(data), err
-	case plan.Template:
-		data, err := render.Template(out.Template, inputs)
-		return one(data), err
-	case plan.Explode:
-		parts, err := render.Explode(inputs["value"])
+	return inputs, nil
+}
+
+// renderer turns one planned output into file content.
+type renderer func(s source) ([]writer.File, error)
+
+// renderers is the registry of formats' renderers: one line per format of
+// plan.Formats (a test checks they match).
+var renderers = map[plan.Format]renderer{
+	plan.Raw:              oneFile(func(in map[string][]byte, _ plan.Output) ([]byte, error) { return in["value"], nil }),
+	plan.Dotenv:           oneFile(func(in map[string][]byte, _ plan.Output) ([]byte, error) { return render.Dotenv(in["value"]) }),
+	plan.Template:         oneFile(func(in map[string][]byte, o plan.Output) ([]byte, error) { return render.Template(o.Template, in) }),
+	plan.Explode:          explode,
+	plan.DockerCfg:        registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerCfg(c) }),
+	plan.DockerConfigJSON: registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerConfigJSON(c) }),
+	plan.ECSConfig:        registryFile(ecsConfig),
+}
+
+// renderOutput turns one planned output into the files it writes.
+func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.File, error) {
+	r, ok := renderers[out.Format]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q", out.Format)
+	}
+	return r(source{out: out, values: values, dir: dir})
+}
+
+// oneFile is a renderer of one file from the output's inputs.
+func oneFile(fn func(inputs map[string][]byte, out plan.Output) ([]byte, error)) renderer {
+	return func(s source) ([]writer.File, error) {
+		inputs, err := s.inputs()
 		if err != nil {
 			return nil, err
 		}
-		files := make([]writer.File, len(parts))
-		for i, p := range parts {
-			files[i] = writer.File{Path: path.Join(out.Path, p.Path), Data: p.Data}
-		}
-		return files, nil
-	default:
-		return nil, fmt.Errorf("unknown format %q", out.Format)
+		data, err := fn(inputs, s.out)
+		return []writer.File{{Path: s.out.Path, Data: data}}, err
 	}
+}
+
+func explode(s source) ([]writer.File, error) {
+	inputs, err := s.inputs()
+	if err != nil {
+		return nil, err
+	}
+	parts, err := render.Explode(inputs["value"])
+	if err != nil {
+		return nil, err
+	}
+	files := make([]writer.File, len(parts))
+	for i, p := range parts {
+		files[i] = writer.File{Path: path.Join(s.out.Path, p.Path), Data: p.Data}
+	}
+	return files, nil
+}
+
+// registryFile is a renderer of one registry credentials document.
+func registryFile(fn func(creds []render.Credential, s source) ([]byte, error)) renderer {
+	return func(s source) ([]writer.File, error) {
+		creds, err := credentials(s.out, s.values)
+		if err != nil {
+			return nil, err
+		}
+		data, err := fn(creds, s)
+		return []writer.File{{Path: s.out.Path, Data: data}}, err
+	}
+}
+
+// ecsConfig merges the credentials into the ecs.config already at the
+// output's path.
+func ecsConfig(creds []render.Credential, s source) ([]byte, error) {
+	existing, err := writer.ReadFile(s.dir, s.out.Path)
+	if err != nil {
+		return nil, err
+	}
+	return render.ECSConfig(existing, creds)
 }
 
 func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {

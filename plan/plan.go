@@ -21,32 +21,20 @@ import (
 // ErrSpec is wrapped by every error about the spec.
 var ErrSpec = errors.New("invalid spec")
 
-// Format is how an item's value becomes file content.
+// Format is how an item's value becomes file content. The formats and what
+// the planner knows of each are in formats.go.
 type Format string
-
-// Formats.
-const (
-	Raw              Format = "raw"
-	Explode          Format = "explode"
-	Dotenv           Format = "dotenv"
-	Template         Format = "template"
-	DockerCfg        Format = "dockercfg"
-	DockerConfigJSON Format = "dockerconfigjson"
-	ECSConfig        Format = "ecs-config"
-)
 
 // Registry reports whether f renders registry credentials; items with the
 // same path and the same registry format merge into one document.
-func (f Format) Registry() bool {
-	return f == DockerCfg || f == DockerConfigJSON || f == ECSConfig
-}
+func (f Format) Registry() bool { return formats[f].registry }
+
+// Dir reports whether f writes a directory at the item's path.
+func (f Format) Dir() bool { return formats[f].dir }
 
 func (f Format) valid() bool {
-	switch f {
-	case Raw, Explode, Dotenv, Template, DockerCfg, DockerConfigJSON, ECSConfig:
-		return true
-	}
-	return false
+	_, ok := formats[f]
+	return ok
 }
 
 // Item is one entry of the spec, as the user writes it.
@@ -167,8 +155,8 @@ func (b *builder) add(it Item) error {
 	if err != nil {
 		return err
 	}
-	if it.Template != "" && it.Format != Template {
-		return errors.New("template text given but format is not template")
+	if it.Template != "" && !formats[it.Format].template {
+		return fmt.Errorf("template text given but format is not %s", Template)
 	}
 	if (it.Registry != "" || it.Email != "") != it.Format.Registry() {
 		if it.Format.Registry() {
@@ -206,12 +194,12 @@ func (b *builder) add(it Item) error {
 func (b *builder) inputs(it Item) ([]Input, error) {
 	named := map[string]string{}
 	switch {
-	case it.Format == Template:
+	case formats[it.Format].template:
 		if it.Template == "" {
-			return nil, errors.New("format template needs template text")
+			return nil, fmt.Errorf("format %s needs template text", it.Format)
 		}
 		if it.From == "" && len(it.Inputs) == 0 {
-			return nil, errors.New("format template needs from or inputs")
+			return nil, fmt.Errorf("format %s needs from or inputs", it.Format)
 		}
 		for k, v := range it.Inputs {
 			if !inputName.MatchString(k) || k == "value" {
@@ -223,7 +211,7 @@ func (b *builder) inputs(it Item) ([]Input, error) {
 			named["value"] = it.From
 		}
 	case len(it.Inputs) > 0:
-		return nil, fmt.Errorf("inputs are for format template, not %s", it.Format)
+		return nil, fmt.Errorf("inputs are for format %s, not %s", Template, it.Format)
 	case it.From == "":
 		return nil, errors.New("from is required")
 	default:
@@ -300,7 +288,7 @@ func CleanPath(p string) (string, error) {
 func checkNesting(outs []Output) error {
 	files := map[string]bool{}
 	for _, o := range outs {
-		if o.Format != Explode {
+		if !o.Format.Dir() {
 			files[o.Path] = true
 		}
 	}
