@@ -140,9 +140,14 @@ func targetAccess(t ref.Target, w wiring) ([]access, error) {
 // SSM and S3 in the region each value is read from. An S3 object read with
 // an SSE-C key is decrypted with that key, not through KMS.
 func kmsViaServices(p plan.Plan, w wiring) []string {
+	endpoint := map[ref.Source]string{ref.SecretsManager: "secretsmanager", ref.SSM: "ssm", ref.S3: "s3"}
 	var out []string
 	add := func(t ref.Target) {
-		v := fmt.Sprintf("%s.%s.amazonaws.com", t.Source, cmp.Or(t.Region, w.region))
+		svc, ok := endpoint[t.Source]
+		if !ok {
+			return // not an AWS service; requiredAccess reports it
+		}
+		v := fmt.Sprintf("%s.%s.amazonaws.com", svc, cmp.Or(t.Region, w.region))
 		if !slices.Contains(out, v) {
 			out = append(out, v)
 		}
