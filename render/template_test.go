@@ -66,7 +66,7 @@ func TestTemplateErrors(t *testing.T) {
 		{"missing input", `{{ .nosuch }}`, []string{`"nosuch"`, "no entry"}},
 		{"missing JSON key", `{{ (json .db).pasword }}`, []string{`"pasword"`}},
 		{"json of non-JSON", `{{ (json .text).x }}`, []string{"json", "not valid JSON"}},
-		{"json duplicate key", `{{ (json .dup).password }}`, []string{"json", `key "password" appears more than once`}},
+		{"json duplicate key", `{{ (json .dup).password }}`, []string{"json", `key "password" occurs more than once`}},
 		{"json invalid UTF-8", `{{ (json .utf8).password }}`, []string{"json", "UTF-8"}},
 		{"trailing data", `{{ json (printf "%s %s" .db .db) }}`, []string{"after the JSON value"}},
 		{"b64dec of non-base64", `{{ b64dec .text }}`, []string{"b64dec", "base64"}},

@@ -297,7 +297,7 @@ func (p *parser) object(member func(key string, start int, v any)) error {
 		}
 		if _, dup := seen[key]; dup {
 			p.pos = keyAt
-			return p.fail(ErrDuplicateKey, "key %q appears more than once", key)
+			return p.fail(ErrDuplicateKey, "key %q occurs more than once", key)
 		}
 		seen[key] = struct{}{}
 		p.space()
