@@ -49,6 +49,7 @@ type Error struct {
 	// index, a string for an object key, outermost first.
 	Path []any
 	Msg  string // what is wrong; holds no input byte except object keys
+	Key  string // for ErrDuplicateKey, the key given twice
 }
 
 func (e *Error) Error() string {
@@ -224,7 +225,7 @@ func (p *parser) start() error {
 func (p *parser) end() error {
 	p.space()
 	if p.pos != len(p.data) {
-		return p.fail(ErrInvalid, "unexpected data after the JSON value")
+		return p.fail(ErrInvalid, "trailing data after the JSON value")
 	}
 	return nil
 }
@@ -297,7 +298,9 @@ func (p *parser) object(member func(key string, start int, v any)) error {
 		}
 		if _, dup := seen[key]; dup {
 			p.pos = keyAt
-			return p.fail(ErrDuplicateKey, "key %q occurs more than once", key)
+			err := p.fail(ErrDuplicateKey, "key %q occurs more than once", key)
+			err.(*Error).Key = key
+			return err
 		}
 		seen[key] = struct{}{}
 		p.space()

@@ -58,7 +58,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"control character", "\"a\nb\"", ErrInvalid, []string{"control character"}},
 		{"bad escape", `"\x41"`, ErrInvalid, []string{"escape"}},
 		{"bad hex", `"\u00zz"`, ErrInvalid, []string{"escape"}},
-		{"trailing data", `{"a":"` + secret + `"} {"b":1}`, ErrInvalid, []string{"after the JSON value"}},
+		{"trailing data", `{"a":"` + secret + `"} {"b":1}`, ErrInvalid, []string{"trailing data after the JSON value"}},
 		{"truncated", `{"a":"` + secret, ErrInvalid, []string{"end of input"}},
 		{"truncated escape", `"\u00`, ErrInvalid, []string{"end of input"}},
 		{"not JSON", secret, ErrInvalid, []string{"want a JSON value", "offset 0"}},
