@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"context"
 	"fmt"
 	"path"
 
@@ -10,9 +11,23 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// renderOutput turns one planned output into the files it writes. dir is read only
-// for ecs-config, which merges into the file already there.
-func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.File, error) {
+// renderOutput turns one planned output into the files it writes, each at
+// most maxBytes long. dir is read only for ecs-config, which merges into the
+// file already there.
+func renderOutput(ctx context.Context, out plan.Output, values sources.Values, dir string, maxBytes int64) ([]writer.File, error) {
+	files, err := renderFiles(ctx, out, values, dir, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if int64(len(f.Data)) > maxBytes {
+			return nil, fmt.Errorf("%s: rendered file is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", f.Path, len(f.Data), maxBytes)
+		}
+	}
+	return files, nil
+}
+
+func renderFiles(ctx context.Context, out plan.Output, values sources.Values, dir string, maxBytes int64) ([]writer.File, error) {
 	one := func(data []byte) []writer.File { return []writer.File{{Path: out.Path, Data: data}} }
 	switch out.Format {
 	case plan.DockerCfg, plan.DockerConfigJSON, plan.ECSConfig:
@@ -50,7 +65,7 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 		data, err := render.Dotenv(inputs["value"])
 		return one(data), err
 	case plan.Template:
-		data, err := render.Template(out.Template, inputs)
+		data, err := render.Template(ctx, out.Template, inputs, maxBytes)
 		return one(data), err
 	case plan.Explode:
 		parts, err := render.Explode(inputs["value"])

@@ -245,7 +245,13 @@ type Fetch struct {
 type Plan struct {
 	Fetches []Fetch // each target once, in the order first named
 	Outputs []Output
+	// MaxFileBytes bounds each rendered file (INJECTOR_MAX_VALUE_BYTES);
+	// 0 means DefaultMaxFileBytes.
+	MaxFileBytes int64
 }
+
+// DefaultMaxFileBytes is the bound on a rendered file when the plan sets none.
+const DefaultMaxFileBytes = 16 << 20
 
 var inputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
