@@ -42,13 +42,13 @@ func ParseFileMode(s string) (FileMode, error) {
 	v, err := strconv.ParseUint(s, 8, 32)
 	switch {
 	case err != nil || v > 0o7777:
-		return 0, fmt.Errorf("%q: want octal permission bits such as 0400", s)
+		return 0, fmt.Errorf("file mode %q: want octal permission bits such as 0400", s)
 	case v&0o7000 != 0:
-		return 0, fmt.Errorf("%q: setuid, setgid and sticky bits are not allowed", s)
+		return 0, fmt.Errorf("file mode %q: setuid, setgid and sticky bits are not allowed", s)
 	case v&0o022 != 0:
-		return 0, fmt.Errorf("%q: group or other write permission is not allowed (files are read-only for everyone but the owner)", s)
+		return 0, fmt.Errorf("file mode %q: group or other write permission is not allowed (files are read-only for everyone but the owner)", s)
 	case v&0o400 == 0:
-		return 0, fmt.Errorf("%q: the owner must be able to read the files", s)
+		return 0, fmt.Errorf("file mode %q: the owner must be able to read the files", s)
 	}
 	return FileMode(v), nil
 }
@@ -118,11 +118,13 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 	}
 
 	var err error
-	if s.Timeout, err = time.ParseDuration(get("TIMEOUT", "60s")); err != nil || s.Timeout <= 0 {
-		fail("TIMEOUT", "%q: must be a positive duration such as 60s", get("TIMEOUT", ""))
+	if s.Timeout, err = time.ParseDuration(get("TIMEOUT", "60s")); err != nil {
+		fail("TIMEOUT", "%q: want a duration such as 60s", get("TIMEOUT", ""))
+	} else if s.Timeout <= 0 {
+		fail("TIMEOUT", "must be positive, not %q", get("TIMEOUT", ""))
 	}
 	if s.FileMode, err = ParseFileMode(get("FILE_MODE", "0400")); err != nil {
-		fail("FILE_MODE", "%w", err)
+		errs = append(errs, fmt.Errorf("INJECTOR_FILE_MODE: %w", err))
 	}
 	for _, id := range []struct {
 		name string
@@ -162,7 +164,7 @@ func (s Settings) LoadPlan(ctx context.Context) (plan.Plan, error) {
 	if s.SpecFile != "" {
 		var err error
 		if data, err = readSpecFile(ctx, s.SpecFile); err != nil {
-			return plan.Plan{}, fmt.Errorf("%w: INJECTOR_SPEC_FILE %q: %w", ErrConfig, s.SpecFile, err)
+			return plan.Plan{}, fmt.Errorf("%w: reading INJECTOR_SPEC_FILE %q: %w", ErrConfig, s.SpecFile, err)
 		}
 	}
 	items, err := plan.ParseSpec(data)

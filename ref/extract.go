@@ -22,7 +22,11 @@ func (r Ref) Extract(value []byte) ([]byte, error) {
 	}
 	members, err := strictjson.Object(value)
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot select key %q: %w", r.Raw, r.JSONKey, err)
+		what := "value is not a JSON object"
+		if errors.Is(err, strictjson.ErrDuplicateKey) {
+			what = "value is ambiguous"
+		}
+		return nil, fmt.Errorf("%s: %s, cannot select key %q: %w", r.Raw, what, r.JSONKey, err)
 	}
 	for _, m := range members {
 		if m.Key == r.JSONKey {
