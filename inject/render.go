@@ -21,7 +21,7 @@ func renderOutput(ctx context.Context, out plan.Output, values sources.Values, d
 	}
 	for _, f := range files {
 		if int64(len(f.Data)) > maxBytes {
-			return nil, fmt.Errorf("%s: rendered file is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", f.Path, len(f.Data), maxBytes)
+			return nil, fmt.Errorf("rendered file %s is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", f.Path, len(f.Data), maxBytes)
 		}
 	}
 	return files, nil
