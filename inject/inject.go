@@ -40,8 +40,12 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 	}
 	log.Debug("fetched", "values", len(values))
 	var files []writer.File
+	maxBytes := p.MaxFileBytes
+	if maxBytes <= 0 {
+		maxBytes = plan.DefaultMaxFileBytes
+	}
 	for _, out := range p.Outputs {
-		fs, err := renderOutput(out, values, dir)
+		fs, err := renderOutput(ctx, out, values, dir, maxBytes)
 		if errors.Is(err, writer.ErrWrite) {
 			// The output root refused a read (to merge into a file), as
 			// it would refuse the write.

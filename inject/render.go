@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"context"
 	"fmt"
 	"path"
 
@@ -10,12 +11,15 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// source is what a renderer reads: the output, its inputs' values and, for
-// formats that merge into a file already there, the output root.
+// source is what a renderer reads: the output, its inputs' values, the
+// bound on each file and, for formats that merge into a file already there,
+// the output root.
 type source struct {
-	out    plan.Output
-	values sources.Values
-	dir    string
+	ctx      context.Context
+	out      plan.Output
+	values   sources.Values
+	dir      string
+	maxBytes int64
 }
 
 // inputs returns the bytes each input selects, by input name.
@@ -37,32 +41,45 @@ type renderer func(s source) ([]writer.File, error)
 // renderers is the registry of formats' renderers: one line per format of
 // plan.Formats (a test checks they match).
 var renderers = map[plan.Format]renderer{
-	plan.Raw:              oneFile(func(in map[string][]byte, _ plan.Output) ([]byte, error) { return in["value"], nil }),
-	plan.Dotenv:           oneFile(func(in map[string][]byte, _ plan.Output) ([]byte, error) { return render.Dotenv(in["value"]) }),
-	plan.Template:         oneFile(func(in map[string][]byte, o plan.Output) ([]byte, error) { return render.Template(o.Template, in) }),
+	plan.Raw:    oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return in["value"], nil }),
+	plan.Dotenv: oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return render.Dotenv(in["value"]) }),
+	plan.Template: oneFile(func(in map[string][]byte, s source) ([]byte, error) {
+		return render.Template(s.ctx, s.out.Template, in, s.maxBytes)
+	}),
 	plan.Explode:          explode,
 	plan.DockerCfg:        registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerCfg(c) }),
 	plan.DockerConfigJSON: registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerConfigJSON(c) }),
 	plan.ECSConfig:        registryFile(ecsConfig),
 }
 
-// renderOutput turns one planned output into the files it writes.
-func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.File, error) {
+// renderOutput turns one planned output into the files it writes, each at
+// most maxBytes long. dir is read only for ecs-config, which merges into the
+// file already there.
+func renderOutput(ctx context.Context, out plan.Output, values sources.Values, dir string, maxBytes int64) ([]writer.File, error) {
 	r, ok := renderers[out.Format]
 	if !ok {
 		return nil, fmt.Errorf("unknown format %q", out.Format)
 	}
-	return r(source{out: out, values: values, dir: dir})
+	files, err := r(source{ctx: ctx, out: out, values: values, dir: dir, maxBytes: maxBytes})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if int64(len(f.Data)) > maxBytes {
+			return nil, fmt.Errorf("rendered file %s is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", f.Path, len(f.Data), maxBytes)
+		}
+	}
+	return files, nil
 }
 
 // oneFile is a renderer of one file from the output's inputs.
-func oneFile(fn func(inputs map[string][]byte, out plan.Output) ([]byte, error)) renderer {
+func oneFile(fn func(inputs map[string][]byte, s source) ([]byte, error)) renderer {
 	return func(s source) ([]writer.File, error) {
 		inputs, err := s.inputs()
 		if err != nil {
 			return nil, err
 		}
-		data, err := fn(inputs, s.out)
+		data, err := fn(inputs, s)
 		return []writer.File{{Path: s.out.Path, Data: data}}, err
 	}
 }

@@ -52,7 +52,10 @@ type faultCase struct {
 	wantCalls map[string]int    // exact calls per operation, both proxies together
 	minCalls  map[string]int    // at least this many calls per operation
 	noCall    bool              // no call may reach moto or MinIO
-	within    time.Duration     // the run must end this fast (0: no bound)
+	// noConnect points every AWS endpoint at a loopback listener that
+	// counts the connections it accepts; there may be none.
+	noConnect bool
+	within    time.Duration // the run must end this fast (0: no bound)
 	// check runs after the other checks, with both proxies.
 	check func(t *testing.T, dir string, moto, s3 *proxy)
 }
@@ -89,6 +92,11 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	sp.reset(tc.s3)
 	if tc.proxies != nil {
 		tc.proxies(mp, sp)
+	}
+	var conns *connCounter
+	if tc.noConnect {
+		conns = countConnections(t)
+		motoURL, s3URL = conns.url, conns.url
 	}
 	env := append([]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + motoURL,
@@ -148,6 +156,11 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	if tc.noCall {
 		if n := mp.stats().total + sp.stats().total; n != 0 {
 			t.Errorf("%d calls reached moto or MinIO, want none", n)
+		}
+	}
+	if conns != nil {
+		if n := conns.count(); n != 0 {
+			t.Errorf("%d connections to the AWS endpoints, want none", n)
 		}
 	}
 	if tc.check != nil {

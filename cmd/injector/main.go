@@ -79,12 +79,12 @@ func run(ctx context.Context, stderr io.Writer) (code int) {
 }
 
 func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
-	p, err := s.LoadPlan()
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	p, err := s.LoadPlan(ctx)
 	if err != nil {
 		return exitConfig, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
 	cfg, err := awsConfig(ctx, log)
 	if err != nil {
 		return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
