@@ -92,11 +92,12 @@ func Load() (Settings, error) {
 // environment) and validates them. A variable set to "" counts as unset.
 // The error lists every setting that is wrong, each by name.
 func Parse(lookup func(string) (string, bool)) (Settings, error) {
-	get := func(name, def string) string {
-		if v, ok := lookup("INJECTOR_" + name); ok && v != "" {
+	defaults := defaultValues()
+	get := func(name string) string {
+		if v, ok := lookup(Prefix + "_" + name); ok && v != "" {
 			return v
 		}
-		return def
+		return defaults[name]
 	}
 	var (
 		s    Settings
@@ -106,7 +107,7 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 		errs = append(errs, fmt.Errorf("INJECTOR_"+name+" "+format, args...))
 	}
 
-	s.Dir = get("DIR", "")
+	s.Dir = get("DIR")
 	switch {
 	case s.Dir == "":
 		fail("DIR", "is required: the output root (the shared volume's mount point)")
@@ -116,7 +117,7 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 		fail("DIR", "%q: must not be the file system root", s.Dir)
 	}
 
-	s.Spec, s.SpecFile = get("SPEC", ""), get("SPEC_FILE", "")
+	s.Spec, s.SpecFile = get("SPEC"), get("SPEC_FILE")
 	switch {
 	case (s.Spec == "") == (s.SpecFile == ""):
 		errs = append(errs, errors.New("set exactly one of INJECTOR_SPEC and INJECTOR_SPEC_FILE"))
@@ -125,36 +126,36 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 	}
 
 	var err error
-	if s.Timeout, err = time.ParseDuration(get("TIMEOUT", "60s")); err != nil {
-		fail("TIMEOUT", "%q: want a duration such as 60s", get("TIMEOUT", ""))
+	if s.Timeout, err = time.ParseDuration(get("TIMEOUT")); err != nil {
+		fail("TIMEOUT", "%q: want a duration such as 60s", get("TIMEOUT"))
 	} else if s.Timeout <= 0 {
-		fail("TIMEOUT", "must be positive, not %q", get("TIMEOUT", ""))
+		fail("TIMEOUT", "must be positive, not %q", get("TIMEOUT"))
 	}
-	if s.FileMode, err = ParseFileMode(get("FILE_MODE", "0400")); err != nil {
+	if s.FileMode, err = ParseFileMode(get("FILE_MODE")); err != nil {
 		errs = append(errs, fmt.Errorf("INJECTOR_FILE_MODE: %w", err))
 	}
 	for _, id := range []struct {
 		name string
 		dst  *int
 	}{{"UID", &s.UID}, {"GID", &s.GID}} {
-		v, err := strconv.ParseInt(get(id.name, "-1"), 10, 64)
+		v, err := strconv.ParseInt(get(id.name), 10, 64)
 		if err != nil || v < -1 || v > MaxID {
-			fail(id.name, "%q: must be -1 (leave as is) or an id from 0 to %d", get(id.name, ""), MaxID)
+			fail(id.name, "%q: must be -1 (leave as is) or an id from 0 to %d", get(id.name), MaxID)
 		}
 		*id.dst = int(v)
 	}
-	if s.LogFormat = get("LOG_FORMAT", "text"); s.LogFormat != "text" && s.LogFormat != "json" {
+	if s.LogFormat = get("LOG_FORMAT"); s.LogFormat != "text" && s.LogFormat != "json" {
 		fail("LOG_FORMAT", "%q: want text or json", s.LogFormat)
 	}
-	if s.S3PathStyle, err = strconv.ParseBool(get("S3_PATH_STYLE", "false")); err != nil {
-		fail("S3_PATH_STYLE", "%q: want true or false", get("S3_PATH_STYLE", ""))
+	if s.S3PathStyle, err = strconv.ParseBool(get("S3_PATH_STYLE")); err != nil {
+		fail("S3_PATH_STYLE", "%q: want true or false", get("S3_PATH_STYLE"))
 	}
-	if s.MaxValueBytes, err = strconv.ParseInt(get("MAX_VALUE_BYTES", "16777216"), 10, 64); err != nil || s.MaxValueBytes <= 0 {
-		fail("MAX_VALUE_BYTES", "%q: must be a positive number of bytes", get("MAX_VALUE_BYTES", ""))
+	if s.MaxValueBytes, err = strconv.ParseInt(get("MAX_VALUE_BYTES"), 10, 64); err != nil || s.MaxValueBytes <= 0 {
+		fail("MAX_VALUE_BYTES", "%q: must be a positive number of bytes", get("MAX_VALUE_BYTES"))
 	}
-	c, err := strconv.Atoi(get("CONCURRENCY", "8"))
+	c, err := strconv.Atoi(get("CONCURRENCY"))
 	if err != nil || c < 1 || c > MaxConcurrency {
-		fail("CONCURRENCY", "%q: must be 1 to %d", get("CONCURRENCY", ""), MaxConcurrency)
+		fail("CONCURRENCY", "%q: must be 1 to %d", get("CONCURRENCY"), MaxConcurrency)
 	}
 	s.Concurrency = c
 

@@ -14,22 +14,57 @@ const Prefix = "INJECTOR"
 // environment: text, to be checked by Parse with the rules and messages of
 // each setting (envconfig's own conversions would wrap 4294967296 to 0 or
 // take "" as a value).
+//
+// It is also the one list of settings: their defaults (which Parse uses)
+// and the descriptions that --help prints.
 type environment struct {
-	Dir           string `envconfig:"DIR"`
-	Spec          string `envconfig:"SPEC"`
-	SpecFile      string `envconfig:"SPEC_FILE"`
-	Timeout       string `envconfig:"TIMEOUT"`
-	FileMode      string `envconfig:"FILE_MODE"`
-	UID           string `envconfig:"UID"`
-	GID           string `envconfig:"GID"`
-	LogFormat     string `envconfig:"LOG_FORMAT"`
-	S3PathStyle   string `envconfig:"S3_PATH_STYLE"`
-	MaxValueBytes string `envconfig:"MAX_VALUE_BYTES"`
-	Concurrency   string `envconfig:"CONCURRENCY"`
+	Dir           string `envconfig:"DIR" needed:"true" desc:"output root: the shared volume's mount point"`
+	Spec          string `envconfig:"SPEC" desc:"JSON list of items to write (this or INJECTOR_SPEC_FILE)"`
+	SpecFile      string `envconfig:"SPEC_FILE" desc:"file holding the JSON list of items (this or INJECTOR_SPEC)"`
+	Timeout       string `envconfig:"TIMEOUT" default:"60s" desc:"bound on the whole run"`
+	FileMode      string `envconfig:"FILE_MODE" default:"0400" desc:"octal mode of every file written"`
+	UID           string `envconfig:"UID" default:"-1" desc:"owner of written files and directories (-1: the process's)"`
+	GID           string `envconfig:"GID" default:"-1" desc:"group of written files and directories (-1: the process's)"`
+	LogFormat     string `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
+	S3PathStyle   string `envconfig:"S3_PATH_STYLE" default:"false" desc:"path-style S3 addressing, for S3-compatible endpoints"`
+	MaxValueBytes string `envconfig:"MAX_VALUE_BYTES" default:"16777216" desc:"largest value accepted, and largest file rendered"`
+	Concurrency   string `envconfig:"CONCURRENCY" default:"8" desc:"API calls in flight at once"`
+}
+
+// Variable is one setting: its environment variable, default and meaning.
+type Variable struct {
+	Name, Default, Doc string
+	Required           bool
+}
+
+// Variables lists every setting, in the order of the table in README.md.
+func Variables() []Variable {
+	t := reflect.TypeFor[environment]()
+	vars := make([]Variable, t.NumField())
+	for i := range vars {
+		tag := t.Field(i).Tag
+		vars[i] = Variable{Name: Prefix + "_" + tag.Get("envconfig"), Default: tag.Get("default"),
+			Doc: tag.Get("desc"), Required: tag.Get("needed") == "true"}
+	}
+	return vars
+}
+
+// defaultValues maps each setting's short name (DIR, TIMEOUT, ...) to its
+// default.
+func defaultValues() map[string]string {
+	t := reflect.TypeFor[environment]()
+	defs := make(map[string]string, t.NumField())
+	for i := range t.NumField() {
+		defs[t.Field(i).Tag.Get("envconfig")] = t.Field(i).Tag.Get("default")
+	}
+	return defs
 }
 
 // readEnvironment reads the settings' variables with envconfig and returns
 // a lookup over them for Parse.
+// envconfig applies the default tags too (Parse reads "" as unset and
+// gives the same defaults); "needed" is not envconfig's "required", so
+// that a missing INJECTOR_DIR is reported by Parse with every other error.
 func readEnvironment() (func(string) (string, bool), error) {
 	var e environment
 	if err := envconfig.Process(Prefix, &e); err != nil {

@@ -3,6 +3,9 @@
 // meant to run first in an ECS task; it exits 0 only when every file is in
 // place, and leaves no new file behind when it fails.
 //
+// With no arguments it injects; `injector version` and `injector --help`
+// (see commands.go) help operators.
+//
 // Exit codes: 0 success, 1 unexpected error, 2 configuration error (no AWS
 // call was made), 3 fetch error, 4 render error, 5 write error.
 package main
@@ -43,12 +46,14 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, stderr io.Writer) (code int) {
+// run runs the command args name (inject when there is none) and returns
+// the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	// A panic must not surface as Go's exit status 2, which means a
 	// configuration error here. Only runtime errors are described: they
 	// carry no data.
@@ -62,6 +67,11 @@ func run(ctx context.Context, stderr io.Writer) (code int) {
 			code = exitInternal
 		}
 	}()
+	return dispatch(ctx, args, stdout, stderr)
+}
+
+// runInject is the injection itself: the bare binary and `injector inject`.
+func runInject(ctx context.Context, stderr io.Writer) int {
 	start := time.Now()
 	settings, err := config.Load()
 	if err != nil {
@@ -70,9 +80,13 @@ func run(ctx context.Context, stderr io.Writer) (code int) {
 		return exitConfig
 	}
 	log := newLogger(settings.LogFormat, stderr)
-	code, err = injectOnce(ctx, settings, log)
+	code, err := injectOnce(ctx, settings, log)
 	if err != nil {
-		log.Error("injection failed", "exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond))
+		attrs := []any{"exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond)}
+		if hint := writeHint(err, settings.Dir); hint != "" {
+			attrs = append(attrs, "hint", hint)
+		}
+		log.Error("injection failed", attrs...)
 		return code
 	}
 	return exitOK
