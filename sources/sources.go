@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sync"
 
@@ -95,18 +96,25 @@ func (f *Fetcher) CheckRegions(targets []ref.Target) error {
 	return nil
 }
 
-// call is one API call's worth of work; it stores what it fetched in out.
+// call is one API call's worth of work; it stores what it learnt in out.
 type call func(ctx context.Context, out *result) error
 
 type result struct {
-	mu     sync.Mutex
-	values Values
+	mu       sync.Mutex
+	values   Values
+	versions Versions
 }
 
 func (r *result) put(t ref.Target, v secret.Value) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.values[t] = v
+}
+
+func (r *result) putVersion(t ref.Target, v secret.Version) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.versions[t] = v
 }
 
 // Fetch fetches every request. It returns all values, or an error that names
@@ -117,6 +125,19 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 		return nil, err
 	}
 	out := &result{values: make(Values, len(reqs))}
+	if err := f.run(ctx, calls, out); err != nil {
+		return nil, err
+	}
+	for _, r := range reqs {
+		if _, ok := out.values[r.Target]; !ok {
+			return nil, valueError(r.Target.String(), "no value returned")
+		}
+	}
+	return out.values, nil
+}
+
+// run makes the calls, at most Concurrency at once, and joins their errors.
+func (f *Fetcher) run(ctx context.Context, calls []call, out *result) error {
 	errs := make([]error, len(calls))
 	sem := make(chan struct{}, f.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -138,27 +159,52 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	for _, r := range reqs {
-		if _, ok := out.values[r.Target]; !ok {
-			return nil, valueError(r.Target.String(), "no value returned")
-		}
-	}
-	return out.values, nil
+	return errors.Join(errs...)
 }
 
 // plan groups requests into API calls.
 func (f *Fetcher) plan(reqs []Request) ([]call, error) {
-	type group struct {
-		source ref.Source
-		region string
-	}
-	batches := map[group][]ref.Target{}
-	var order []group
-	seen := map[ref.Target]bool{}
 	var calls []call
+	var b batcher
+	err := f.eachRequest(reqs, func(r Request, region string) error {
+		switch r.Target.Source {
+		case ref.SecretsManager:
+			if r.Target.Pinned() {
+				calls = append(calls, f.getSecret(f.clients.secretsManager(region), r.Target))
+			} else {
+				b.add(r.Target, region)
+			}
+		case ref.SSM:
+			b.add(r.Target, region)
+		case ref.S3:
+			calls = append(calls, f.getObject(f.clients.s3(region), r))
+		default:
+			return valueError(r.Target.String(), "unknown source")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for g, targets := range b.groups() {
+		if g.source == ref.SecretsManager {
+			client := f.clients.secretsManager(g.region)
+			for chunk := range slices.Chunk(targets, secretsBatch) {
+				calls = append(calls, f.batchGetSecrets(client, chunk))
+			}
+			continue
+		}
+		client := f.clients.ssm(g.region)
+		for chunk := range slices.Chunk(targets, parametersBatch) {
+			calls = append(calls, f.getParameters(client, chunk))
+		}
+	}
+	return calls, nil
+}
+
+// eachRequest calls fn once per distinct target, in order, with its region.
+func (f *Fetcher) eachRequest(reqs []Request, fn func(r Request, region string) error) error {
+	seen := make(map[ref.Target]bool, len(reqs))
 	for _, r := range reqs {
 		if seen[r.Target] {
 			continue
@@ -166,41 +212,47 @@ func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 		seen[r.Target] = true
 		region, err := Region(r.Target, f.defaultRegion)
 		if err != nil {
-			return nil, &Error{Ref: r.Target.String(), Err: err}
+			return &Error{Ref: r.Target.String(), Err: err}
 		}
-		switch r.Target.Source {
-		case ref.SecretsManager:
-			if r.Target.Pinned() {
-				calls = append(calls, f.getSecret(f.clients.secretsManager(region), r.Target))
-				continue
-			}
-		case ref.SSM:
-		case ref.S3:
-			calls = append(calls, f.getObject(f.clients.s3(region), r))
-			continue
-		default:
-			return nil, valueError(r.Target.String(), "unknown source")
-		}
-		g := group{r.Target.Source, region}
-		if _, ok := batches[g]; !ok {
-			order = append(order, g)
-		}
-		batches[g] = append(batches[g], r.Target)
-	}
-	for _, g := range order {
-		if g.source == ref.SecretsManager {
-			client := f.clients.secretsManager(g.region)
-			for chunk := range slices.Chunk(batches[g], secretsBatch) {
-				calls = append(calls, f.batchGetSecrets(client, chunk))
-			}
-			continue
-		}
-		client := f.clients.ssm(g.region)
-		for chunk := range slices.Chunk(batches[g], parametersBatch) {
-			calls = append(calls, f.getParameters(client, chunk))
+		if err := fn(r, region); err != nil {
+			return err
 		}
 	}
-	return calls, nil
+	return nil
+}
+
+// group is the targets of one service in one region, which batch together.
+type group struct {
+	source ref.Source
+	region string
+}
+
+// batcher collects targets by group, in the order first seen.
+type batcher struct {
+	order []group
+	m     map[group][]ref.Target
+}
+
+func (b *batcher) add(t ref.Target, region string) {
+	g := group{t.Source, region}
+	if b.m == nil {
+		b.m = map[group][]ref.Target{}
+	}
+	if _, ok := b.m[g]; !ok {
+		b.order = append(b.order, g)
+	}
+	b.m[g] = append(b.m[g], t)
+}
+
+// groups yields each group and its targets, in the order first seen.
+func (b *batcher) groups() iter.Seq2[group, []ref.Target] {
+	return func(yield func(group, []ref.Target) bool) {
+		for _, g := range b.order {
+			if !yield(g, b.m[g]) {
+				return
+			}
+		}
+	}
 }
 
 func (f *Fetcher) checkSize(t ref.Target, n int64) error {
