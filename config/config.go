@@ -52,6 +52,17 @@ type Settings struct {
 	MaxValueBytes int64 `envconfig:"MAX_VALUE_BYTES" default:"16777216"`
 	// Concurrency bounds the API calls in flight at once.
 	Concurrency int `envconfig:"CONCURRENCY" default:"8"`
+
+	// Refresh mode (refresh.go): unset, the injector runs once.
+	RefreshInterval Duration `envconfig:"REFRESH_INTERVAL"`
+	MaxStaleness    Duration `envconfig:"MAX_STALENESS"`
+	// NotifyURL gets a POST after each change.
+	NotifyURL string `envconfig:"NOTIFY_URL"`
+	// NotifySignal goes after each change to the process whose pid
+	// NotifyPIDFile holds, or to every process named NotifyProcess.
+	NotifySignal  Signal `envconfig:"NOTIFY_SIGNAL"`
+	NotifyPIDFile string `envconfig:"NOTIFY_PID_FILE"`
+	NotifyProcess string `envconfig:"NOTIFY_PROCESS"`
 }
 
 // Load reads settings from the process environment and validates them.
@@ -89,6 +100,7 @@ func (s Settings) validate() error {
 	if s.Concurrency < 1 || s.Concurrency > 64 {
 		errs = append(errs, errors.New("INJECTOR_CONCURRENCY must be 1 to 64"))
 	}
+	errs = append(errs, s.validateRefresh())
 	return errors.Join(errs...)
 }
 
@@ -108,6 +120,9 @@ func (s Settings) LoadPlan() (plan.Plan, error) {
 	p, err := plan.Build(items)
 	if err != nil {
 		return plan.Plan{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := s.checkRefreshPlan(p); err != nil {
+		return plan.Plan{}, err
 	}
 	return p, nil
 }
