@@ -18,7 +18,12 @@ func TestHealthy(t *testing.T) {
 	}{
 		{"at the limit", good, ""},
 		{"just checked", func() Status { s := good; s.LastCheck = now; return s }(), ""},
-		{"past the limit", func() Status { s := good; s.LastCheck = now.Add(-91 * time.Second); s.ConsecutiveFailures = 4; return s }(),
+		{"past the limit", func() Status {
+			s := good
+			s.LastCheck = now.Add(-91 * time.Second)
+			s.ConsecutiveFailures = 4
+			return s
+		}(),
 			"unconfirmed for 1m31s, longer than the max staleness 1m30s (4 checks failed in a row)"},
 		{"nothing published", func() Status { s := good; s.Generation = 0; return s }(), "no generation"},
 		{"no limit", func() Status { s := good; s.MaxStaleness = 0; return s }(), "no max staleness"},
