@@ -135,19 +135,19 @@ func ReadStatus(dir string) (Status, error) {
 // Health reads the status file under dir and says whether refresh mode is
 // healthy now. A status file that is missing is looked for again for up to
 // wait, in case a write is replacing it.
-func Health(dir string, wait time.Duration) error {
+func Health(dir string, wait time.Duration) (Status, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		s, err := ReadStatus(dir)
 		switch {
 		case err == nil:
-			return s.Healthy(time.Now())
+			return s, s.Healthy(time.Now())
 		case errors.Is(err, fs.ErrNotExist) && time.Now().Before(deadline):
 			time.Sleep(50 * time.Millisecond)
 		case errors.Is(err, fs.ErrNotExist):
-			return fmt.Errorf("no status file %s in %s: refresh mode has not published a generation (or is not on)", StatusFile, dir)
+			return Status{}, fmt.Errorf("no status file %s in %s: refresh mode has not published a generation (or is not on)", StatusFile, dir)
 		default:
-			return err
+			return Status{}, err
 		}
 	}
 }

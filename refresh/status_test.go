@@ -40,7 +40,7 @@ func TestHealthy(t *testing.T) {
 
 func TestStatusFileRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	if err := Health(dir, 0); err == nil || !strings.Contains(err.Error(), "no status file") {
+	if _, err := Health(dir, 0); err == nil || !strings.Contains(err.Error(), "no status file") {
 		t.Errorf("Health without a status file: %v", err)
 	}
 	s := Status{PID: 42, Interval: Duration(time.Minute), MaxStaleness: Duration(3 * time.Minute), Generation: 3,
@@ -65,14 +65,14 @@ func TestStatusFileRoundTrip(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("%d entries in the root, want only the status file", len(entries))
 	}
-	if err := Health(dir, 0); err != nil {
+	if _, err := Health(dir, 0); err != nil {
 		t.Errorf("Health: %v", err)
 	}
 	s.LastCheck = s.LastCheck.Add(-time.Hour)
 	if err := WriteStatus(dir, s); err != nil {
 		t.Fatal(err)
 	}
-	if err := Health(dir, 0); err == nil {
+	if _, err := Health(dir, 0); err == nil {
 		t.Error("healthy an hour after the last check")
 	}
 }
@@ -85,7 +85,7 @@ func TestHealthWaitsForAMissingFile(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		_ = WriteStatus(dir, Status{Generation: 1, MaxStaleness: Duration(time.Hour), LastCheck: time.Now()})
 	}()
-	if err := Health(dir, time.Minute); err != nil {
+	if _, err := Health(dir, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 }
