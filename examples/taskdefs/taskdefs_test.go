@@ -427,6 +427,7 @@ type wiring struct {
 	region    string     // AWS_REGION of the injector, else its awslogs-region
 	account   string     // account of the task role
 	partition string     // partition of the task role
+	refresh   bool       // INJECTOR_REFRESH_INTERVAL is set: the injector keeps running
 }
 
 func containerName(c ecstypes.ContainerDefinition) string { return aws.ToString(c.Name) }
@@ -541,6 +542,16 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 		}
 	}
 
+	// Refresh mode keeps the injector running and reports through its
+	// health check, so the app waits for HEALTHY instead of SUCCESS.
+	_, w.refresh = env["INJECTOR_REFRESH_INTERVAL"]
+	condition := ecstypes.ContainerConditionSuccess
+	if w.refresh {
+		condition = ecstypes.ContainerConditionHealthy
+		if err := checkHealthCheck(inj); err != nil {
+			fail("refresh mode: %w", err)
+		}
+	}
 	dependents := 0
 	for _, c := range td.ContainerDefinitions {
 		name := containerName(c)
@@ -549,9 +560,9 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 		}
 		dependents++
 		if !slices.ContainsFunc(c.DependsOn, func(d ecstypes.ContainerDependency) bool {
-			return aws.ToString(d.ContainerName) == injectorName && d.Condition == ecstypes.ContainerConditionSuccess
+			return aws.ToString(d.ContainerName) == injectorName && d.Condition == condition
 		}) {
-			fail("container %q must dependsOn %s with condition SUCCESS", name, injectorName)
+			fail("container %q must dependsOn %s with condition %s", name, injectorName, condition)
 		}
 		mounted := false
 		for _, m := range c.MountPoints {
@@ -571,6 +582,20 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 		fail("no essential container consumes the injector's output")
 	}
 	return w, errors.Join(errs...)
+}
+
+// checkHealthCheck wants the injector's health subcommand, run by the
+// image's own entrypoint (the image has no shell), as its healthCheck.
+func checkHealthCheck(inj ecstypes.ContainerDefinition) error {
+	entrypoint, err := imageEntrypoint()
+	if err != nil {
+		return err
+	}
+	want := []string{"CMD", entrypoint, "health"}
+	if inj.HealthCheck == nil || !slices.Equal(inj.HealthCheck.Command, want) {
+		return fmt.Errorf("the injector needs healthCheck.command %q", want)
+	}
+	return nil
 }
 
 // checkTaskScoped accepts volumes whose data lives and dies with the task:
@@ -940,6 +965,11 @@ func checkCoverage(doc *policyDoc, w wiring) error {
 			}
 			if !doc.allows(need) {
 				errs = append(errs, fmt.Errorf("item %d: policy does not allow %s on %s", i, need.action, need.resource))
+			}
+			// Refresh mode checks secrets for a new version with DescribeSecret.
+			if describe := (access{"secretsmanager:DescribeSecret", need.resource}); w.refresh &&
+				need.action == "secretsmanager:GetSecretValue" && !doc.allows(describe) {
+				errs = append(errs, fmt.Errorf("item %d: refresh mode: policy does not allow %s on %s", i, describe.action, describe.resource))
 			}
 		}
 	}
@@ -1358,6 +1388,22 @@ func TestCheckWiring(t *testing.T) {
 			wantErr: "from is required",
 		},
 		{
+			name: "refresh mode wants HEALTHY",
+			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
+				setEnv(&td.ContainerDefinitions[0], "INJECTOR_REFRESH_INTERVAL", "5m")
+				td.ContainerDefinitions[0].HealthCheck = &ecstypes.HealthCheck{Command: []string{"CMD", "/no/such/injector", "health"}}
+			},
+			wantErr: "condition HEALTHY",
+		},
+		{
+			name: "refresh mode needs the health check",
+			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
+				setEnv(&td.ContainerDefinitions[0], "INJECTOR_REFRESH_INTERVAL", "5m")
+				td.ContainerDefinitions[1].DependsOn[0].Condition = ecstypes.ContainerConditionHealthy
+			},
+			wantErr: "healthCheck.command",
+		},
+		{
 			name: "spec registry format without registry",
 			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
 				setEnv(&td.ContainerDefinitions[0], "INJECTOR_SPEC", `[{"from":"secretsmanager:r","path":"config.json","format":"dockerconfigjson"}]`)
@@ -1577,6 +1623,27 @@ func parseDockerfile(src string) ([]stage, error) {
 		return nil, errors.New("no FROM")
 	}
 	return stages, nil
+}
+
+// imageEntrypoint is argv[0] of the final stage's ENTRYPOINT: where the
+// injector is in the image.
+func imageEntrypoint() (string, error) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		return "", err
+	}
+	stages, err := parseDockerfile(string(src))
+	if err != nil {
+		return "", err
+	}
+	var argv []string
+	if eps := stages[len(stages)-1].find("ENTRYPOINT"); len(eps) > 0 {
+		_ = json.Unmarshal([]byte(eps[len(eps)-1]), &argv)
+	}
+	if len(argv) == 0 {
+		return "", errors.New("the Dockerfile has no exec-form ENTRYPOINT")
+	}
+	return argv[0], nil
 }
 
 func (s stage) find(cmd string) []string {
