@@ -239,9 +239,9 @@ func health(t *testing.T, dir string) (int, string) {
 	return cmd.ProcessState.ExitCode(), string(out)
 }
 
-// visibleSnapshot is snapshot without the injector's status file, which
+// snapshotNoStatus is snapshot without the injector's status file, which
 // every check rewrites.
-func visibleSnapshot(t *testing.T, dir string) map[string]string {
+func snapshotNoStatus(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	snap := snapshotTree(t, dir)
 	for p := range snap {
@@ -346,7 +346,7 @@ func TestRefreshRotation(t *testing.T) {
 
 	// Steady state: three checks of every item, nothing else.
 	steady := time.Now()
-	before := visibleSnapshot(t, dir)
+	before := snapshotNoStatus(t, dir)
 	// The fourth check of the secret starts after the third check ended.
 	r.checks(t, "DescribeSecret", 4)
 	calls := r.log.since(steady)
@@ -358,7 +358,7 @@ func TestRefreshRotation(t *testing.T) {
 	if calls[noDecryption] < 3 || calls["HeadObject"] < 3 {
 		t.Errorf("steady state calls %v: want every item checked each time", calls)
 	}
-	if d := diffSnapshots(before, visibleSnapshot(t, dir)); d != "" {
+	if d := diffSnapshots(before, snapshotNoStatus(t, dir)); d != "" {
 		t.Errorf("steady state changed the output root:\n%s", d)
 	}
 	if posts, _ := sink.received(); len(posts) != 0 {
@@ -554,7 +554,7 @@ func TestRefreshOutage(t *testing.T) {
 	// marks the last good check.
 	r.waitFor(t, "a failed check", func() bool { return r.status().ConsecutiveFailures > 0 })
 	lastGood := r.status().LastCheck
-	before := visibleSnapshot(t, dir)
+	before := snapshotNoStatus(t, dir)
 	rotateSecret(t, p+"/db", "db-2-"+tok)
 
 	// Green while the last good check is recent (with a wide margin for
@@ -576,7 +576,7 @@ func TestRefreshOutage(t *testing.T) {
 		t.Errorf("health %s after the last good check (limit %s): exit 0: %s", time.Since(lastGood), staleness, out)
 	}
 	t.Logf("health during the outage: exit %d: %s", code, strings.TrimSpace(out))
-	if d := diffSnapshots(before, visibleSnapshot(t, dir)); d != "" {
+	if d := diffSnapshots(before, snapshotNoStatus(t, dir)); d != "" {
 		t.Errorf("the outage changed the output root:\n%s", d)
 	}
 	if got := readString(t, filepath.Join(dir, "db")); got != "db-1-"+tok {
@@ -626,7 +626,7 @@ func TestRefreshSignals(t *testing.T) {
 			dir := t.TempDir()
 			r := startRefresh(t, spec, dir)
 			r.published(t, 1)
-			before := visibleSnapshot(t, dir)
+			before := snapshotNoStatus(t, dir)
 			if tc.stall {
 				r.moto.reset(faultAlways(stallFault, "DescribeSecret"))
 				r.checks(t, "DescribeSecret", 1)
@@ -639,7 +639,7 @@ func TestRefreshSignals(t *testing.T) {
 			if took > 30*time.Second {
 				t.Errorf("exit took %s", took)
 			}
-			if d := diffSnapshots(before, visibleSnapshot(t, dir)); d != "" {
+			if d := diffSnapshots(before, snapshotNoStatus(t, dir)); d != "" {
 				t.Errorf("files changed on the way out:\n%s", d)
 			}
 		})
