@@ -12,13 +12,17 @@ import (
 
 const okSpec = `[{"from":"ssm:/a","path":"a"}]`
 
+// loadCase is one environment for Load: the error it must give, or a check
+// of the settings.
+type loadCase struct {
+	name    string
+	env     map[string]string
+	wantErr string
+	check   func(t *testing.T, s Settings)
+}
+
 func TestLoad(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		wantErr string
-		check   func(t *testing.T, s Settings)
-	}{
+	runLoadCases(t, []loadCase{
 		{name: "defaults", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec},
 			check: func(t *testing.T, s Settings) {
 				if s.FileMode != 0o400 || s.UID != -1 || s.GID != -1 || s.Timeout != 60*time.Second || s.LogFormat != "text" || s.Concurrency != 8 {
@@ -41,7 +45,11 @@ func TestLoad(t *testing.T) {
 		{name: "bad uid", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_UID": "-2"}, wantErr: "-1 or an id"},
 		{name: "bad log format", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_LOG_FORMAT": "xml"}, wantErr: "text or json"},
 		{name: "bad concurrency", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_CONCURRENCY": "0"}, wantErr: "1 to 64"},
-	}
+	})
+}
+
+func runLoadCases(t *testing.T, tests []loadCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clearEnv(t)

@@ -20,12 +20,7 @@ func TestLoadRefresh(t *testing.T) {
 		}
 		return env
 	}
-	tests := []struct {
-		name    string
-		env     map[string]string
-		wantErr string
-		check   func(t *testing.T, s Settings)
-	}{
+	runLoadCases(t, []loadCase{
 		{name: "one-shot by default", env: base, check: func(t *testing.T, s Settings) {
 			if s.Refresh() {
 				t.Error("refresh mode without INJECTOR_REFRESH_INTERVAL")
@@ -71,26 +66,7 @@ func TestLoadRefresh(t *testing.T) {
 			wantErr: "exactly one"},
 		{name: "target without signal", env: with("INJECTOR_NOTIFY_PROCESS", "app"), wantErr: "need INJECTOR_NOTIFY_SIGNAL"},
 		{name: "process path", env: with("INJECTOR_NOTIFY_SIGNAL", "HUP", "INJECTOR_NOTIFY_PROCESS", "/usr/bin/app"), wantErr: "not a path"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			s, err := Load()
-			if tt.wantErr != "" {
-				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want ErrConfig saying %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tt.check(t, s)
-		})
-	}
+	})
 }
 
 func TestLoadPlanRefreshRefusesECSConfig(t *testing.T) {
