@@ -115,9 +115,10 @@ func (r *Refresher) Publish(ctx context.Context) error {
 	return nil
 }
 
-// Run checks for changes every interval (with jitter) until ctx is done,
-// and then returns nil, leaving the last complete generation in place. A
-// failed check is retried sooner, with backoff. Notifications go out in
+// Run checks for changes every interval (with jitter, from the start of
+// one check to the start of the next) until ctx is done, and then returns
+// nil, leaving the last complete generation in place. A failed check is
+// retried with backoff, counted from its end. Notifications go out in
 // the background.
 func (r *Refresher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -133,6 +134,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+		start := time.Now()
 		err := r.cycle(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -141,6 +143,9 @@ func (r *Refresher) Run(ctx context.Context) error {
 		if err != nil {
 			r.log.Warn("check failed; keeping the last good files", "error", err,
 				"failures_in_a_row", r.status.ConsecutiveFailures, "retry_in", wait.Round(time.Millisecond))
+		} else {
+			// Checks keep to the interval: the time a check took counts.
+			wait = max(0, wait-time.Since(start))
 		}
 		r.watchStaleness()
 		t.Reset(wait)
