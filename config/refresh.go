@@ -18,10 +18,6 @@ import (
 // MinRefreshInterval is the shortest refresh interval accepted.
 const MinRefreshInterval = time.Second
 
-// Jitter is the fraction by which each refresh interval is varied, either
-// way, so that a fleet does not call in step.
-const Jitter = 0.1
-
 // Duration is a Go duration setting that remembers whether it was set.
 type Duration struct {
 	D   time.Duration
@@ -102,9 +98,9 @@ func (s Settings) validateRefresh() error {
 	if interval < MinRefreshInterval {
 		errs = append(errs, fmt.Errorf("INJECTOR_REFRESH_INTERVAL %s: must be at least %s", interval, MinRefreshInterval))
 	}
-	if s.MaxStaleness.Set && float64(s.MaxStaleness.D) <= (1+Jitter)*float64(interval) {
-		errs = append(errs, fmt.Errorf("INJECTOR_MAX_STALENESS %s: must be longer than the refresh interval plus its jitter (%s)",
-			s.MaxStaleness.D, time.Duration((1+Jitter)*float64(interval))))
+	if s.MaxStaleness.Set && s.MaxStaleness.D < interval {
+		errs = append(errs, fmt.Errorf("INJECTOR_MAX_STALENESS %s: must be at least the refresh interval %s (health would fail between checks)",
+			s.MaxStaleness.D, interval))
 	}
 	if s.NotifyURL != "" {
 		if err := checkNotifyURL(s.NotifyURL); err != nil {

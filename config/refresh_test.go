@@ -49,7 +49,12 @@ func TestLoadRefresh(t *testing.T) {
 		{name: "zero interval", env: with("INJECTOR_REFRESH_INTERVAL", "0s"), wantErr: "at least 1s"},
 		{name: "interval too short", env: with("INJECTOR_REFRESH_INTERVAL", "999ms"), wantErr: "at least 1s"},
 		{name: "negative interval", env: with("INJECTOR_REFRESH_INTERVAL", "-1m"), wantErr: "at least 1s"},
-		{name: "staleness within one interval", env: with("INJECTOR_MAX_STALENESS", "33s"), wantErr: "longer than the refresh interval"},
+		{name: "staleness below the interval", env: with("INJECTOR_MAX_STALENESS", "29s"), wantErr: "at least the refresh interval"},
+		{name: "staleness of one interval", env: with("INJECTOR_MAX_STALENESS", "30s"), check: func(t *testing.T, s Settings) {
+			if s.Staleness() != 30*time.Second {
+				t.Errorf("staleness %v", s.Staleness())
+			}
+		}},
 		{name: "bad staleness", env: with("INJECTOR_MAX_STALENESS", "soon"), wantErr: "not a Go duration"},
 		{name: "staleness without interval", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_MAX_STALENESS": "1m"},
 			wantErr: "INJECTOR_MAX_STALENESS applies to refresh mode only"},

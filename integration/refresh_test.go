@@ -715,7 +715,7 @@ func TestRefreshConfigErrors(t *testing.T) {
 	cases := []faultCase{
 		{name: "interval below 1s", spec: good, extra: []string{"INJECTOR_REFRESH_INTERVAL=999ms"}, wantMsg: []string{"at least 1s"}},
 		{name: "interval not a duration", spec: good, extra: []string{"INJECTOR_REFRESH_INTERVAL=60"}, wantMsg: []string{"not a Go duration"}},
-		{name: "staleness within the interval", spec: good, extra: refreshed("INJECTOR_MAX_STALENESS=1m"), wantMsg: []string{"INJECTOR_MAX_STALENESS"}},
+		{name: "staleness below the interval", spec: good, extra: refreshed("INJECTOR_MAX_STALENESS=59s"), wantMsg: []string{"INJECTOR_MAX_STALENESS"}},
 		{name: "staleness without refresh", spec: good, extra: []string{"INJECTOR_MAX_STALENESS=1m"}, wantMsg: []string{"refresh mode only"}},
 		{name: "remote notify URL", spec: good, extra: refreshed("INJECTOR_NOTIFY_URL=http://169.254.170.2/reload"), wantMsg: []string{"loopback"}},
 		{name: "signal without target", spec: good, extra: refreshed("INJECTOR_NOTIFY_SIGNAL=HUP"), wantMsg: []string{"INJECTOR_NOTIFY_PID_FILE"}},
