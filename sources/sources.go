@@ -194,12 +194,19 @@ func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 			}
 			continue
 		}
-		client := f.clients.ssm(g.region)
-		for chunk := range slices.Chunk(targets, parametersBatch) {
-			calls = append(calls, f.getParameters(client, chunk))
-		}
+		calls = append(calls, f.parameterCalls(g.region, targets, f.getParameters)...)
 	}
 	return calls, nil
+}
+
+// parameterCalls makes one call of mk per 10 parameters of a region.
+func (f *Fetcher) parameterCalls(region string, targets []ref.Target, mk func(ssmAPI, []ref.Target) call) []call {
+	client := f.clients.ssm(region)
+	var calls []call
+	for chunk := range slices.Chunk(targets, parametersBatch) {
+		calls = append(calls, mk(client, chunk))
+	}
+	return calls
 }
 
 // eachRequest calls fn once per distinct target, in order, with its region.

@@ -76,10 +76,7 @@ func (f *Fetcher) Versions(ctx context.Context, reqs []Request) (Versions, error
 		return nil, err
 	}
 	for g, targets := range b.groups() {
-		client := f.clients.ssm(g.region)
-		for chunk := range slices.Chunk(targets, parametersBatch) {
-			calls = append(calls, parameterVersions(client, chunk))
-		}
+		calls = append(calls, f.parameterCalls(g.region, targets, parameterVersions)...)
 	}
 	out := &result{versions: make(Versions, len(reqs))}
 	err = f.run(ctx, calls, out)
