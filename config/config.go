@@ -76,6 +76,17 @@ type Settings struct {
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight at once.
 	Concurrency int
+
+	// Refresh mode (refresh.go): unset, the injector runs once.
+	RefreshInterval Duration
+	MaxStaleness    Duration
+	// NotifyURL gets a POST after each change.
+	NotifyURL string
+	// NotifySignal goes after each change to the process whose pid
+	// NotifyPIDFile holds, or to every process named NotifyProcess.
+	NotifySignal  Signal
+	NotifyPIDFile string
+	NotifyProcess string
 }
 
 // Load reads settings from the process environment (through envconfig) and
@@ -159,6 +170,26 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 	}
 	s.Concurrency = c
 
+	for _, d := range []struct {
+		name string
+		dst  *Duration
+	}{{"REFRESH_INTERVAL", &s.RefreshInterval}, {"MAX_STALENESS", &s.MaxStaleness}} {
+		if v := get(d.name); v != "" {
+			if err := d.dst.Decode(v); err != nil {
+				fail(d.name, "%v", err)
+			}
+		}
+	}
+	s.NotifyURL, s.NotifyPIDFile, s.NotifyProcess = get("NOTIFY_URL"), get("NOTIFY_PID_FILE"), get("NOTIFY_PROCESS")
+	if v := get("NOTIFY_SIGNAL"); v != "" {
+		if err := s.NotifySignal.Decode(v); err != nil {
+			fail("NOTIFY_SIGNAL", "%v", err)
+		}
+	}
+	if err := s.validateRefresh(); err != nil {
+		errs = append(errs, err)
+	}
+
 	if err := errors.Join(errs...); err != nil {
 		return Settings{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -184,6 +215,9 @@ func (s Settings) LoadPlan(ctx context.Context) (plan.Plan, error) {
 		return plan.Plan{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	p.MaxFileBytes = s.MaxValueBytes
+	if err := s.checkRefreshPlan(p); err != nil {
+		return plan.Plan{}, err
+	}
 	return p, nil
 }
 

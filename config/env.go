@@ -33,6 +33,13 @@ type environment struct {
 	S3PathStyle   string `split_words:"true" name:"S3_PATH_STYLE" default:"false" desc:"path-style S3 addressing, for S3-compatible endpoints"`
 	MaxValueBytes string `split_words:"true" name:"MAX_VALUE_BYTES" default:"16777216" desc:"largest value accepted, and largest file rendered"`
 	Concurrency   string `split_words:"true" name:"CONCURRENCY" default:"8" desc:"API calls in flight at once"`
+
+	RefreshInterval string `split_words:"true" name:"REFRESH_INTERVAL" desc:"refresh mode: check for rotated values this often (Go duration, at least 1s); unset: run once"`
+	MaxStaleness    string `split_words:"true" name:"MAX_STALENESS" desc:"refresh mode: how long files may go unconfirmed before health fails (default 3 intervals)"`
+	NotifyURL       string `split_words:"true" name:"NOTIFY_URL" desc:"refresh mode: loopback http URL that gets a POST after each change"`
+	NotifySignal    string `split_words:"true" name:"NOTIFY_SIGNAL" desc:"refresh mode: signal (SIGHUP, ...) sent after each change to the process named below"`
+	NotifyPIDFile   string `split_words:"true" name:"NOTIFY_PID_FILE" desc:"refresh mode: file holding the pid that gets INJECTOR_NOTIFY_SIGNAL"`
+	NotifyProcess   string `split_words:"true" name:"NOTIFY_PROCESS" desc:"refresh mode: name of the processes (/proc/PID/comm) that get INJECTOR_NOTIFY_SIGNAL"`
 }
 
 // Variable is one setting: its environment variable, default and meaning.

@@ -44,6 +44,11 @@ func commands() []command {
 				return exitOK
 			},
 		},
+		{
+			name:    "health",
+			summary: "Exit 0 if refresh mode has published the files and confirmed them within INJECTOR_MAX_STALENESS, 1 if not (a container healthCheck).",
+			run:     runHealth,
+		},
 	}
 }
 

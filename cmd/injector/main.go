@@ -5,6 +5,9 @@
 //
 // With no arguments it injects; `injector version` and `injector --help`
 // (see commands.go) help operators.
+// With INJECTOR_REFRESH_INTERVAL set it keeps running and keeps the files
+// up to date (refresh.go); `injector health` (health.go) is its container
+// health check.
 //
 // Exit codes: 0 success, 1 unexpected error, 2 configuration error (no AWS
 // call was made), 3 fetch error, 4 render error, 5 write error.
@@ -30,6 +33,7 @@ import (
 
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
 )
@@ -80,7 +84,11 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := newLogger(settings.LogFormat, stderr)
-	code, err := injectOnce(ctx, settings, log)
+	mode := injectOnce
+	if settings.Refresh() {
+		mode = runRefresh
+	}
+	code, err := mode(ctx, settings, log)
 	if err != nil {
 		attrs := []any{"exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond)}
 		if hint := writeHint(err, settings.Dir); hint != "" {
@@ -95,13 +103,31 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	p, err := s.LoadPlan(ctx)
+	p, f, err := prepare(ctx, s, log)
 	if err != nil {
 		return exitConfig, err
 	}
+	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
+	rep, err := inject.Run(ctx, p, f, s.Dir, writeOptions(s), log)
+	if err != nil {
+		return exitCode(err), err
+	}
+	log.Info("injected", "values", rep.Fetched, "files", len(rep.Files))
+	return exitOK, nil
+}
+
+// prepare does everything before the first AWS call: it plans the spec and
+// makes the fetcher. Its errors are configuration errors.
+func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Plan, *sources.Fetcher, error) {
+	pctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	p, err := s.LoadPlan(pctx)
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
 	cfg, err := awsConfig(ctx, log)
 	if err != nil {
-		return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+		return plan.Plan{}, nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
 	}
 	f := sources.New(cfg, sources.Options{
 		S3PathStyle:   s.S3PathStyle,
@@ -109,15 +135,13 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 		Concurrency:   s.Concurrency,
 	})
 	if err := f.CheckRegions(p.Targets()); err != nil {
-		return exitConfig, fmt.Errorf("%w: %w", config.ErrConfig, err)
+		return plan.Plan{}, nil, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
-	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
-	rep, err := inject.Run(ctx, p, f, s.Dir, writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}, log)
-	if err != nil {
-		return exitCode(err), err
-	}
-	log.Info("injected", "values", rep.Fetched, "files", len(rep.Files))
-	return exitOK, nil
+	return p, f, nil
+}
+
+func writeOptions(s config.Settings) writer.Options {
+	return writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}
 }
 
 func exitCode(err error) int {
