@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"context"
 	"fmt"
 	"path"
 
@@ -11,69 +12,102 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// renderOutput turns one planned output into the files it writes. dir is read only
-// for ecs-config, which merges into the file already there.
-func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.File, error) {
-	one := func(data []byte) []writer.File { return []writer.File{{Path: out.Path, Data: data}} }
-	switch out.Format {
-	case plan.DockerCfg, plan.DockerConfigJSON, plan.ECSConfig:
-		creds, err := credentials(out, values)
-		if err != nil {
-			return nil, err
-		}
-		var data []byte
-		switch out.Format {
-		case plan.DockerCfg:
-			data, err = render.DockerCfg(creds)
-		case plan.DockerConfigJSON:
-			data, err = render.DockerConfigJSON(creds)
-		default:
-			var existing []byte
-			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
-				return nil, err
-			}
-			data, err = render.ECSConfig(existing, creds)
-		}
-		return one(data), err
-	}
-	inputs := make(map[string][]byte, len(out.Inputs))
-	for _, in := range out.Inputs {
-		v, err := in.Ref.Extract(values[in.Ref.Target].Bytes())
+// source is what a renderer reads: the output, its inputs' values, the
+// bound on each file and, for formats that merge into a file already there,
+// the output root.
+type source struct {
+	ctx      context.Context
+	out      plan.Output
+	values   sources.Values
+	dir      string
+	maxBytes int64
+}
+
+// inputs returns the bytes each input selects, by input name.
+func (s source) inputs() (map[string][]byte, error) {
+	inputs := make(map[string][]byte, len(s.out.Inputs))
+	for _, in := range s.out.Inputs {
+		v, err := in.Ref.Extract(s.values[in.Ref.Target].Bytes())
 		if err != nil {
 			return nil, err
 		}
 		inputs[in.Name] = v
 	}
-	switch out.Format {
-	case plan.Raw:
-		return one(inputs["value"]), nil
-	case plan.Dotenv:
-		dotenv := render.Dotenv
-		if isPath(out) {
-			dotenv = render.DotenvPath
+	return inputs, nil
+}
+
+// renderer turns one planned output into file content.
+type renderer func(s source) ([]writer.File, error)
+
+// renderers is the registry of formats' renderers: one line per format of
+// plan.Formats (a test checks they match).
+var renderers = map[plan.Format]renderer{
+	plan.Raw: oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return in["value"], nil }),
+	plan.Dotenv: oneFile(func(in map[string][]byte, s source) ([]byte, error) {
+		if isPath(s.out) {
+			return render.DotenvPath(in["value"])
 		}
-		data, err := dotenv(inputs["value"])
-		return one(data), err
-	case plan.Template:
-		data, err := render.Template(out.Template, inputs)
-		return one(data), err
-	case plan.Explode:
-		explode := render.Explode
-		if isPath(out) {
-			explode = render.ExplodePath
+		return render.Dotenv(in["value"])
+	}),
+	plan.Template: oneFile(func(in map[string][]byte, s source) ([]byte, error) {
+		return render.Template(s.ctx, s.out.Template, in, s.maxBytes)
+	}),
+	plan.Explode:          explode,
+	plan.DockerCfg:        registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerCfg(c) }),
+	plan.DockerConfigJSON: registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerConfigJSON(c) }),
+	plan.ECSConfig:        registryFile(ecsConfig),
+}
+
+// renderOutput turns one planned output into the files it writes, each at
+// most maxBytes long. dir is read only for ecs-config, which merges into the
+// file already there.
+func renderOutput(ctx context.Context, out plan.Output, values sources.Values, dir string, maxBytes int64) ([]writer.File, error) {
+	r, ok := renderers[out.Format]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q", out.Format)
+	}
+	files, err := r(source{ctx: ctx, out: out, values: values, dir: dir, maxBytes: maxBytes})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if int64(len(f.Data)) > maxBytes {
+			return nil, fmt.Errorf("rendered file %s is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", f.Path, len(f.Data), maxBytes)
 		}
-		parts, err := explode(inputs["value"])
+	}
+	return files, nil
+}
+
+// oneFile is a renderer of one file from the output's inputs.
+func oneFile(fn func(inputs map[string][]byte, s source) ([]byte, error)) renderer {
+	return func(s source) ([]writer.File, error) {
+		inputs, err := s.inputs()
 		if err != nil {
 			return nil, err
 		}
-		files := make([]writer.File, len(parts))
-		for i, p := range parts {
-			files[i] = writer.File{Path: path.Join(out.Path, p.Path), Data: p.Data}
-		}
-		return files, nil
-	default:
-		return nil, fmt.Errorf("unknown format %q", out.Format)
+		data, err := fn(inputs, s)
+		return []writer.File{{Path: s.out.Path, Data: data}}, err
 	}
+}
+
+func explode(s source) ([]writer.File, error) {
+	inputs, err := s.inputs()
+	if err != nil {
+		return nil, err
+	}
+	explode := render.Explode
+	if isPath(s.out) {
+		explode = render.ExplodePath
+	}
+	parts, err := explode(inputs["value"])
+	if err != nil {
+		return nil, err
+	}
+	files := make([]writer.File, len(parts))
+	for i, p := range parts {
+		files[i] = writer.File{Path: path.Join(s.out.Path, p.Path), Data: p.Data}
+	}
+	return files, nil
 }
 
 // isPath reports whether a one-input output reads an SSM path, whose value
@@ -81,6 +115,28 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 // follow the path's names (render.ExplodePath, render.DotenvPath).
 func isPath(out plan.Output) bool {
 	return len(out.Inputs) == 1 && out.Inputs[0].Ref.Source == ref.SSMPath
+}
+
+// registryFile is a renderer of one registry credentials document.
+func registryFile(fn func(creds []render.Credential, s source) ([]byte, error)) renderer {
+	return func(s source) ([]writer.File, error) {
+		creds, err := credentials(s.out, s.values)
+		if err != nil {
+			return nil, err
+		}
+		data, err := fn(creds, s)
+		return []writer.File{{Path: s.out.Path, Data: data}}, err
+	}
+}
+
+// ecsConfig merges the credentials into the ecs.config already at the
+// output's path.
+func ecsConfig(creds []render.Credential, s source) ([]byte, error) {
+	existing, err := writer.ReadFile(s.dir, s.out.Path)
+	if err != nil {
+		return nil, err
+	}
+	return render.ECSConfig(existing, creds)
 }
 
 func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {

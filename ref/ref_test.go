@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 func TestParse(t *testing.T) {
@@ -118,9 +120,21 @@ func TestExtract(t *testing.T) {
 			}
 		})
 	}
-	_, err := Ref{JSONKey: "k", Raw: "x"}.Extract([]byte("not-json-s3cr3t"))
-	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
-		t.Fatalf("non-JSON: err = %v", err)
+	for name, tt := range map[string]struct {
+		value string
+		want  error
+	}{
+		"not JSON":            {"not-json-s3cr3t", strictjson.ErrInvalid},
+		"not an object":       {`["s3cr3t"]`, strictjson.ErrNotObject},
+		"duplicate key":       {`{"k":"s3cr3t-A","k":"s3cr3t-B"}`, strictjson.ErrDuplicateKey},
+		"duplicate elsewhere": {`{"k":"ok","o":{"x":"s3cr3t","x":1}}`, strictjson.ErrDuplicateKey},
+		"invalid UTF-8":       {"{\"k\":\"s3cr3t\xff\"}", strictjson.ErrInvalid},
+		"lone surrogate":      {`{"k":"s3cr3t\udfff"}`, strictjson.ErrInvalid},
+	} {
+		_, err := Ref{JSONKey: "k", Raw: "x"}.Extract([]byte(tt.value))
+		if !errors.Is(err, tt.want) || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), `"k"`) {
+			t.Errorf("%s: err = %v, want %v naming the key", name, err, tt.want)
+		}
 	}
 }
 

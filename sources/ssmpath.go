@@ -14,7 +14,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
 )
 
@@ -42,52 +44,41 @@ func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	return eachRequest(reqs, func(r Request) call { return f.getParametersByPath(client, r) })
 }
 
+// checks learns the path's version (see ssmPathSource) from the same pages
+// without decryption: SecureString values come back as ciphertext and are
+// dropped unread.
+func (ssmPathSource) checks(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.ssm(region)
+	return eachRequest(reqs, func(r Request) call {
+		return func(ctx context.Context, out *result) error {
+			var names []string
+			err := f.walkPath(ctx, client, r.Target, false, func(name, _ string, p types.Parameter) error {
+				names = append(names, name+"@"+strconv.FormatInt(p.Version, 10))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out.putVersion(r.Target, pathVersion(names))
+			return nil
+		}
+	})
+}
+
 func (f *Fetcher) getParametersByPath(client ssmAPI, r Request) call {
 	t := r.Target
-	// The prefix every name below the path has; the API wants the path
-	// without its trailing slash, except for the root.
-	prefix := t.ID
-	path := strings.TrimSuffix(prefix, "/")
-	if path == "" {
-		path = "/"
-	}
 	return func(ctx context.Context, out *result) error {
-		in := &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)}
 		params := map[string]string{}
 		var versions []string
 		var size int64
-		for {
-			resp, err := client.GetParametersByPath(ctx, in)
-			if err != nil {
-				return callError(t.String(), ssmService, opGetParametersByPath, err)
-			}
-			for _, p := range resp.Parameters {
-				name := aws.ToString(p.Name)
-				rel, ok := strings.CutPrefix(name, prefix)
-				if !ok || rel == "" {
-					// Not below the path (/app/production/x for /app/prod/):
-					// never part of it, whatever the service answers.
-					continue
-				}
-				if _, dup := params[rel]; dup {
-					return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
-						Err: fmt.Errorf("parameter %s returned twice", name)}
-				}
-				params[rel] = aws.ToString(p.Value)
-				versions = append(versions, name+"@"+strconv.FormatInt(p.Version, 10))
-				size += int64(len(rel) + len(aws.ToString(p.Value)))
-				if len(params) > f.opts.MaxPathParameters {
-					return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
-						Err: fmt.Errorf("more than %d parameters under the path (INJECTOR_SSM_PATH_MAX raises the limit)", f.opts.MaxPathParameters)}
-				}
-				if err := f.checkSize(t, size); err != nil {
-					return err
-				}
-			}
-			if aws.ToString(resp.NextToken) == "" {
-				break
-			}
-			in.NextToken = resp.NextToken
+		err := f.walkPath(ctx, client, t, true, func(name, rel string, p types.Parameter) error {
+			params[rel] = aws.ToString(p.Value)
+			versions = append(versions, name+"@"+strconv.FormatInt(p.Version, 10))
+			size += int64(len(rel) + len(aws.ToString(p.Value)))
+			return f.checkSize(t, size)
+		})
+		if err != nil {
+			return err
 		}
 		if len(params) == 0 && !r.AllowEmpty {
 			return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
@@ -100,9 +91,60 @@ func (f *Fetcher) getParametersByPath(client ssmAPI, r Request) call {
 			return valueError(t.String(), "encoding the parameters: %v", err)
 		}
 		v := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		slices.Sort(versions)
-		sum := sha256.Sum256([]byte(strings.Join(versions, "\n")))
-		out.put(t, secret.New(v, secret.Version{ID: hex.EncodeToString(sum[:16])}))
+		out.put(t, secret.New(v, pathVersion(versions)))
 		return nil
 	}
+}
+
+// walkPath calls visit for every parameter below the path t names, with its
+// full name and its name relative to the path, following every page. Names
+// the service answers that are not below the path (/app/production/x for
+// /app/prod/) are never part of it. More than MaxPathParameters is an error.
+func (f *Fetcher) walkPath(ctx context.Context, client ssmAPI, t ref.Target, decrypt bool, visit func(name, rel string, p types.Parameter) error) error {
+	// The prefix every name below the path has; the API wants the path
+	// without its trailing slash, except for the root.
+	prefix := t.ID
+	path := strings.TrimSuffix(prefix, "/")
+	if path == "" {
+		path = "/"
+	}
+	in := &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(decrypt)}
+	seen := map[string]bool{}
+	for {
+		resp, err := client.GetParametersByPath(ctx, in)
+		if err != nil {
+			return callError(t.String(), ssmService, opGetParametersByPath, err)
+		}
+		for _, p := range resp.Parameters {
+			name := aws.ToString(p.Name)
+			rel, ok := strings.CutPrefix(name, prefix)
+			if !ok || rel == "" {
+				continue
+			}
+			if seen[rel] {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
+					Err: fmt.Errorf("parameter %s returned twice", name)}
+			}
+			seen[rel] = true
+			if len(seen) > f.opts.MaxPathParameters {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
+					Err: fmt.Errorf("more than %d parameters under the path (INJECTOR_SSM_PATH_MAX raises the limit)", f.opts.MaxPathParameters)}
+			}
+			if err := visit(name, rel, p); err != nil {
+				return err
+			}
+		}
+		if aws.ToString(resp.NextToken) == "" {
+			return nil
+		}
+		in.NextToken = resp.NextToken
+	}
+}
+
+// pathVersion is the version of a path: a digest of every name@version
+// below it.
+func pathVersion(versions []string) secret.Version {
+	slices.Sort(versions)
+	sum := sha256.Sum256([]byte(strings.Join(versions, "\n")))
+	return secret.Version{ID: hex.EncodeToString(sum[:16])}
 }

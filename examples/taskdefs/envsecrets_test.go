@@ -14,42 +14,50 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/ecs-secret-injector/injector/ref"
 )
 
-const executionRolePolicySuffix = ".execution-role-policy.json"
-
-func isEnvRef(ref string) bool { return strings.HasPrefix(ref, "env:") }
-
-// envOnly reports whether every reference of the spec is env:.
-func envOnly(spec []specItem) bool {
-	n := 0
-	for _, it := range spec {
-		for _, ref := range it.refs() {
-			if !isEnvRef(ref) {
-				return false
-			}
-			n++
-		}
-	}
-	return n > 0
+// envOnly reports whether the plan reads only env: references (at least one).
+func envOnly(p plan.Plan) bool {
+	return len(p.Fetches) > 0 && !slices.ContainsFunc(p.Fetches, func(f plan.Fetch) bool { return f.Target.Source != ref.Env })
 }
 
 // valueFromAccess maps an ECS `secrets` valueFrom to the permission the
 // execution role needs for it. A Secrets Manager or SSM ARN (ECS accepts the
-// json-key, version-stage and version-id fields after a secret's) reads as
-// the injector's own ARN references do; a bare name is an SSM parameter in
-// the task's region.
+// json-key, version-stage and version-id fields after a secret's, as the
+// injector does) maps as the injector's own references do; a bare name is
+// an SSM parameter in the task's region. ECS reads a secret with
+// GetSecretValue and parameters with GetParameters.
 func valueFromAccess(valueFrom string, w wiring) (access, error) {
-	if !strings.HasPrefix(valueFrom, "arn:") {
-		valueFrom = "ssm:/" + strings.TrimPrefix(valueFrom, "/")
+	s := valueFrom
+	if !strings.HasPrefix(s, "arn:") {
+		s = "ssm:/" + strings.TrimPrefix(s, "/")
 	}
-	return requiredAccess(valueFrom, w)
+	r, err := ref.Parse(s)
+	if err != nil {
+		return access{}, err
+	}
+	if r.Source != ref.SecretsManager && r.Source != ref.SSM {
+		return access{}, fmt.Errorf("%q: ECS secrets come from Secrets Manager or SSM", valueFrom)
+	}
+	as, err := targetAccess(r.Target, w)
+	if err != nil {
+		return access{}, err
+	}
+	for _, a := range as {
+		if a.action == actGetSecretValue || a.action == actGetParameters {
+			return a, nil
+		}
+	}
+	return access{}, fmt.Errorf("%q: no read permission", valueFrom)
 }
 
-// checkEnvWiring checks an env:-only example: every env:NAME is one of the
-// injector's `secrets` (not a plain `environment` value, which would put the
-// value in the task definition), and every one of those `secrets` is read.
-func checkEnvWiring(inj ecstypes.ContainerDefinition, spec []specItem) error {
+// checkEnvWiring checks an env:-only injector: every env:NAME is one of its
+// `secrets` (not a plain `environment` value, which would put the value in
+// the task definition), and every one of those `secrets` is read.
+func checkEnvWiring(inj ecstypes.ContainerDefinition, p plan.Plan) error {
 	var errs []error
 	secrets := map[string]bool{}
 	for _, s := range inj.Secrets {
@@ -60,16 +68,14 @@ func checkEnvWiring(inj ecstypes.ContainerDefinition, spec []specItem) error {
 		plain[aws.ToString(kv.Name)] = true
 	}
 	used := map[string]bool{}
-	for i, it := range spec {
-		for _, ref := range it.refs() {
-			name := strings.TrimPrefix(ref, "env:")
-			used[name] = true
-			switch {
-			case plain[name]:
-				errs = append(errs, fmt.Errorf("item %d: %s is a plain environment value; give it as a secret", i, ref))
-			case !secrets[name]:
-				errs = append(errs, fmt.Errorf("item %d: %s is not one of the injector's secrets", i, ref))
-			}
+	for _, f := range p.Fetches {
+		name := f.Target.ID
+		used[name] = true
+		switch {
+		case plain[name]:
+			errs = append(errs, fmt.Errorf("%s is a plain environment value; give it as a secret", f.Target))
+		case !secrets[name]:
+			errs = append(errs, fmt.Errorf("%s is not one of the injector's secrets", f.Target))
 		}
 	}
 	for _, name := range sortedKeys(secrets) {
@@ -82,7 +88,7 @@ func checkEnvWiring(inj ecstypes.ContainerDefinition, spec []specItem) error {
 
 // checkExecutionPolicy checks that the execution role reads exactly the
 // injector's secrets: each one is allowed, and no Secrets Manager or SSM
-// read is allowed on anything else.
+// action is allowed on anything else.
 func checkExecutionPolicy(doc *policyDoc, inj ecstypes.ContainerDefinition, w wiring) error {
 	var errs []error
 	var wanted []access
@@ -139,7 +145,7 @@ func TestEnvOnlyExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		w, err := checkWiring(td)
-		if err != nil || !envOnly(w.spec) {
+		if err != nil || !envOnly(w.plan) {
 			continue // TestTaskDefinitions reports wiring errors
 		}
 		found++
@@ -150,13 +156,13 @@ func TestEnvOnlyExamples(t *testing.T) {
 					inj = c
 				}
 			}
-			if err := checkEnvWiring(inj, w.spec); err != nil {
+			if err := checkEnvWiring(inj, w.plan); err != nil {
 				t.Errorf("injector secrets:\n%v", err)
 			}
 			if aws.ToString(td.ExecutionRoleArn) == "" {
 				t.Fatal("no executionRoleArn: ECS needs it to read the injector's secrets")
 			}
-			doc, err := loadPolicy(f.example + executionRolePolicySuffix)
+			doc, err := loadPolicy(executionPolicyFile)
 			if err != nil {
 				t.Fatalf("execution-role policy: %v", err)
 			}
@@ -189,22 +195,26 @@ func TestEnvCheckersRejectBadExamples(t *testing.T) {
 		Secrets:     []ecstypes.Secret{{Name: aws.String("DB"), ValueFrom: aws.String(smARN + ":password::")}},
 		Environment: []ecstypes.KeyValuePair{{Name: aws.String("PLAIN"), Value: aws.String("x")}},
 	}
-	spec := func(refs ...string) []specItem {
-		var out []specItem
-		for _, r := range refs {
-			out = append(out, specItem{From: r})
+	spec := func(refs ...string) plan.Plan {
+		var p plan.Plan
+		for _, s := range refs {
+			r, err := ref.Parse(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Fetches = append(p.Fetches, plan.Fetch{Target: r.Target})
 		}
-		return out
+		return p
 	}
 	if err := checkEnvWiring(inj, spec("env:DB")); err != nil {
 		t.Errorf("good wiring refused: %v", err)
 	}
-	for _, bad := range [][]specItem{spec("env:DB", "env:PLAIN"), spec("env:DB", "env:NOPE"), spec()} {
+	for _, bad := range []plan.Plan{spec("env:DB", "env:PLAIN"), spec("env:DB", "env:NOPE"), spec()} {
 		if err := checkEnvWiring(inj, bad); err == nil {
-			t.Errorf("wiring %v accepted", bad)
+			t.Errorf("wiring %+v accepted", bad)
 		}
 	}
-	if envOnly(spec("env:A", "ssm:/b")) || envOnly(nil) || !envOnly(spec("env:A")) {
+	if envOnly(spec("env:A", "ssm:/b")) || envOnly(spec()) || !envOnly(spec("env:A")) {
 		t.Error("envOnly")
 	}
 
@@ -236,7 +246,7 @@ func TestEnvCheckersRejectBadExamples(t *testing.T) {
 	if _, err := valueFromAccess("arn:aws:s3:::b/k", w); err == nil {
 		t.Error("S3 valueFrom accepted")
 	}
-	if got, _ := valueFromAccess("/app/key", w); got.resource != "arn:aws:ssm:us-east-1:111122223333:parameter/app/key" {
+	if got, _ := valueFromAccess("/app/key", w); got != (access{actGetParameters, "arn:aws:ssm:us-east-1:111122223333:parameter/app/key"}) {
 		t.Errorf("parameter name: %+v", got)
 	}
 }

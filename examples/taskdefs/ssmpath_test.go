@@ -1,28 +1,25 @@
 package taskdefs_test
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/ref"
 )
 
-// isSSMPath reports an SSM path reference (ssm:/app/prod/), which reads
-// every parameter below the path with GetParametersByPath.
-func isSSMPath(ref string) bool { return strings.HasSuffix(ref, "/") }
-
-// pathAccess is what GetParametersByPath needs: it is authorized against
-// the path in the request (the reference without its trailing slash), not
-// against each parameter it returns.
-func pathAccess(pathARN string) access { return access{"ssm:GetParametersByPath", pathARN} }
-
-func TestRequiredAccessSSMPath(t *testing.T) {
+func TestTargetAccessSSMPathAndEnv(t *testing.T) {
 	w := wiring{region: "us-east-1", account: "111122223333", partition: "aws"}
-	for ref, want := range map[string]access{
-		"ssm:/app/prod/": {"ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:111122223333:parameter/app/prod"},
-		"arn:aws:ssm:eu-west-1:111122223333:parameter/app/prod/": {"ssm:GetParametersByPath", "arn:aws:ssm:eu-west-1:111122223333:parameter/app/prod"},
+	for s, want := range map[string][]access{
+		"ssm:/app/prod/": {{actGetParametersByPath, "arn:aws:ssm:us-east-1:111122223333:parameter/app/prod"}},
+		"arn:aws:ssm:eu-west-1:111122223333:parameter/app/prod/": {{actGetParametersByPath, "arn:aws:ssm:eu-west-1:111122223333:parameter/app/prod"}},
+		"env:DB_PASSWORD": nil,
 	} {
-		got, err := requiredAccess(ref, w)
-		if err != nil || got != want {
-			t.Errorf("requiredAccess(%q) = %+v, %v; want %+v", ref, got, err, want)
+		r, err := ref.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := targetAccess(r.Target, w)
+		if err != nil || len(got) != len(want) || (len(want) == 1 && got[0] != want[0]) {
+			t.Errorf("targetAccess(%s) = %+v, %v; want %+v", s, got, err, want)
 		}
 	}
 }
