@@ -227,7 +227,7 @@ func (c fakeClient) GetParametersByPath(ctx context.Context, in *ssm.GetParamete
 	}
 	defer done()
 	path := aws.ToString(in.Path)
-	if !aws.ToBool(in.WithDecryption) || !aws.ToBool(in.Recursive) || (path != "/" && strings.HasSuffix(path, "/")) {
+	if !aws.ToBool(in.Recursive) || (path != "/" && strings.HasSuffix(path, "/")) {
 		return nil, apiError("ValidationException", "bad request")
 	}
 	prefix := strings.TrimSuffix(path, "/") + "/"
@@ -247,7 +247,11 @@ func (c fakeClient) GetParametersByPath(ctx context.Context, in *ssm.GetParamete
 	end := min(start+10, len(names))
 	out := &ssm.GetParametersByPathOutput{}
 	for _, n := range names[start:end] {
-		out.Parameters = append(out.Parameters, c.f.params[n])
+		p := c.f.params[n]
+		if !aws.ToBool(in.WithDecryption) {
+			p.Value = aws.String("ciphertext-of-" + n) // as SSM answers a SecureString
+		}
+		out.Parameters = append(out.Parameters, p)
 	}
 	if end < len(names) {
 		out.NextToken = aws.String(strconv.Itoa(end))

@@ -132,3 +132,40 @@ func TestSSMPathRoot(t *testing.T) {
 		t.Errorf("root = %s", got)
 	}
 }
+
+// Refresh mode: a path's check (no decryption) reports the version its
+// fetch reported, and a change below the path changes it; env: targets
+// are fixed and never checked.
+func TestSSMPathAndEnvVersions(t *testing.T) {
+	f := newFake()
+	f.addParam("/a/x", "1", 1)
+	f.addParam("/a/y/z", "2", 4)
+	fe := newFetcher(f, "us-east-1", Options{LookupEnv: environ(map[string]string{"E": "v"})})
+	reqs := requests(t, "ssm:/a/", "env:E")
+	vals, err := fe.Fetch(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.callList())
+	vers, err := fe.Versions(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vers[reqs[0].Target] != vals[reqs[0].Target].Version() {
+		t.Errorf("check %+v, fetch %+v", vers[reqs[0].Target], vals[reqs[0].Target].Version())
+	}
+	if _, checked := vers[reqs[1].Target]; checked || !Fixed(reqs[1].Target) {
+		t.Error("env: target checked")
+	}
+	if n := len(f.callList()) - before; n != 1 {
+		t.Errorf("%d calls for the check, want 1", n)
+	}
+	f.addParam("/a/y/z", "3", 5)
+	after, err := fe.Versions(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after[reqs[0].Target] == vers[reqs[0].Target] {
+		t.Error("a changed parameter below the path left its version as it was")
+	}
+}
