@@ -31,7 +31,7 @@ func (envSource) check(f *Fetcher, t ref.Target) (string, error) {
 }
 
 func (envSource) calls(f *Fetcher, _ string, reqs []Request) []call {
-	return []call{func(_ context.Context, out *result) error {
+	return []call{{Call: envCall(reqs), do: func(_ context.Context, out *result) error {
 		for _, r := range reqs {
 			v, err := f.lookupEnv(r.Target)
 			if err != nil {
@@ -43,19 +43,28 @@ func (envSource) calls(f *Fetcher, _ string, reqs []Request) []call {
 			out.put(r.Target, secret.New([]byte(v), secret.Version{}))
 		}
 		return nil
-	}}
+	}}}
+}
+
+// envCall describes the read of reqs' variables: no API call.
+func envCall(reqs []Request) Call {
+	ts := make([]ref.Target, len(reqs))
+	for i, r := range reqs {
+		ts[i] = r.Target
+	}
+	return Call{Targets: ts, Note: "the injector's own environment, no call"}
 }
 
 // checks reports every variable at the version its value has (none): the
 // environment is fixed when the process starts, so refresh never sees a
 // change (Fixed leaves env: targets out of checks altogether).
 func (envSource) checks(_ *Fetcher, _ string, reqs []Request) []call {
-	return []call{func(_ context.Context, out *result) error {
+	return []call{{Call: envCall(reqs), do: func(_ context.Context, out *result) error {
 		for _, r := range reqs {
 			out.putVersion(r.Target, secret.Version{})
 		}
 		return nil
-	}}
+	}}}
 }
 
 func (f *Fetcher) lookupEnv(t ref.Target) (string, error) {

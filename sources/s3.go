@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
 )
 
@@ -30,7 +31,9 @@ func (s3Source) calls(f *Fetcher, region string, reqs []Request) []call {
 // encrypted (SSE-S3, SSE-KMS or SSE-C) or the request allows plaintext.
 func (f *Fetcher) getObject(client s3API, r Request) call {
 	t := r.Target
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: s3Service, Operation: opGetObject, Targets: []ref.Target{t},
+		KMS: r.SSECustomerKey == nil, SSECustomerKey: r.SSECustomerKey != nil, Version: t.VersionID != ""}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		in := &s3.GetObjectInput{Bucket: aws.String(t.ID), Key: aws.String(t.Key)}
 		if t.VersionID != "" {
 			in.VersionId = aws.String(t.VersionID)
@@ -67,7 +70,7 @@ func (f *Fetcher) getObject(client s3API, r Request) call {
 		}
 		out.put(t, secret.New(v, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)}))
 		return nil
-	}
+	}}
 }
 
 // sseCHeaders gives the SSE-C algorithm, key and key MD5 headers for key.

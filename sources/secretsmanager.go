@@ -55,7 +55,9 @@ func (secretsManagerSource) batchCalls(f *Fetcher, region string, reqs []Request
 // batchGetSecrets fetches up to 20 unpinned secrets in one call (more if the
 // service pages the answer).
 func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target) call {
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: smService, Operation: opBatchSecret, Targets: targets, KMS: true,
+		Note: "up to 20 secrets, each authorized as GetSecretValue"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		ids := make([]string, len(targets))
 		for i, t := range targets {
 			ids[i] = t.ID
@@ -99,12 +101,13 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 			}
 		}
 		return nil
-	}
+	}}
 }
 
 // getSecret fetches one secret, at its pinned version id or stage if any.
 func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: smService, Operation: opGetSecret, Targets: []ref.Target{t}, KMS: true, Version: t.Pinned()}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(t.ID)}
 		if t.VersionID != "" {
 			in.VersionId = aws.String(t.VersionID)
@@ -122,7 +125,7 @@ func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
 		}
 		out.put(t, val)
 		return nil
-	}
+	}}
 }
 
 // secretValue checks and wraps one secret's answer. The stage recorded is

@@ -152,8 +152,12 @@ type batcher interface {
 	batchCalls(f *Fetcher, region string, reqs []Request) []call
 }
 
-// call is one API call's worth of work; it stores what it learnt in out.
-type call func(ctx context.Context, out *result) error
+// call is one API call's worth of work, described (Call) and ready to be
+// made (do), which stores what it learnt in out.
+type call struct {
+	Call
+	do func(ctx context.Context, out *result) error
+}
 
 type result struct {
 	mu       sync.Mutex
@@ -176,12 +180,12 @@ func (r *result) putVersion(t ref.Target, v secret.Version) {
 // Fetch fetches every request. It returns all values, or an error that names
 // every request that failed; it never returns part of the values.
 func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
-	calls, err := f.plan(reqs, false)
+	pl, err := f.plan(reqs, false)
 	if err != nil {
 		return nil, err
 	}
 	out := &result{values: make(Values, len(reqs))}
-	if err := f.run(ctx, calls, out); err != nil {
+	if err := f.run(ctx, pl.calls, out); err != nil {
 		return nil, err
 	}
 	for _, r := range reqs {
@@ -211,7 +215,7 @@ func (f *Fetcher) run(ctx context.Context, calls []call, out *result) error {
 					errs[i] = &Error{Ref: "fetch", Err: errors.New("internal error: a fetch call panicked")}
 				}
 			}()
-			errs[i] = c(ctx, out)
+			errs[i] = c.do(ctx, out)
 		})
 	}
 	wg.Wait()
@@ -261,10 +265,21 @@ var registry = map[ref.Source]source{
 	ref.SSMPath:        ssmPathSource{},
 }
 
+// planned is the calls of one Fetch or Versions, and how the batching rule
+// chose them.
+type planned struct {
+	calls []call
+	// batched: the rule chose batched calls (see plan).
+	batched bool
+	// unbatched is how many API calls one call per value takes: what
+	// BatchAuto compares with Concurrency.
+	unbatched int
+}
+
 // plan groups requests by source and region, each target once, in the
 // order first named, and asks each source for its calls (checks instead
-// with check set).
-func (f *Fetcher) plan(reqs []Request, check bool) ([]call, error) {
+// with check set). Every call gets the region of its group.
+func (f *Fetcher) plan(reqs []Request, check bool) (planned, error) {
 	type group struct {
 		source ref.Source
 		region string
@@ -279,11 +294,11 @@ func (f *Fetcher) plan(reqs []Request, check bool) ([]call, error) {
 		seen[r.Target] = true
 		src, ok := registry[r.Target.Source]
 		if !ok {
-			return nil, valueError(r.Target.String(), "unknown source")
+			return planned{}, valueError(r.Target.String(), "unknown source")
 		}
 		region, err := src.check(f, r.Target)
 		if err != nil {
-			return nil, &Error{Ref: r.Target.String(), Err: err}
+			return planned{}, &Error{Ref: r.Target.String(), Err: err}
 		}
 		g := group{r.Target.Source, region}
 		if _, ok := groups[g]; !ok {
@@ -296,14 +311,19 @@ func (f *Fetcher) plan(reqs []Request, check bool) ([]call, error) {
 		for _, g := range order {
 			src := registry[g.source]
 			b, batches := src.(batcher)
+			var cs []call
 			switch {
 			case check:
-				calls = append(calls, src.checks(f, g.region, groups[g])...)
+				cs = src.checks(f, g.region, groups[g])
 			case batches && batch:
-				calls = append(calls, b.batchCalls(f, g.region, groups[g])...)
+				cs = b.batchCalls(f, g.region, groups[g])
 			default:
-				calls = append(calls, src.calls(f, g.region, groups[g])...)
+				cs = src.calls(f, g.region, groups[g])
 			}
+			for i := range cs {
+				cs[i].Region = g.region
+			}
+			calls = append(calls, cs...)
 		}
 		return calls
 	}
@@ -313,18 +333,26 @@ func (f *Fetcher) plan(reqs []Request, check bool) ([]call, error) {
 	// (GetSecretValue: 10,000 a second an account) and is as fast as a
 	// batch while everything is in flight at once; a batch spends the
 	// scarce one (BatchGetSecretValue: 100 a second), worth it only to
-	// save rounds.
-	switch f.opts.Batch {
-	case BatchAlways:
-		return build(true), nil
-	case BatchNever:
-		return build(false), nil
-	default:
-		if calls := build(false); len(calls) <= f.opts.Concurrency {
-			return calls, nil
-		}
-		return build(true), nil
+	// save rounds. Reads that call no API (env:) do not count.
+	single := build(false)
+	p := planned{calls: single, unbatched: apiCalls(single)}
+	switch {
+	case f.opts.Batch == BatchAlways,
+		f.opts.Batch != BatchNever && p.unbatched > f.opts.Concurrency:
+		p.calls, p.batched = build(true), true
 	}
+	return p, nil
+}
+
+// apiCalls counts the calls that call an API.
+func apiCalls(calls []call) int {
+	n := 0
+	for _, c := range calls {
+		if c.Service != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // parameterCalls makes one call of mk per 10 parameters of a region.

@@ -31,7 +31,8 @@ func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
 // getParameters fetches up to 10 parameters in one call, decrypting
 // SecureString values.
 func (f *Fetcher) getParameters(client ssmAPI, targets []ref.Target) call {
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, KMS: true, Note: "up to 10 names, with decryption"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		names := make([]string, len(targets))
 		for i, t := range targets {
 			names[i] = t.ID
@@ -56,7 +57,7 @@ func (f *Fetcher) getParameters(client ssmAPI, targets []ref.Target) call {
 			out.put(t, secret.New(v, secret.Version{ID: strconv.FormatInt(p.Version, 10)}))
 		}
 		return nil
-	}
+	}}
 }
 
 // findParameter finds the parameter answering a requested name or ARN, with

@@ -50,7 +50,9 @@ func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
 func (ssmPathSource) checks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.ssm(region)
 	return eachRequest(reqs, func(r Request) call {
-		return func(ctx context.Context, out *result) error {
+		desc := Call{Service: ssmService, Operation: opGetParametersByPath, Targets: []ref.Target{r.Target},
+			Note: "recursive, every page, versions only, without decryption"}
+		return call{Call: desc, do: func(ctx context.Context, out *result) error {
 			var names []string
 			err := f.walkPath(ctx, client, r.Target, false, func(name, _ string, p types.Parameter) error {
 				names = append(names, name+"@"+strconv.FormatInt(p.Version, 10))
@@ -61,13 +63,15 @@ func (ssmPathSource) checks(f *Fetcher, region string, reqs []Request) []call {
 			}
 			out.putVersion(r.Target, pathVersion(names))
 			return nil
-		}
+		}}
 	})
 }
 
 func (f *Fetcher) getParametersByPath(client ssmAPI, r Request) call {
 	t := r.Target
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: ssmService, Operation: opGetParametersByPath, Targets: []ref.Target{t}, KMS: true,
+		Note: "recursive, every page, with decryption"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		params := map[string]string{}
 		var versions []string
 		var size int64
@@ -93,7 +97,7 @@ func (f *Fetcher) getParametersByPath(client ssmAPI, r Request) call {
 		v := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 		out.put(t, secret.New(v, pathVersion(versions)))
 		return nil
-	}
+	}}
 }
 
 // walkPath calls visit for every parameter below the path t names, with its

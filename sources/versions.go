@@ -57,28 +57,18 @@ func Fixed(t ref.Target) bool {
 // value. It returns what it learnt even when some checks fail, with an error
 // that names each reference that failed.
 func (f *Fetcher) Versions(ctx context.Context, reqs []Request) (Versions, error) {
-	var changing []Request
-	for _, r := range reqs {
-		if !Fixed(r.Target) {
-			changing = append(changing, r)
-		}
-	}
-	calls, err := f.plan(changing, true)
+	pl, err := f.plan(changing(reqs), true)
 	if err != nil {
 		return nil, err
 	}
 	out := &result{versions: make(Versions, len(reqs))}
-	err = f.run(ctx, calls, out)
+	err = f.run(ctx, pl.calls, out)
 	return out.versions, err
 }
 
 func (secretsManagerSource) checks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.secretsManager(region)
-	calls := make([]call, len(reqs))
-	for i, r := range reqs {
-		calls[i] = describeSecret(client, r.Target)
-	}
-	return calls
+	return eachRequest(reqs, func(r Request) call { return describeSecret(client, r.Target) })
 }
 
 func (ssmSource) checks(f *Fetcher, region string, reqs []Request) []call {
@@ -87,18 +77,15 @@ func (ssmSource) checks(f *Fetcher, region string, reqs []Request) []call {
 
 func (s3Source) checks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.s3(region)
-	calls := make([]call, len(reqs))
-	for i, r := range reqs {
-		calls[i] = headObject(client, r)
-	}
-	return calls
+	return eachRequest(reqs, func(r Request) call { return headObject(client, r) })
 }
 
 // describeSecret finds the version id that holds the target's stage
 // (AWSCURRENT unless it pins another). A version staged AWSPENDING while
 // AWSCURRENT stays put changes nothing.
 func describeSecret(client secretsManagerAPI, t ref.Target) call {
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: smService, Operation: opDescribeSecret, Targets: []ref.Target{t}, Note: "version ids and stages, no value"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		resp, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(t.ID)})
 		if err != nil {
 			return callError(t.String(), smService, opDescribeSecret, err)
@@ -115,13 +102,14 @@ func describeSecret(client secretsManagerAPI, t ref.Target) call {
 		}
 		return &Error{Ref: t.String(), Service: smService, Operation: opDescribeSecret,
 			Err: fmt.Errorf("no version of the secret is staged %s", stage)}
-	}
+	}}
 }
 
 // parameterVersions reads the Version of up to 10 parameters in one call,
 // without decryption.
 func parameterVersions(client ssmAPI, targets []ref.Target) call {
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, Note: "versions only, without decryption"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		names := make([]string, len(targets))
 		for i, t := range targets {
 			names[i] = t.ID
@@ -141,14 +129,16 @@ func parameterVersions(client ssmAPI, targets []ref.Target) call {
 			out.putVersion(t, secret.Version{ID: strconv.FormatInt(p.Version, 10)})
 		}
 		return errors.Join(errs...)
-	}
+	}}
 }
 
 // headObject reads an object's ETag and version id. An SSE-C object needs
 // its key for that too.
 func headObject(client s3API, r Request) call {
 	t := r.Target
-	return func(ctx context.Context, out *result) error {
+	desc := Call{Service: s3Service, Operation: opHeadObject, Targets: []ref.Target{t},
+		SSECustomerKey: r.SSECustomerKey != nil, Note: "ETag and version id, no body"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
 		in := &s3.HeadObjectInput{Bucket: aws.String(t.ID), Key: aws.String(t.Key)}
 		if r.SSECustomerKey != nil {
 			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = sseCHeaders(r.SSECustomerKey)
@@ -159,5 +149,5 @@ func headObject(client s3API, r Request) call {
 		}
 		out.putVersion(t, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)})
 		return nil
-	}
+	}}
 }
