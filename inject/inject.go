@@ -86,14 +86,7 @@ func Render(ctx context.Context, p plan.Plan, values sources.Values, dir string)
 // objects. A key that fetches does not fetch is read from known (refresh
 // mode fetches only what changed; known may be nil).
 func Fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher, known sources.Values) (sources.Values, error) {
-	var first, second []plan.Fetch
-	for _, pf := range fetches {
-		if pf.SSECustomerKey != nil {
-			second = append(second, pf)
-		} else {
-			first = append(first, pf)
-		}
-	}
+	first, second := Rounds(fetches)
 	reqs := make([]sources.Request, 0, len(first))
 	for _, pf := range first {
 		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty})
@@ -132,6 +125,20 @@ func Fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher, known sources.V
 		values[t] = v
 	}
 	return values, nil
+}
+
+// Rounds splits fetches into the two rounds Fetch makes: first every value
+// that needs no SSE-C key (the keys among them), then the S3 objects read
+// with one.
+func Rounds(fetches []plan.Fetch) (first, second []plan.Fetch) {
+	for _, pf := range fetches {
+		if pf.SSECustomerKey != nil {
+			second = append(second, pf)
+		} else {
+			first = append(first, pf)
+		}
+	}
+	return first, second
 }
 
 // Request is the request that fetches (or checks) pf; an SSE-C key is

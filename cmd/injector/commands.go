@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,6 +15,9 @@ import (
 type command struct {
 	name    string
 	summary string
+	// flags, if set, returns the command's flags, for help (run parses its
+	// arguments with the same flags).
+	flags func() *flag.FlagSet
 	// run gets the arguments after the command name; --help is handled
 	// before it is called.
 	run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
@@ -43,6 +47,18 @@ func commands() []command {
 				currentVersion().write(stdout)
 				return exitOK
 			},
+		},
+		{
+			name:    "validate",
+			summary: "Check the settings and the spec as a run would (no AWS call, nothing written) and print the plan: files, references, API calls.",
+			flags:   func() *flag.FlagSet { return validateFlags(new(validateOptions)) },
+			run:     runValidate,
+		},
+		{
+			name:    "policy",
+			summary: "Print the least-privilege IAM policy (JSON) that a run with these settings needs (no AWS call).",
+			flags:   func() *flag.FlagSet { return policyFlags(new(policyOptions)) },
+			run:     runPolicy,
 		},
 		{
 			name:    "health",
@@ -134,7 +150,13 @@ func writeHelp(w io.Writer, cmds []command, c *command) {
 		if c.name == cmds[0].name {
 			name = "[" + name + "]"
 		}
+		if c.flags != nil {
+			name += " [flags]"
+		}
 		fmt.Fprintf(w, "Usage: injector %s\n\n%s\n", name, c.summary)
+		if c.flags != nil {
+			fmt.Fprintf(w, "\nFlags:\n%s", flagsHelp(c.flags()))
+		}
 	}
 	fmt.Fprintln(w)
 	writeSettings(w)

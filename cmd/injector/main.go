@@ -121,22 +121,34 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 // prepare does everything before the first AWS call: it plans the spec and
 // makes the fetcher. Its errors are configuration errors.
 func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Plan, *sources.Fetcher, error) {
+	return checkedPlan(ctx, s, func(p plan.Plan, opts sources.Options) (*sources.Fetcher, error) {
+		// A spec that reads only the injector's own environment (env:)
+		// needs no AWS configuration: none is loaded, so no credential,
+		// region, endpoint or instance metadata is looked up.
+		var cfg aws.Config
+		if sources.NeedsAWS(p.Targets()) {
+			var err error
+			if cfg, err = awsConfig(ctx, log); err != nil {
+				return nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+			}
+		}
+		return sources.New(cfg, opts), nil
+	})
+}
+
+// checkedPlan reads and plans the spec, makes the fetcher with mk and runs
+// every target's own check (a region, a set environment variable): all a
+// run does before its first AWS call, and all that validate and policy do
+// (with a fetcher that cannot call AWS). Its errors are configuration
+// errors.
+func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sources.Options) (*sources.Fetcher, error)) (plan.Plan, *sources.Fetcher, error) {
 	pctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	p, err := s.LoadPlan(pctx)
 	if err != nil {
 		return plan.Plan{}, nil, err
 	}
-	// A spec that reads only the injector's own environment (env:) needs
-	// no AWS configuration: none is loaded, so no credential, region,
-	// endpoint or instance metadata is looked up.
-	var cfg aws.Config
-	if sources.NeedsAWS(p.Targets()) {
-		if cfg, err = awsConfig(ctx, log); err != nil {
-			return plan.Plan{}, nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
-		}
-	}
-	f := sources.New(cfg, sources.Options{
+	f, err := mk(p, sources.Options{
 		S3PathStyle:       s.S3PathStyle,
 		MaxValueBytes:     s.MaxValueBytes,
 		Concurrency:       s.Concurrency,
@@ -144,6 +156,9 @@ func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Pla
 		MaxPathParameters: s.SSMPathMax,
 		LookupEnv:         os.LookupEnv,
 	})
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
 	// Every target's own check (a region, a set environment variable)
 	// before any call.
 	if err := f.Check(p.Targets()); err != nil {
