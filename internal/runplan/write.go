@@ -1,6 +1,7 @@
 package runplan
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -297,6 +298,7 @@ func plural(n int, what string) string {
 type printer struct {
 	w   io.Writer
 	err error
+	buf bytes.Buffer // the table being written
 }
 
 func (p *printer) line(format string, args ...any) {
@@ -305,11 +307,18 @@ func (p *printer) line(format string, args ...any) {
 	}
 }
 
-func (p *printer) table() *tabwriter.Writer { return tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0) }
+// table starts a table, written out by flush.
+func (p *printer) table() *tabwriter.Writer {
+	p.buf.Reset()
+	return tabwriter.NewWriter(&p.buf, 0, 0, 2, ' ', 0)
+}
 
+// flush writes the table out without the padding an empty last cell
+// leaves at the end of a line.
 func (p *printer) flush(tw *tabwriter.Writer) {
-	if err := tw.Flush(); p.err == nil {
-		p.err = err
+	_ = tw.Flush() // into a bytes.Buffer: cannot fail
+	for line := range strings.Lines(p.buf.String()) {
+		p.line("%s", strings.TrimRight(line, " \n"))
 	}
 }
 
