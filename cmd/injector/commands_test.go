@@ -37,6 +37,10 @@ func TestHelp(t *testing.T) {
 		{[]string{"version", "--help"}, "Usage: injector version\n"},
 		{[]string{"version", "-h"}, "Usage: injector version\n"},
 		{[]string{"help", "version"}, "Usage: injector version\n"},
+		{[]string{"validate", "--help"}, "Usage: injector validate [flags]\n"},
+		{[]string{"validate", "--json", "-h"}, "Usage: injector validate [flags]\n"},
+		{[]string{"policy", "--help"}, "Usage: injector policy [flags]\n"},
+		{[]string{"help", "policy"}, "Usage: injector policy [flags]\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -85,6 +89,10 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"--version"}, `unknown command "--version"`},
 		{[]string{"version", "extra"}, "takes no arguments"},
 		{[]string{"inject", "extra"}, "takes no arguments"},
+		{[]string{"validate", "extra"}, `unexpected argument "extra"`},
+		{[]string{"validate", "--yaml"}, "flag provided but not defined: -yaml"},
+		{[]string{"policy", "--account"}, "flag needs an argument: -account"},
+		{[]string{"policy", "--region", "us-east-1", "x"}, `unexpected argument "x"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
