@@ -636,11 +636,12 @@ func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error)
 	return runBinary(hs.bin, env, timeout)
 }
 
-// runBinary runs bin once with env (killed after timeout) and measures it.
-func runBinary(bin string, env []string, timeout time.Duration) (run, error) {
+// runBinary runs bin once with env and args (killed after timeout) and
+// measures it.
+func runBinary(bin string, env []string, timeout time.Duration, args ...string) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
