@@ -36,9 +36,9 @@ type access struct {
 	action, resource string
 }
 
-// Actions the injector's calls need (see the sources package: unpinned
-// secrets go through BatchGetSecretValue, pinned ones through
-// GetSecretValue, parameters through GetParameters, objects through
+// Actions the injector's calls need (see the sources package: secrets go
+// through GetSecretValue, unpinned ones through BatchGetSecretValue instead
+// when the run batches, parameters through GetParameters, objects through
 // GetObject, with a versionId when one is pinned).
 const (
 	actBatchGetSecretValue = "secretsmanager:BatchGetSecretValue"
@@ -87,7 +87,16 @@ func requiredAccess(p plan.Plan, w wiring) ([]access, error) {
 		return nil
 	}
 	var errs []error
+	batches := runBatches(p, w)
 	for _, f := range p.Fetches {
+		if batches && f.Target.Source == ref.SecretsManager && !f.Target.Pinned() {
+			// BatchGetSecretValue has no resource-level permissions; each
+			// secret it returns is authorized through GetSecretValue.
+			if a := (access{actBatchGetSecretValue, "*"}); !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
 		errs = append(errs, add(f.Target))
 		// The planner also lists the SSE-C key as a fetch of its own; it is
 		// named here as well so that the key is never left out.
@@ -107,14 +116,7 @@ func targetAccess(t ref.Target, w wiring) ([]access, error) {
 		if !strings.HasPrefix(secret, "arn:") {
 			secret = fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s%s", w.partition, region, w.account, t.ID, secretSuffixPattern)
 		}
-		get := access{actGetSecretValue, secret}
-		var out []access
-		if !t.Pinned() {
-			// BatchGetSecretValue has no resource-level permissions; each
-			// secret it returns is authorized through GetSecretValue.
-			out = append(out, access{actBatchGetSecretValue, "*"})
-		}
-		out = append(out, get)
+		out := []access{{actGetSecretValue, secret}}
 		// Refresh mode checks for a new version with DescribeSecret,
 		// unless the reference pins a version id, which cannot change.
 		if w.refresh && t.VersionID == "" {
@@ -153,6 +155,40 @@ func targetAccess(t ref.Target, w wiring) ([]access, error) {
 		return nil, fmt.Errorf("%s: no IAM mapping for source %s", t, t.Source)
 	}
 }
+
+// runBatches reports whether the injector reads the unpinned secrets of p
+// with BatchGetSecretValue: with INJECTOR_SECRETS_BATCH=always, or with auto
+// (the default) when its first round of calls, one per value, would not
+// fit in INJECTOR_CONCURRENCY. The first round reads every value but the S3
+// objects that need an SSE-C key (the keys among them; secrets are all in
+// it). One call per value is one per secret, object and SSM path, one per
+// 10 parameters of a region, and none for env: (no API call).
+func runBatches(p plan.Plan, w wiring) bool {
+	switch w.secretsBatch {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	calls := 0
+	params := map[string]int{}
+	for _, f := range p.Fetches {
+		switch {
+		case f.SSECustomerKey != nil, f.Target.Source == ref.Env:
+		case f.Target.Source == ref.SSM:
+			params[cmp.Or(f.Target.Region, w.region)]++
+		default:
+			calls++
+		}
+	}
+	for _, n := range params {
+		calls += (n + 9) / 10
+	}
+	return calls > cmp.Or(w.concurrency, defaultConcurrency)
+}
+
+// defaultConcurrency is INJECTOR_CONCURRENCY when it is not set.
+const defaultConcurrency = 32
 
 // kmsViaServices lists, sorted, the kms:ViaService values of the services
 // that decrypt a value of p with a customer managed key: Secrets Manager,
@@ -338,28 +374,86 @@ func TestRequiredAccess(t *testing.T) {
 		object  = "arn:aws:s3:::bucket/dir/key.pem"
 		via     = ".us-east-1.amazonaws.com"
 	)
+	var many []string // 33 secrets: one call each would not fit in 32
+	for i := range 33 {
+		many = append(many, fmt.Sprintf(`{"from":"secretsmanager:s%02d","path":"s%02d"}`, i, i))
+	}
+	manySecrets := func() string { return "[" + strings.Join(many, ",") + "]" }
+	// secrets is what reading the first n of them needs.
+	secrets := func(n int, batched bool) []access {
+		var out []access
+		if batched {
+			out = append(out, access{batch, "*"})
+		}
+		for i := range n {
+			out = append(out, access{actGetSecretValue, fmt.Sprintf("arn:aws:secretsmanager:us-east-1:111122223333:secret:s%02d%s", i, secretSuffixPattern)})
+		}
+		return out
+	}
 	tests := []struct {
 		name    string
 		spec    string // INJECTOR_SPEC; a bare reference stands for [{"from":REF,"path":"x"}]
+		batch   string // INJECTOR_SECRETS_BATCH
+		conc    int    // INJECTOR_CONCURRENCY
 		want    []access
 		wantVia []string
 	}{
 		{
+			name:    "a run that batches: BatchGetSecretValue on *",
+			spec:    "secretsmanager:app/api-key",
+			batch:   "always",
+			want:    []access{{batch, "*"}, {actGetSecretValue, apiKey}},
+			wantVia: []string{"secretsmanager" + via},
+		},
+		{
+			name:    "a batching run reads a pinned secret with GetSecretValue alone",
+			spec:    "secretsmanager:app/api-key:token:AWSPREVIOUS:",
+			batch:   "always",
+			want:    []access{{actGetSecretValue, apiKey}},
+			wantVia: []string{"secretsmanager" + via},
+		},
+		{
+			name:    "33 calls do not fit in 32: the run batches",
+			spec:    manySecrets(),
+			want:    secrets(33, true),
+			wantVia: []string{"secretsmanager" + via},
+		},
+		{
+			name:    "32 calls and env: fit in 32",
+			spec:    "[" + strings.Join(slices.Concat(many[:32], []string{`{"from":"env:A","path":"e"}`}), ",") + "]",
+			want:    secrets(32, false),
+			wantVia: []string{"secretsmanager" + via},
+		},
+		{
+			name:    "33 calls fit in a concurrency of 40",
+			spec:    manySecrets(),
+			conc:    40,
+			want:    secrets(33, false),
+			wantVia: []string{"secretsmanager" + via},
+		},
+		{
+			name:    "never batches",
+			spec:    manySecrets(),
+			batch:   "never",
+			want:    secrets(33, false),
+			wantVia: []string{"secretsmanager" + via},
+		},
+		{
 			name:    "secret ARN with JSON key",
 			spec:    db + ":password::",
-			want:    []access{{batch, "*"}, {actGetSecretValue, db}},
+			want:    []access{{actGetSecretValue, db}},
 			wantVia: []string{"secretsmanager" + via},
 		},
 		{
 			name:    "secret ARN",
 			spec:    db,
-			want:    []access{{batch, "*"}, {actGetSecretValue, db}},
+			want:    []access{{actGetSecretValue, db}},
 			wantVia: []string{"secretsmanager" + via},
 		},
 		{
 			name:    "secret by name gets the suffix pattern",
 			spec:    "secretsmanager:app/api-key",
-			want:    []access{{batch, "*"}, {actGetSecretValue, apiKey}},
+			want:    []access{{actGetSecretValue, apiKey}},
 			wantVia: []string{"secretsmanager" + via},
 		},
 		{
@@ -425,7 +519,7 @@ func TestRequiredAccess(t *testing.T) {
 		{
 			name: "SSE-C object with its key in Secrets Manager",
 			spec: `[{"from":"s3://bucket/dir/key.pem?versionId=3","path":"blob","sseCustomerKey":"secretsmanager:app/blob-key"}]`,
-			want: []access{{batch, "*"}, {actGetSecretValue, blobKey}, {actGetObjectVersion, object}},
+			want: []access{{actGetSecretValue, blobKey}, {actGetObjectVersion, object}},
 			// S3 decrypts SSE-C objects with the key sent, not through KMS.
 			wantVia: []string{"secretsmanager" + via},
 		},
@@ -439,7 +533,7 @@ func TestRequiredAccess(t *testing.T) {
 			name: "each permission once",
 			spec: `[{"from":"` + db + `:password::","path":"a"},{"from":"` + db + `:username::","path":"b"},` +
 				`{"path":"c","format":"template","template":"{{.value}}{{.x}}","from":"ssm:/app/key","inputs":{"x":"` + param + `"}}]`,
-			want:    []access{{batch, "*"}, {actGetSecretValue, db}, {actGetParameters, param}},
+			want:    []access{{actGetSecretValue, db}, {actGetParameters, param}},
 			wantVia: []string{"secretsmanager" + via, "ssm" + via},
 		},
 	}
@@ -450,6 +544,7 @@ func TestRequiredAccess(t *testing.T) {
 				spec = `[{"from":"` + spec + `","path":"x"}]`
 			}
 			w := testWiring(t, spec)
+			w.secretsBatch, w.concurrency = tc.batch, tc.conc
 			got, err := requiredAccess(w.plan, w)
 			if err != nil {
 				t.Fatal(err)

@@ -40,6 +40,7 @@ func TestPolicyFitsPlan(t *testing.T) {
 	tests := []struct {
 		name    string
 		spec    string
+		batch   string // INJECTOR_SECRETS_BATCH
 		stmts   []string
 		wantErr string // empty: must pass
 	}{
@@ -56,15 +57,20 @@ func TestPolicyFitsPlan(t *testing.T) {
 			name: "current object with s3:GetObjectVersion as well", spec: current, stmts: []string{getObject, getVersion},
 			wantErr: "grants s3:GetObjectVersion on arn:aws:s3:::bucket/blob",
 		},
-		{name: "SSE-C key secret, exact", spec: sseCSecret, stmts: []string{batch, getBlobKey, getObject}},
+		{name: "SSE-C key secret, exact", spec: sseCSecret, stmts: []string{getBlobKey, getObject}},
 		{
-			name: "SSE-C without the key secret", spec: sseCSecret, stmts: []string{batch, getObject},
+			name: "SSE-C without the key secret", spec: sseCSecret, stmts: []string{getObject},
 			wantErr: "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:111122223333:secret:app/blob-key-??????",
 		},
 		{
-			name: "SSE-C without BatchGetSecretValue for the key", spec: sseCSecret, stmts: []string{getBlobKey, getObject},
+			name: "BatchGetSecretValue where the run does not batch", spec: sseCSecret, stmts: []string{batch, getBlobKey, getObject},
+			wantErr: "grants secretsmanager:BatchGetSecretValue on *, which INJECTOR_SPEC does not need",
+		},
+		{
+			name: "a batching run without BatchGetSecretValue", spec: sseCSecret, batch: "always", stmts: []string{getBlobKey, getObject},
 			wantErr: "does not allow secretsmanager:BatchGetSecretValue on *",
 		},
+		{name: "a batching run, exact", spec: sseCSecret, batch: "always", stmts: []string{batch, getBlobKey, getObject}},
 		{name: "SSE-C key parameter, exact", spec: sseCParam, stmts: []string{getParam, getVersion}},
 		{
 			name: "SSE-C without the key parameter", spec: sseCParam, stmts: []string{getVersion},
@@ -77,43 +83,43 @@ func TestPolicyFitsPlan(t *testing.T) {
 		},
 		{
 			name: "SSE-C key with kms:Decrypt via its service", spec: sseCSecret,
-			stmts: []string{batch, getBlobKey, getObject, decrypt("StringEquals", "secretsmanager.us-east-1.amazonaws.com")},
+			stmts: []string{getBlobKey, getObject, decrypt("StringEquals", "secretsmanager.us-east-1.amazonaws.com")},
 		},
 		{
 			name: "SSE-C object does not decrypt through KMS", spec: sseCSecret,
-			stmts:   []string{batch, getBlobKey, getObject, decrypt("StringEquals", "secretsmanager.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com")},
+			stmts:   []string{getBlobKey, getObject, decrypt("StringEquals", "secretsmanager.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com")},
 			wantErr: "kms:Decrypt via s3.us-east-1.amazonaws.com, but INJECTOR_SPEC reads nothing through it",
 		},
 		{
 			name: "kms:Decrypt missing a service the spec reads through", spec: secretParam,
-			stmts:   []string{batch, getAPIKey, getParam, decrypt("StringEquals", "secretsmanager.us-east-1.amazonaws.com")},
+			stmts:   []string{getAPIKey, getParam, decrypt("StringEquals", "secretsmanager.us-east-1.amazonaws.com")},
 			wantErr: "not allowed via ssm.us-east-1.amazonaws.com",
 		},
 		{
 			name: "kms:Decrypt via a pattern", spec: shortSecret,
-			stmts:   []string{batch, getAPIKey, decrypt("StringLike", "secretsmanager.*.amazonaws.com")},
+			stmts:   []string{getAPIKey, decrypt("StringLike", "secretsmanager.*.amazonaws.com")},
 			wantErr: "use StringEquals",
 		},
 		{
 			name: "kms:Decrypt on something other than a key", spec: shortSecret,
-			stmts: []string{batch, getAPIKey, `{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:alias/a",` +
+			stmts: []string{getAPIKey, `{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:alias/a",` +
 				`"Condition":{"StringEquals":{"kms:ViaService":"secretsmanager.us-east-1.amazonaws.com"}}}`},
 			wantErr: "want one KMS key ARN",
 		},
-		{name: "secret by name, exact", spec: shortSecret, stmts: []string{batch, getAPIKey}},
+		{name: "secret by name, exact", spec: shortSecret, stmts: []string{getAPIKey}},
 		{
 			name: "secret by name granted on one suffix only", spec: shortSecret,
-			stmts:   []string{batch, `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:app/api-key-Xy12Zw"}`},
+			stmts:   []string{`{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:app/api-key-Xy12Zw"}`},
 			wantErr: "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:111122223333:secret:app/api-key-??????",
 		},
 		{
 			name: "secret by name granted with a star", spec: shortSecret,
-			stmts:   []string{batch, `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:app/api-key*"}`},
+			stmts:   []string{`{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:app/api-key*"}`},
 			wantErr: "grants secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:111122223333:secret:app/api-key*, which INJECTOR_SPEC does not need",
 		},
 		{
-			name: "pinned secret needs no BatchGetSecretValue", spec: `[{"from":"secretsmanager:app/api-key:k:AWSPREVIOUS:","path":"k"}]`,
-			stmts:   []string{batch, getAPIKey},
+			name: "pinned secret needs no BatchGetSecretValue, even in a batching run", spec: `[{"from":"secretsmanager:app/api-key:k:AWSPREVIOUS:","path":"k"}]`,
+			batch: "always", stmts: []string{batch, getAPIKey},
 			wantErr: "grants secretsmanager:BatchGetSecretValue on *",
 		},
 		{name: "parameter label is not part of the ARN", spec: `[{"from":"ssm:/app/key:prod","path":"p"}]`, stmts: []string{getParam}},
@@ -125,6 +131,7 @@ func TestPolicyFitsPlan(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := testWiring(t, tc.spec)
+			w.secretsBatch = tc.batch
 			doc, err := parsePolicy([]byte(`{"Version":"2012-10-17","Statement":[` + strings.Join(tc.stmts, ",") + `]}`))
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/ecs-secret-injector/injector/internal/image"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,6 +27,10 @@ type wiring struct {
 	account   string    // account of the task role
 	partition string    // partition of the task role
 	refresh   bool      // INJECTOR_REFRESH_INTERVAL is set: the injector keeps running
+	// INJECTOR_CONCURRENCY (0: not set) and INJECTOR_SECRETS_BATCH ("":
+	// not set), which decide whether a run batches (runBatches).
+	concurrency  int
+	secretsBatch string
 }
 
 // checkHealthCheck wants the injector's health subcommand, run by the
@@ -128,6 +133,13 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 	} else if w.plan, err = planSpec(spec); err != nil {
 		fail("INJECTOR_SPEC: %w", err)
 	}
+
+	if v, ok := env["INJECTOR_CONCURRENCY"]; ok {
+		if w.concurrency, err = strconv.Atoi(v); err != nil {
+			fail("INJECTOR_CONCURRENCY %q: %w", v, err)
+		}
+	}
+	w.secretsBatch = env["INJECTOR_SECRETS_BATCH"]
 
 	w.region = env["AWS_REGION"]
 	if w.region == "" && inj.LogConfiguration != nil {
