@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -195,4 +197,46 @@ func TestPlanCommandsHelpListFlags(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestREADMECommandSamples: the sample output of validate and policy in
+// README.md is what they print for the README's spec.
+func TestREADMECommandSamples(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	_, rest, ok := strings.Cut(readme, "(`/tmp/spec.json`) in refresh mode:\n\n")
+	spec, _, ok2 := strings.Cut(rest, "\n    $ ")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no validate sample")
+	}
+	planEnv(t, unindent(spec), "INJECTOR_DIR=/secrets", "INJECTOR_REFRESH_INTERVAL=5m", "DB_TOKEN=x")
+	const key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	for _, args := range [][]string{{"validate"}, {"policy", "--kms-key", key}} {
+		code, out, errOut := runArgs(t, args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d:\n%s", args, code, errOut)
+		}
+		var sample strings.Builder
+		for line := range strings.Lines(out) {
+			if line != "\n" {
+				sample.WriteString("    ")
+			}
+			sample.WriteString(line)
+		}
+		if !strings.Contains(readme, "\n"+sample.String()) {
+			t.Errorf("README.md does not show what injector %s prints:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+// unindent takes a README code block's four-space indent off.
+func unindent(block string) string {
+	lines := strings.Split(block, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(l, "    ")
+	}
+	return strings.Join(lines, "\n")
 }
