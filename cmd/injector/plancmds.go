@@ -52,15 +52,20 @@ func planRun(ctx context.Context, s config.Settings, region string) (runplan.Run
 	return run, nil
 }
 
-// loadSettings reads the settings as a run does; a failure is logged as a
-// run logs it, under msg.
-func loadSettings(msg string, stderr io.Writer) (config.Settings, *slog.Logger, bool) {
+// startPlanCommand parses a command's flags (it takes no other argument)
+// and reads the settings as a run does, logging a failure as a run logs it,
+// under msg. ok is false when the command is done (help asked for, or an
+// error), with code.
+func startPlanCommand(name, msg string, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (s config.Settings, log *slog.Logger, code int, ok bool) {
+	if code, ok := parseFlags(name, fs, args, stdout, stderr); !ok {
+		return s, nil, code, false
+	}
 	s, err := config.Load()
 	if err != nil {
 		slog.New(slog.NewTextHandler(stderr, nil)).Error(msg, "exit", exitConfig, "error", err)
-		return config.Settings{}, nil, false
+		return s, nil, exitConfig, false
 	}
-	return s, newLogger(s.LogFormat, stderr), true
+	return s, newLogger(s.LogFormat, stderr), exitOK, true
 }
 
 // parseFlags parses a command's flags; it takes no other argument. ok is
@@ -97,13 +102,10 @@ func validateFlags(o *validateOptions) *flag.FlagSet {
 // would get past its checks, 2 and the run's messages if not.
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o validateOptions
-	if code, ok := parseFlags("validate", validateFlags(&o), args, stdout, stderr); !ok {
-		return code
-	}
 	const failed = "invalid"
-	s, log, ok := loadSettings(failed, stderr)
+	s, log, code, ok := startPlanCommand("validate", failed, validateFlags(&o), args, stdout, stderr)
 	if !ok {
-		return exitConfig
+		return code
 	}
 	region, from := envRegion()
 	run, err := planRun(ctx, s, region)
@@ -149,13 +151,10 @@ var (
 // a run with these settings calls, as one JSON document on stdout.
 func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o policyOptions
-	if code, ok := parseFlags("policy", policyFlags(&o), args, stdout, stderr); !ok {
-		return code
-	}
 	const failed = "policy failed"
-	s, log, ok := loadSettings(failed, stderr)
+	s, log, code, ok := startPlanCommand("policy", failed, policyFlags(&o), args, stdout, stderr)
 	if !ok {
-		return exitConfig
+		return code
 	}
 	fail := func(err error) int {
 		log.Error(failed, "exit", exitConfig, "error", err)

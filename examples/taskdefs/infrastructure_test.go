@@ -62,14 +62,7 @@ func TestLogGroupIsCreated(t *testing.T) {
 	execRoles := map[string]bool{}
 	for _, f := range filesOfKind(t, kindTaskDef) {
 		t.Run(f.name, func(t *testing.T) {
-			td, _, err := loadTaskDef(f.name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, err := checkWiring(td)
-			if err != nil {
-				t.Fatal(err)
-			}
+			td, w := wiredTaskDef(t, f.name)
 			execRoles[aws.ToString(td.ExecutionRoleArn)] = true
 			if err := checkPolicy(doc, w.partition, w.account, w.region); err != nil {
 				t.Errorf("%s, least privilege:\n%v", executionPolicyFile, err)
@@ -293,14 +286,7 @@ func TestFargateEphemeralStorageKey(t *testing.T) {
 			if err := checkWireForm(raw, body); err != nil {
 				t.Errorf("file does not match the ECS wire form:\n%v", err)
 			}
-			td, _, err := loadTaskDef(f.example + ".json")
-			if err != nil {
-				t.Fatalf("matching task definition: %v", err)
-			}
-			w, err := checkWiring(td)
-			if err != nil {
-				t.Fatal(err)
-			}
+			td, w := wiredTaskDef(t, f.example+".json")
 			if !slices.Contains(td.RequiresCompatibilities, ecstypes.CompatibilityFargate) {
 				t.Errorf("%s.json does not run on Fargate", f.example)
 			}

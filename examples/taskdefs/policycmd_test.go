@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -84,14 +85,7 @@ func TestPolicyCommandMatchesExamples(t *testing.T) {
 			if !ok {
 				t.Fatalf("no entry for %s in examplePolicyFlags", f.example)
 			}
-			td, _, err := loadTaskDef(f.name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w, err := checkWiring(td)
-			if err != nil {
-				t.Fatal(err)
-			}
+			td, w := wiredTaskDef(t, f.name)
 			inj := td.ContainerDefinitions[slices.IndexFunc(td.ContainerDefinitions, func(c ecstypes.ContainerDefinition) bool { return containerName(c) == injectorName })]
 			// The injector's environment in the task: its environment,
 			// and its secrets, which ECS sets (to anything, here).
@@ -147,6 +141,20 @@ func TestPolicyCommandMatchesExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wiredTaskDef loads a task definition and checks its wiring.
+func wiredTaskDef(t *testing.T, name string) (*ecs.RegisterTaskDefinitionInput, wiring) {
+	t.Helper()
+	td, _, err := loadTaskDef(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := checkWiring(td)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return td, w
 }
 
 // missing lists what a holds and b does not.
