@@ -138,6 +138,15 @@ func TestPolicy(t *testing.T) {
 	if code != exitOK || !strings.Contains(errOut, "no --kms-key") || strings.Contains(out, "kms:Decrypt") {
 		t.Errorf("without --kms-key: exit %d, stderr %q:\n%s", code, errOut, out)
 	}
+	// A run that batches (here by setting) needs BatchGetSecretValue, on "*".
+	planEnv(t, validSpec, "INJECTOR_SECRETS_BATCH=always")
+	code, out, errOut = runArgs(t, "policy")
+	if code != exitOK || !strings.Contains(out, `"Action": "secretsmanager:BatchGetSecretValue",
+      "Resource": [
+        "*"
+      ]`) {
+		t.Errorf("a batching run: exit %d, stderr %q:\n%s", code, errOut, out)
+	}
 	// env: alone: no statement, and why.
 	planEnv(t, `[{"from":"env:HOME","path":"home"}]`)
 	code, out, errOut = runArgs(t, "policy")
