@@ -31,7 +31,9 @@ type Report struct {
 	Files   []string // paths written, relative to the output root
 }
 
-// Run carries out p under dir. On error nothing new is left under dir; the
+// Run carries out p under dir: as one generation of files (writer.Write),
+// or, for an ecs-config output, by replacing that one file in place
+// (writer.Update). On error what readers see under dir is unchanged; the
 // error wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
 	values, err := fetch(ctx, p.Fetches, f)
@@ -39,14 +41,24 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 		return Report{}, err
 	}
 	log.Debug("fetched", "values", len(values))
+	rep := Report{Fetched: len(values)}
+	if len(p.Outputs) == 1 && p.Outputs[0].Format == plan.ECSConfig {
+		// The plan allows no other output beside it.
+		out := p.Outputs[0]
+		merge, err := ecsConfig(out, values)
+		if err != nil {
+			return Report{}, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		if err := writer.Update(ctx, dir, out.Path, opts, merge); err != nil {
+			return Report{}, err
+		}
+		rep.Files = []string{out.Path}
+		log.Info("wrote", "path", out.Path, "layout", "in place")
+		return rep, nil
+	}
 	var files []writer.File
 	for _, out := range p.Outputs {
-		fs, err := renderOutput(out, values, dir)
-		if errors.Is(err, writer.ErrWrite) {
-			// The output root refused a read (to merge into a file), as
-			// it would refuse the write.
-			return Report{}, fmt.Errorf("%s: %w", out.Path, err)
-		}
+		fs, err := renderOutput(out, values)
 		if err != nil {
 			return Report{}, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}
@@ -55,7 +67,6 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 	if err := writer.Write(ctx, dir, files, opts); err != nil {
 		return Report{}, err
 	}
-	rep := Report{Fetched: len(values)}
 	for _, f := range files {
 		rep.Files = append(rep.Files, f.Path)
 		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))

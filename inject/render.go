@@ -10,28 +10,20 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// renderOutput turns one planned output into the files it writes. dir is read only
-// for ecs-config, which merges into the file already there.
-func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.File, error) {
+// renderOutput turns one planned output into the files it writes.
+func renderOutput(out plan.Output, values sources.Values) ([]writer.File, error) {
 	one := func(data []byte) []writer.File { return []writer.File{{Path: out.Path, Data: data}} }
 	switch out.Format {
-	case plan.DockerCfg, plan.DockerConfigJSON, plan.ECSConfig:
+	case plan.DockerCfg, plan.DockerConfigJSON:
 		creds, err := credentials(out, values)
 		if err != nil {
 			return nil, err
 		}
 		var data []byte
-		switch out.Format {
-		case plan.DockerCfg:
+		if out.Format == plan.DockerCfg {
 			data, err = render.DockerCfg(creds)
-		case plan.DockerConfigJSON:
+		} else {
 			data, err = render.DockerConfigJSON(creds)
-		default:
-			var existing []byte
-			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
-				return nil, err
-			}
-			data, err = render.ECSConfig(existing, creds)
 		}
 		return one(data), err
 	}
@@ -65,6 +57,23 @@ func renderOutput(out plan.Output, values sources.Values, dir string) ([]writer.
 	default:
 		return nil, fmt.Errorf("unknown format %q", out.Format)
 	}
+}
+
+// ecsConfig returns the function that merges out's credentials into the
+// ecs.config already there (writer.Update calls it with the file's content
+// while it holds the file's directory). Its errors wrap ErrRender.
+func ecsConfig(out plan.Output, values sources.Values) (func(existing []byte) ([]byte, error), error) {
+	creds, err := credentials(out, values)
+	if err != nil {
+		return nil, err
+	}
+	return func(existing []byte) ([]byte, error) {
+		data, err := render.ECSConfig(existing, creds)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		return data, nil
+	}, nil
 }
 
 func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {

@@ -140,6 +140,9 @@ func Build(items []Item) (Plan, error) {
 	if err := checkNesting(b.plan.Outputs); err != nil {
 		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
+	if err := checkInPlace(b.plan.Outputs); err != nil {
+		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
 	for i := range b.plan.Outputs {
 		slices.SortFunc(b.plan.Outputs[i].Credentials, func(a, b Credential) int { return strings.Compare(a.Registry, b.Registry) })
 	}
@@ -162,6 +165,9 @@ func (b *builder) add(it Item) error {
 	p, err := CleanPath(it.Path)
 	if err != nil {
 		return err
+	}
+	if top, _, _ := strings.Cut(p, "/"); strings.HasPrefix(top, "..") {
+		return fmt.Errorf("path %q: names beginning with .. belong to the injector's output layout (..data, ..lock, generations)", p)
 	}
 	inputs, err := b.inputs(it)
 	if err != nil {
@@ -293,6 +299,24 @@ func CleanPath(p string) (string, error) {
 		return "", fmt.Errorf("path %q must be relative and stay inside the output root", p)
 	}
 	return c, nil
+}
+
+// checkInPlace rejects an ecs-config output alongside any other output.
+// ecs-config replaces one file in place (the ECS agent's ecs.config, which
+// the agent reads at a fixed path) while every other format is written as a
+// generation that one rename makes current: no single step can replace
+// both, or two ecs-config files, together.
+func checkInPlace(outs []Output) error {
+	var inPlace []string
+	for _, o := range outs {
+		if o.Format == ECSConfig {
+			inPlace = append(inPlace, o.Path)
+		}
+	}
+	if len(inPlace) > 0 && len(outs) > 1 {
+		return fmt.Errorf("format ecs-config (path %q) replaces a single file in place and cannot be written atomically together with other paths: give it an injector run of its own", inPlace[0])
+	}
+	return nil
 }
 
 // checkNesting rejects an output path below another output's file: a path
