@@ -335,11 +335,11 @@ func (r run) check(want map[string]string) error {
 // benchCheckFiles fails unless dir, empty before the run, holds exactly the
 // wanted files (see written). It names paths, never values.
 func benchCheckFiles(dir string, want map[string]string) error {
-	after, err := snapshot(dir)
+	after, err := visibleSnapshot(dir)
 	if err != nil {
 		return err
 	}
-	return written(dir, nil, after, want)
+	return errors.Join(written(dir, nil, after, want), layoutErr(dir, slices.Collect(maps.Values(want))))
 }
 
 // benchParallel calls fn(0..n-1) on a few goroutines and joins the errors.

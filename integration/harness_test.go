@@ -547,10 +547,17 @@ func (hs *harness) env(awsURL, s3URL string) []string {
 // runInjector runs the built injector once with env (killed after timeout)
 // and measures it. An exit code is not an error; failing to run is.
 func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error) {
+	return runInjectorAs(hs.bin, env, timeout, nil)
+}
+
+// runInjectorAs is runInjector for the injector binary bin, run with the
+// credentials cred (nil: the test's own).
+func runInjectorAs(bin string, env []string, timeout time.Duration, cred *syscall.Credential) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, hs.bin)
+	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
