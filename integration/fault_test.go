@@ -657,7 +657,9 @@ func TestFaultsSymlinks(t *testing.T) {
 		{name: "..data is a directory", spec: spec("key"), wantFiles: files("key"),
 			prepare: func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "..data", "key"), "planted", 0o644) }},
 		{name: "..lock links outside", spec: spec("key"),
-			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "..lock")) },
+			prepare: func(t *testing.T, dir, outside string) {
+				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "..lock"))
+			},
 			wantCode: 5, wantMsg: []string{"lock file ..lock", "too many levels of symbolic links"}},
 	})
 }

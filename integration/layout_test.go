@@ -403,7 +403,9 @@ func TestLayoutConcurrentRuns(t *testing.T) {
 		results := make([]run, 2)
 		errs := make([]error, 2)
 		for j, spec := range []string{specA, specB} {
-			wg.Go(func() { results[j], errs[j] = h.runInjector(append(slices.Clone(base), "INJECTOR_SPEC="+spec), 2*time.Minute) })
+			wg.Go(func() {
+				results[j], errs[j] = h.runInjector(append(slices.Clone(base), "INJECTOR_SPEC="+spec), 2*time.Minute)
+			})
 		}
 		wg.Wait()
 		for j := range results {
