@@ -13,14 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncWorkers is how many files are written and synced at once. Syncs that
-// wait together share a journal commit, so the cost of durability is a few
-// commits rather than one per file.
-const syncWorkers = 32
+// writeWorkers is how many files are written at once.
+const writeWorkers = 8
 
 // writeGeneration writes files into the empty directory gen under r with
-// their final modes and owners, and makes it durable: every file, every
-// directory of the generation, and the root that holds it are synced.
+// their final modes and owners, and makes it durable with one syncfs of the
+// file system that holds the root: it writes back every file and directory
+// of the generation, and the root's entry for it, in one journal commit,
+// where a sync per file would wait for one commit after another.
 func writeGeneration(ctx context.Context, r *outRoot, gen string, files []File, opts Options) error {
 	dirs := map[string]*os.File{}
 	defer func() {
@@ -46,7 +46,7 @@ func writeGeneration(ctx context.Context, r *outRoot, gen string, files []File, 
 	}
 	err = parallel(ctx, len(files), func(i int) error {
 		f := files[i]
-		if err := writeFile(int(dirs[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts); err != nil {
+		if err := writeFile(int(dirs[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts, false); err != nil {
 			return fmt.Errorf("%s: %w", f.Path, err)
 		}
 		return nil
@@ -54,16 +54,10 @@ func writeGeneration(ctx context.Context, r *outRoot, gen string, files []File, 
 	if err != nil {
 		return err
 	}
-	toSync := []*os.File{r.dir}
-	for _, d := range dirs {
-		toSync = append(toSync, d)
+	if err := unix.Syncfs(r.fd); err != nil {
+		return fmt.Errorf("syncing the file system of the output root: %w", err)
 	}
-	return parallel(ctx, len(toSync), func(i int) error {
-		if err := toSync[i].Sync(); err != nil {
-			return fmt.Errorf("syncing directory %s: %w", toSync[i].Name(), err)
-		}
-		return nil
-	})
+	return nil
 }
 
 // dirsOf returns the directories the files need below the generation,
@@ -97,8 +91,9 @@ func openNewDir(dirfd int, name string, opts Options) (*os.File, error) {
 	return d, nil
 }
 
-// writeFile creates name under dirfd with data, mode and owner, and syncs it.
-func writeFile(dirfd int, name string, data []byte, opts Options) error {
+// writeFile creates name under dirfd with data, mode and owner, and with
+// sync syncs it.
+func writeFile(dirfd int, name string, data []byte, opts Options, sync bool) error {
 	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: name, Err: err}
@@ -108,7 +103,7 @@ func writeFile(dirfd int, name string, data []byte, opts Options) error {
 	if err == nil {
 		err = settle(f, opts.Mode.Perm(), opts)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -128,7 +123,7 @@ func settle(f *os.File, mode fs.FileMode, opts Options) error {
 	return f.Chmod(mode)
 }
 
-// parallel calls fn(0) ... fn(n-1) on up to syncWorkers goroutines. It stops
+// parallel calls fn(0) ... fn(n-1) on up to writeWorkers goroutines. It stops
 // starting calls at the first error or when ctx ends, and returns the error
 // of the lowest index that failed.
 func parallel(ctx context.Context, n int, fn func(i int) error) error {
@@ -136,7 +131,7 @@ func parallel(ctx context.Context, n int, fn func(i int) error) error {
 	var next atomic.Int64
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	for range min(n, syncWorkers) {
+	for range min(n, writeWorkers) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)

@@ -98,7 +98,7 @@ func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, 
 		return err
 	}
 	u.temp = ".injector.tmp-" + randomHex(8)
-	if err := writeFile(fd, u.temp, data, u.opts); err != nil {
+	if err := writeFile(fd, u.temp, data, u.opts, true); err != nil {
 		return err
 	}
 	if err := unix.Renameat(fd, u.temp, fd, base); err != nil {
