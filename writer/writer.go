@@ -67,6 +67,12 @@ func (o Options) chowns() bool { return o.UID >= 0 || o.GID >= 0 }
 // readers see is unchanged and nothing new is left; an error after it says
 // that the new files are visible.
 func Write(ctx context.Context, dir string, files []File, opts Options) error {
+	return write(ctx, dir, files, opts, nil)
+}
+
+// write is Write; switched, if not nil, is called right after the switch
+// (for benchmarks).
+func write(ctx context.Context, dir string, files []File, opts Options, switched func()) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
@@ -93,6 +99,9 @@ func Write(ctx context.Context, dir string, files []File, opts Options) error {
 	}
 	if err := t.switchData(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
+	}
+	if switched != nil {
+		switched()
 	}
 	if err := t.settle(); err != nil {
 		return fmt.Errorf("%w: the new files are visible, but %w", ErrWrite, err)

@@ -110,7 +110,7 @@ func checkClean(t *testing.T, dir string) {
 
 var opts0400 = Options{Mode: 0o400, UID: -1, GID: -1}
 
-func write(t *testing.T, dir string, opts Options, kv ...string) {
+func writeAll(t *testing.T, dir string, opts Options, kv ...string) {
 	t.Helper()
 	var files []File
 	for i := 0; i < len(kv); i += 2 {
@@ -123,7 +123,7 @@ func write(t *testing.T, dir string, opts Options, kv ...string) {
 
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, Options{Mode: 0o440, UID: -1, GID: -1}, "a", "one", "d/e/f", "two", "d/g", "")
+	writeAll(t, dir, Options{Mode: 0o440, UID: -1, GID: -1}, "a", "one", "d/e/f", "two", "d/g", "")
 	want := map[string]string{"a": "one", "d/": "", "d/e/": "", "d/e/f": "two", "d/g": ""}
 	if got := visible(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("visible = %v, want %v", got, want)
@@ -146,9 +146,9 @@ func TestWrite(t *testing.T) {
 
 func TestWriteReplaces(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, opts0400, "a", "old", "x/k1", "1", "x/k2", "2", "gone", "g")
+	writeAll(t, dir, opts0400, "a", "old", "x/k1", "1", "x/k2", "2", "gone", "g")
 	_, first := injectorNames(t, dir)
-	write(t, dir, opts0400, "a", "new", "x/k1", "one")
+	writeAll(t, dir, opts0400, "a", "new", "x/k1", "one")
 	want := map[string]string{"a": "new", "x/": "", "x/k1": "one"}
 	if got := visible(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("visible = %v, want %v (a key no longer written vanishes)", got, want)
@@ -178,7 +178,7 @@ func TestWriteReplacesAnything(t *testing.T) {
 	mustSymlink(t, "keep", filepath.Join(dir, "keeplink"))
 	beforeOut := tree(t, outside)
 
-	write(t, dir, opts0400, "file", "1", "dir/sub/new", "2", "link", "3", "dirlink/x", "4", "fifo", "5")
+	writeAll(t, dir, opts0400, "file", "1", "dir/sub/new", "2", "link", "3", "dirlink/x", "4", "fifo", "5")
 	want := map[string]string{"file": "1", "dir/": "", "dir/sub/": "", "dir/sub/new": "2", "link": "3",
 		"dirlink/": "", "dirlink/x": "4", "fifo": "5", "keep": "not named", "keeplink": "not named"}
 	if got := visible(t, dir); !maps.Equal(got, want) {
@@ -192,9 +192,9 @@ func TestWriteReplacesAnything(t *testing.T) {
 
 func TestWriteRemovesStaleLinks(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, opts0400, "a", "1", "b/c", "2")
+	writeAll(t, dir, opts0400, "a", "1", "b/c", "2")
 	mustSymlink(t, "..data/elsewhere", filepath.Join(dir, "other")) // not a link of the layout
-	write(t, dir, opts0400, "a", "3")
+	writeAll(t, dir, opts0400, "a", "3")
 	got := tree(t, dir)
 	if _, ok := got["b"]; ok {
 		t.Error("b, no longer written, is still there")
@@ -209,7 +209,7 @@ func TestWriteRemovesStaleLinks(t *testing.T) {
 // temporaries and backups) is removed before anything is written.
 func TestWriteRemovesLeftovers(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, opts0400, "a", "1")
+	writeAll(t, dir, opts0400, "a", "1")
 	mustMkdir(t, filepath.Join(dir, "..2020_01_01_00_00_00.deadbeef", "a"))
 	mustWrite(t, filepath.Join(dir, "..2020_01_01_00_00_00.deadbeef", "a", "k"), "secret")
 	mustSymlink(t, "..2020_01_01_00_00_00.deadbeef", filepath.Join(dir, "..data_tmp"))
@@ -219,7 +219,7 @@ func TestWriteRemovesLeftovers(t *testing.T) {
 	mustWrite(t, filepath.Join(dir, "kept", "f"), "mine")
 	mustWrite(t, filepath.Join(dir, "kept", ".f.tmp-short"), "mine too")
 
-	write(t, dir, opts0400, "a", "2")
+	writeAll(t, dir, opts0400, "a", "2")
 	checkClean(t, dir)
 	want := map[string]string{"a": "2", "kept/": "", "kept/f": "mine", "kept/.f.tmp-short": "mine too"}
 	if got := visible(t, dir); !maps.Equal(got, want) {
@@ -247,7 +247,7 @@ func TestWriteFailureKeepsSet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			write(t, dir, opts0400, "a", "old", "n/k", "old")
+			writeAll(t, dir, opts0400, "a", "old", "n/k", "old")
 			mustWrite(t, filepath.Join(dir, "plain"), "image file")
 			before, beforeRaw := visible(t, dir), tree(t, dir)
 			err := Write(context.Background(), dir, tt.files, opts0400)
@@ -268,7 +268,7 @@ func TestWrite255(t *testing.T) {
 	dir := t.TempDir()
 	long := strings.Repeat("n", 255)
 	for range 2 {
-		write(t, dir, opts0400, long, "top", "d/"+long, "nested", "x/"+long, "x")
+		writeAll(t, dir, opts0400, long, "top", "d/"+long, "nested", "x/"+long, "x")
 	}
 	if got := visible(t, dir); got[long] != "top" || got["d/"+long] != "nested" {
 		t.Fatalf("255-byte names not written: %d entries", len(got))
@@ -293,7 +293,7 @@ func TestWriteCancelled(t *testing.T) {
 // up with a clear error when its context ends.
 func TestWriteWaitsForLock(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, opts0400, "a", "1")
+	writeAll(t, dir, opts0400, "a", "1")
 	f, err := os.Open(filepath.Join(dir, "..lock"))
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +327,7 @@ func TestWriteOwner(t *testing.T) {
 		t.Skip("chown to another user needs root")
 	}
 	dir := t.TempDir()
-	write(t, dir, Options{Mode: 0o400, UID: 1234, GID: 5678}, "d/a", "x")
+	writeAll(t, dir, Options{Mode: 0o400, UID: 1234, GID: 5678}, "d/a", "x")
 	_, gen := injectorNames(t, dir)
 	for _, p := range []string{"d", gen, gen + "/d", gen + "/d/a", "..data"} {
 		fi, err := os.Lstat(filepath.Join(dir, p))
