@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the performance benchmarks and prints a summary (not part of CI):
-#   - writer micro-benchmarks (200 small files, new and replaced);
+#   - writer micro-benchmarks (200 files of 1 KiB, new and replaced, in the
+#     temporary directory and on /dev/shm);
 #   - BenchmarkInject100SM100SSM10S3: one injector process per iteration,
 #     100 secrets + 100 SSM parameters + 10 S3 objects, 20 ms per API call;
 #   - BenchmarkFleet200: 200 injectors at once against a 40 TPS SSM limit.
