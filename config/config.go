@@ -1,15 +1,22 @@
 // Package config reads the injector's settings from the environment
 // (prefix INJECTOR) and loads the item spec they point at.
+//
+// Every setting is checked before anything else happens: an error names the
+// setting and the rule it breaks, and the injector exits 2 without having
+// made any AWS call.
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
-
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/ecs-secret-injector/injector/plan"
 )
@@ -17,88 +24,154 @@ import (
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("configuration error")
 
-// FileMode is an octal permission such as 0400.
+// Limits of the settings.
+const (
+	// MaxID is the largest INJECTOR_UID or INJECTOR_GID: 4294967295 is
+	// (uid_t)-1, which chown reads as "leave unchanged".
+	MaxID = 1<<32 - 2
+	// MaxConcurrency bounds INJECTOR_CONCURRENCY.
+	MaxConcurrency = 64
+)
+
+// FileMode is the permission of the files written: octal, readable by the
+// owner, writable by no one else, without setuid, setgid or sticky bits.
 type FileMode os.FileMode
 
-// Decode implements envconfig.Decoder.
-func (m *FileMode) Decode(s string) error {
+// ParseFileMode parses an INJECTOR_FILE_MODE value such as 0400 or 640.
+func ParseFileMode(s string) (FileMode, error) {
 	v, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || v > 0o777 {
-		return fmt.Errorf("file mode %q: want octal permission bits such as 0400", s)
+	switch {
+	case err != nil || v > 0o7777:
+		return 0, fmt.Errorf("file mode %q: want octal permission bits such as 0400", s)
+	case v&0o7000 != 0:
+		return 0, fmt.Errorf("file mode %q: setuid, setgid and sticky bits are not allowed", s)
+	case v&0o022 != 0:
+		return 0, fmt.Errorf("file mode %q: group or other write permission is not allowed (files are read-only for everyone but the owner)", s)
+	case v&0o400 == 0:
+		return 0, fmt.Errorf("file mode %q: the owner must be able to read the files", s)
 	}
-	*m = FileMode(v)
-	return nil
+	return FileMode(v), nil
 }
 
 // Settings are the injector's settings.
 type Settings struct {
 	// Dir is the output root: the shared volume's mount point.
-	Dir string `envconfig:"DIR" required:"true"`
+	Dir string
 	// Spec is the JSON item list; SpecFile a file holding it. Exactly one is set.
-	Spec     string `envconfig:"SPEC"`
-	SpecFile string `envconfig:"SPEC_FILE"`
-	// Timeout bounds the whole run.
-	Timeout time.Duration `envconfig:"TIMEOUT" default:"60s"`
+	Spec     string
+	SpecFile string
+	// Timeout bounds the whole run, reading the spec file included.
+	Timeout time.Duration
 	// FileMode is the permission of every file written.
-	FileMode FileMode `envconfig:"FILE_MODE" default:"0400"`
+	FileMode FileMode
 	// UID and GID own the files written; -1 leaves them as the process's.
-	UID int `envconfig:"UID" default:"-1"`
-	GID int `envconfig:"GID" default:"-1"`
+	UID int
+	GID int
 	// LogFormat is text or json.
-	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
+	LogFormat string
 	// S3PathStyle addresses buckets by path (S3-compatible endpoints).
-	S3PathStyle bool `envconfig:"S3_PATH_STYLE" default:"false"`
-	// MaxValueBytes bounds the size of one fetched value.
-	MaxValueBytes int64 `envconfig:"MAX_VALUE_BYTES" default:"16777216"`
+	S3PathStyle bool
+	// MaxValueBytes bounds the size of one fetched value and of one
+	// rendered file.
+	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight at once.
-	Concurrency int `envconfig:"CONCURRENCY" default:"8"`
+	Concurrency int
 }
 
-// Load reads settings from the process environment and validates them.
+// Load reads settings from the process environment (through envconfig) and
+// validates them.
 func Load() (Settings, error) {
-	var s Settings
-	if err := envconfig.Process("INJECTOR", &s); err != nil {
-		return Settings{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	lookup, err := readEnvironment()
+	if err != nil {
+		return Settings{}, err
 	}
-	if err := s.validate(); err != nil {
+	return Parse(lookup)
+}
+
+// Parse reads settings through lookup (os.LookupEnv for the process
+// environment) and validates them. A variable set to "" counts as unset.
+// The error lists every setting that is wrong, each by name.
+func Parse(lookup func(string) (string, bool)) (Settings, error) {
+	get := func(name, def string) string {
+		if v, ok := lookup("INJECTOR_" + name); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	var (
+		s    Settings
+		errs []error
+	)
+	fail := func(name string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("INJECTOR_"+name+" "+format, args...))
+	}
+
+	s.Dir = get("DIR", "")
+	switch {
+	case s.Dir == "":
+		fail("DIR", "is required: the output root (the shared volume's mount point)")
+	case !filepath.IsAbs(s.Dir):
+		fail("DIR", "%q: must be an absolute path", s.Dir)
+	case filepath.Clean(s.Dir) == "/":
+		fail("DIR", "%q: must not be the file system root", s.Dir)
+	}
+
+	s.Spec, s.SpecFile = get("SPEC", ""), get("SPEC_FILE", "")
+	switch {
+	case (s.Spec == "") == (s.SpecFile == ""):
+		errs = append(errs, errors.New("set exactly one of INJECTOR_SPEC and INJECTOR_SPEC_FILE"))
+	case len(s.Spec) > plan.MaxSpecBytes:
+		fail("SPEC", "is %d bytes, more than the limit of %d", len(s.Spec), plan.MaxSpecBytes)
+	}
+
+	var err error
+	if s.Timeout, err = time.ParseDuration(get("TIMEOUT", "60s")); err != nil {
+		fail("TIMEOUT", "%q: want a duration such as 60s", get("TIMEOUT", ""))
+	} else if s.Timeout <= 0 {
+		fail("TIMEOUT", "must be positive, not %q", get("TIMEOUT", ""))
+	}
+	if s.FileMode, err = ParseFileMode(get("FILE_MODE", "0400")); err != nil {
+		errs = append(errs, fmt.Errorf("INJECTOR_FILE_MODE: %w", err))
+	}
+	for _, id := range []struct {
+		name string
+		dst  *int
+	}{{"UID", &s.UID}, {"GID", &s.GID}} {
+		v, err := strconv.ParseInt(get(id.name, "-1"), 10, 64)
+		if err != nil || v < -1 || v > MaxID {
+			fail(id.name, "%q: must be -1 (leave as is) or an id from 0 to %d", get(id.name, ""), MaxID)
+		}
+		*id.dst = int(v)
+	}
+	if s.LogFormat = get("LOG_FORMAT", "text"); s.LogFormat != "text" && s.LogFormat != "json" {
+		fail("LOG_FORMAT", "%q: want text or json", s.LogFormat)
+	}
+	if s.S3PathStyle, err = strconv.ParseBool(get("S3_PATH_STYLE", "false")); err != nil {
+		fail("S3_PATH_STYLE", "%q: want true or false", get("S3_PATH_STYLE", ""))
+	}
+	if s.MaxValueBytes, err = strconv.ParseInt(get("MAX_VALUE_BYTES", "16777216"), 10, 64); err != nil || s.MaxValueBytes <= 0 {
+		fail("MAX_VALUE_BYTES", "%q: must be a positive number of bytes", get("MAX_VALUE_BYTES", ""))
+	}
+	c, err := strconv.Atoi(get("CONCURRENCY", "8"))
+	if err != nil || c < 1 || c > MaxConcurrency {
+		fail("CONCURRENCY", "%q: must be 1 to %d", get("CONCURRENCY", ""), MaxConcurrency)
+	}
+	s.Concurrency = c
+
+	if err := errors.Join(errs...); err != nil {
 		return Settings{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return s, nil
 }
 
-func (s Settings) validate() error {
-	var errs []error
-	if s.Dir == "" {
-		errs = append(errs, errors.New("INJECTOR_DIR is empty"))
-	}
-	if (s.Spec == "") == (s.SpecFile == "") {
-		errs = append(errs, errors.New("set exactly one of INJECTOR_SPEC and INJECTOR_SPEC_FILE"))
-	}
-	if s.Timeout <= 0 {
-		errs = append(errs, errors.New("INJECTOR_TIMEOUT must be positive"))
-	}
-	if s.UID < -1 || s.GID < -1 {
-		errs = append(errs, errors.New("INJECTOR_UID and INJECTOR_GID must be -1 or an id"))
-	}
-	if s.LogFormat != "text" && s.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("INJECTOR_LOG_FORMAT %q: want text or json", s.LogFormat))
-	}
-	if s.MaxValueBytes <= 0 {
-		errs = append(errs, errors.New("INJECTOR_MAX_VALUE_BYTES must be positive"))
-	}
-	if s.Concurrency < 1 || s.Concurrency > 64 {
-		errs = append(errs, errors.New("INJECTOR_CONCURRENCY must be 1 to 64"))
-	}
-	return errors.Join(errs...)
-}
-
-// LoadPlan reads the spec the settings point at and plans it.
-func (s Settings) LoadPlan() (plan.Plan, error) {
+// LoadPlan reads the spec the settings point at and plans it. Reading
+// INJECTOR_SPEC_FILE counts against ctx (the run's timeout).
+func (s Settings) LoadPlan(ctx context.Context) (plan.Plan, error) {
 	data := []byte(s.Spec)
 	if s.SpecFile != "" {
 		var err error
-		if data, err = os.ReadFile(s.SpecFile); err != nil {
-			return plan.Plan{}, fmt.Errorf("%w: reading INJECTOR_SPEC_FILE: %w", ErrConfig, err)
+		if data, err = readSpecFile(ctx, s.SpecFile); err != nil {
+			return plan.Plan{}, fmt.Errorf("%w: reading INJECTOR_SPEC_FILE %q: %w", ErrConfig, s.SpecFile, err)
 		}
 	}
 	items, err := plan.ParseSpec(data)
@@ -109,5 +182,79 @@ func (s Settings) LoadPlan() (plan.Plan, error) {
 	if err != nil {
 		return plan.Plan{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	p.MaxFileBytes = s.MaxValueBytes
 	return p, nil
+}
+
+// readSpecFile reads a regular file of at most plan.MaxSpecBytes. A FIFO, a
+// device or a directory is refused without waiting on it (it is opened
+// non-blocking, and checked before and after opening); a file system that
+// does not answer is given up on when ctx ends.
+func readSpecFile(ctx context.Context, name string) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := readRegular(name)
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("not read within INJECTOR_TIMEOUT: %w", context.Cause(ctx))
+	}
+}
+
+func readRegular(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRegular(fi); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if err := checkRegular(fi); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, plan.MaxSpecBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > plan.MaxSpecBytes {
+		return nil, fmt.Errorf("is more than the limit of %d bytes", plan.MaxSpecBytes)
+	}
+	return data, nil
+}
+
+func checkRegular(fi fs.FileInfo) error {
+	var kind string
+	switch t := fi.Mode().Type(); {
+	case t == 0:
+		if fi.Size() > plan.MaxSpecBytes {
+			return fmt.Errorf("is %d bytes, more than the limit of %d", fi.Size(), plan.MaxSpecBytes)
+		}
+		return nil
+	case t&fs.ModeDir != 0:
+		kind = "a directory"
+	case t&fs.ModeNamedPipe != 0:
+		kind = "a FIFO"
+	case t&fs.ModeDevice != 0:
+		kind = "a device"
+	case t&fs.ModeSocket != 0:
+		kind = "a socket"
+	default:
+		kind = "not a regular file"
+	}
+	return fmt.Errorf("is %s: want a regular file", kind)
 }

@@ -1,57 +1,118 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/plan"
 )
 
 const okSpec = `[{"from":"ssm:/a","path":"a"}]`
 
-func TestLoad(t *testing.T) {
+// env is a lookup function over a map, as os.LookupEnv is over the
+// environment.
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+// with is the minimal valid settings plus more (a value of "" unsets).
+func with(more map[string]string) map[string]string {
+	m := map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec}
+	for k, v := range more {
+		m[k] = v
+	}
+	return m
+}
+
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		wantErr string
+		wantErr []string
 		check   func(t *testing.T, s Settings)
 	}{
-		{name: "defaults", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec},
+		{name: "defaults", env: with(nil),
 			check: func(t *testing.T, s Settings) {
-				if s.FileMode != 0o400 || s.UID != -1 || s.GID != -1 || s.Timeout != 60*time.Second || s.LogFormat != "text" || s.Concurrency != 8 {
+				if s.FileMode != 0o400 || s.UID != -1 || s.GID != -1 || s.Timeout != 60*time.Second || s.LogFormat != "text" ||
+					s.Concurrency != 8 || s.MaxValueBytes != 16<<20 || s.S3PathStyle {
 					t.Errorf("defaults = %+v", s)
 				}
 			}},
-		{name: "all set", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC_FILE": "/f", "INJECTOR_FILE_MODE": "0440",
-			"INJECTOR_UID": "1000", "INJECTOR_GID": "2000", "INJECTOR_TIMEOUT": "5s", "INJECTOR_LOG_FORMAT": "json"},
+		{name: "empty counts as unset", env: with(map[string]string{"INJECTOR_UID": "", "INJECTOR_FILE_MODE": "", "INJECTOR_SPEC_FILE": ""}),
 			check: func(t *testing.T, s Settings) {
-				if fs.FileMode(s.FileMode) != 0o440 || s.UID != 1000 || s.GID != 2000 || s.Timeout != 5*time.Second || s.LogFormat != "json" || s.SpecFile != "/f" {
+				if s.UID != -1 || s.FileMode != 0o400 {
 					t.Errorf("settings = %+v", s)
 				}
 			}},
-		{name: "no dir", env: map[string]string{"INJECTOR_SPEC": okSpec}, wantErr: "DIR"},
-		{name: "no spec", env: map[string]string{"INJECTOR_DIR": "/s"}, wantErr: "exactly one"},
-		{name: "both specs", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_SPEC_FILE": "/f"}, wantErr: "exactly one"},
-		{name: "mode not octal", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_FILE_MODE": "0999"}, wantErr: "octal"},
-		{name: "mode too wide", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_FILE_MODE": "4755"}, wantErr: "octal"},
-		{name: "bad timeout", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_TIMEOUT": "-1s"}, wantErr: "positive"},
-		{name: "bad uid", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_UID": "-2"}, wantErr: "-1 or an id"},
-		{name: "bad log format", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_LOG_FORMAT": "xml"}, wantErr: "text or json"},
-		{name: "bad concurrency", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_CONCURRENCY": "0"}, wantErr: "1 to 64"},
+		{name: "all set", env: map[string]string{"INJECTOR_DIR": "/s/", "INJECTOR_SPEC_FILE": "/f", "INJECTOR_FILE_MODE": "0440",
+			"INJECTOR_UID": "1000", "INJECTOR_GID": "4294967294", "INJECTOR_TIMEOUT": "5s", "INJECTOR_LOG_FORMAT": "json",
+			"INJECTOR_S3_PATH_STYLE": "true", "INJECTOR_MAX_VALUE_BYTES": "1024", "INJECTOR_CONCURRENCY": "64"},
+			check: func(t *testing.T, s Settings) {
+				if fs.FileMode(s.FileMode) != 0o440 || s.UID != 1000 || s.GID != MaxID || s.Timeout != 5*time.Second || s.LogFormat != "json" ||
+					s.SpecFile != "/f" || !s.S3PathStyle || s.MaxValueBytes != 1024 || s.Concurrency != 64 || s.Dir != "/s/" {
+					t.Errorf("settings = %+v", s)
+				}
+			}},
+		{name: "uid 0", env: with(map[string]string{"INJECTOR_UID": "0", "INJECTOR_GID": "0"}),
+			check: func(t *testing.T, s Settings) {
+				if s.UID != 0 || s.GID != 0 {
+					t.Errorf("settings = %+v", s)
+				}
+			}},
+		{name: "no dir", env: map[string]string{"INJECTOR_SPEC": okSpec}, wantErr: []string{"INJECTOR_DIR is required"}},
+		{name: "dir is root", env: with(map[string]string{"INJECTOR_DIR": "/"}), wantErr: []string{"INJECTOR_DIR", "file system root"}},
+		{name: "dir is //", env: with(map[string]string{"INJECTOR_DIR": "//"}), wantErr: []string{"INJECTOR_DIR", "file system root"}},
+		{name: "dir is /.", env: with(map[string]string{"INJECTOR_DIR": "/."}), wantErr: []string{"INJECTOR_DIR", "file system root"}},
+		{name: "dir is /tmp/..", env: with(map[string]string{"INJECTOR_DIR": "/tmp/.."}), wantErr: []string{"INJECTOR_DIR", "file system root"}},
+		{name: "relative dir", env: with(map[string]string{"INJECTOR_DIR": "secrets"}), wantErr: []string{"INJECTOR_DIR", "absolute"}},
+		{name: "dot dir", env: with(map[string]string{"INJECTOR_DIR": "."}), wantErr: []string{"INJECTOR_DIR", "absolute"}},
+		{name: "no spec", env: map[string]string{"INJECTOR_DIR": "/s"}, wantErr: []string{"exactly one"}},
+		{name: "both specs", env: with(map[string]string{"INJECTOR_SPEC_FILE": "/f"}), wantErr: []string{"exactly one"}},
+		{name: "spec too large", env: with(map[string]string{"INJECTOR_SPEC": strings.Repeat(" ", plan.MaxSpecBytes+1)}), wantErr: []string{"INJECTOR_SPEC is 1048577 bytes"}},
+		{name: "mode not octal", env: with(map[string]string{"INJECTOR_FILE_MODE": "0999"}), wantErr: []string{"INJECTOR_FILE_MODE", "octal"}},
+		{name: "mode too wide", env: with(map[string]string{"INJECTOR_FILE_MODE": "17777"}), wantErr: []string{"INJECTOR_FILE_MODE", "octal"}},
+		{name: "mode setuid", env: with(map[string]string{"INJECTOR_FILE_MODE": "4400"}), wantErr: []string{"INJECTOR_FILE_MODE", "setuid"}},
+		{name: "mode sticky", env: with(map[string]string{"INJECTOR_FILE_MODE": "1600"}), wantErr: []string{"INJECTOR_FILE_MODE", "sticky"}},
+		{name: "mode other write", env: with(map[string]string{"INJECTOR_FILE_MODE": "0602"}), wantErr: []string{"INJECTOR_FILE_MODE", "write"}},
+		{name: "mode 0666", env: with(map[string]string{"INJECTOR_FILE_MODE": "0666"}), wantErr: []string{"INJECTOR_FILE_MODE", "write"}},
+		{name: "mode 0777", env: with(map[string]string{"INJECTOR_FILE_MODE": "0777"}), wantErr: []string{"INJECTOR_FILE_MODE", "write"}},
+		{name: "mode 0000", env: with(map[string]string{"INJECTOR_FILE_MODE": "0000"}), wantErr: []string{"INJECTOR_FILE_MODE", "owner must be able to read"}},
+		{name: "mode 0200", env: with(map[string]string{"INJECTOR_FILE_MODE": "0200"}), wantErr: []string{"INJECTOR_FILE_MODE", "owner must be able to read"}},
+		{name: "bad timeout", env: with(map[string]string{"INJECTOR_TIMEOUT": "-1s"}), wantErr: []string{"INJECTOR_TIMEOUT", "positive"}},
+		{name: "timeout without unit", env: with(map[string]string{"INJECTOR_TIMEOUT": "60"}), wantErr: []string{"INJECTOR_TIMEOUT"}},
+		{name: "uid -2", env: with(map[string]string{"INJECTOR_UID": "-2"}), wantErr: []string{"INJECTOR_UID", "-1 (leave as is) or an id from 0 to 4294967294"}},
+		{name: "uid 2^32-1", env: with(map[string]string{"INJECTOR_UID": "4294967295"}), wantErr: []string{"INJECTOR_UID"}},
+		{name: "uid 2^32", env: with(map[string]string{"INJECTOR_UID": "4294967296"}), wantErr: []string{"INJECTOR_UID"}},
+		{name: "gid 2^64", env: with(map[string]string{"INJECTOR_GID": "18446744073709551616"}), wantErr: []string{"INJECTOR_GID"}},
+		{name: "uid hex", env: with(map[string]string{"INJECTOR_UID": "0x10"}), wantErr: []string{"INJECTOR_UID"}},
+		{name: "uid with space", env: with(map[string]string{"INJECTOR_UID": " 1"}), wantErr: []string{"INJECTOR_UID"}},
+		{name: "bad log format", env: with(map[string]string{"INJECTOR_LOG_FORMAT": "xml"}), wantErr: []string{"INJECTOR_LOG_FORMAT", "text or json"}},
+		{name: "bad path style", env: with(map[string]string{"INJECTOR_S3_PATH_STYLE": "yes please"}), wantErr: []string{"INJECTOR_S3_PATH_STYLE"}},
+		{name: "bad max bytes", env: with(map[string]string{"INJECTOR_MAX_VALUE_BYTES": "0"}), wantErr: []string{"INJECTOR_MAX_VALUE_BYTES", "positive"}},
+		{name: "bad concurrency", env: with(map[string]string{"INJECTOR_CONCURRENCY": "0"}), wantErr: []string{"INJECTOR_CONCURRENCY", "1 to 64"}},
+		{name: "every error at once", env: map[string]string{"INJECTOR_DIR": "/", "INJECTOR_UID": "4294967296", "INJECTOR_FILE_MODE": "0666"},
+			wantErr: []string{"INJECTOR_DIR", "INJECTOR_UID", "INJECTOR_FILE_MODE", "INJECTOR_SPEC"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			s, err := Load()
-			if tt.wantErr != "" {
-				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want ErrConfig saying %q", err, tt.wantErr)
+			s, err := Parse(env(tt.env))
+			if len(tt.wantErr) > 0 {
+				if !errors.Is(err, ErrConfig) {
+					t.Fatalf("err = %v, want ErrConfig", err)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
 				}
 				return
 			}
@@ -63,30 +124,150 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestLoadPlan(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "spec.json")
-	if err := os.WriteFile(file, []byte(okSpec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []Settings{{Spec: okSpec}, {SpecFile: file}} {
-		p, err := s.LoadPlan()
-		if err != nil || len(p.Outputs) != 1 {
-			t.Errorf("LoadPlan(%+v) = %+v, %v", s, p, err)
-		}
-	}
-	for _, s := range []Settings{{SpecFile: file + ".missing"}, {Spec: `[{"from":"ssm:/a"}]`}, {Spec: `nope`}} {
-		if _, err := s.LoadPlan(); !errors.Is(err, ErrConfig) {
-			t.Errorf("LoadPlan(%+v) err = %v, want ErrConfig", s, err)
+func TestParseFileModeAllowed(t *testing.T) {
+	for _, m := range []string{"0400", "0440", "0444", "0600", "0640", "400", "0500", "0755"} {
+		got, err := ParseFileMode(m)
+		want, _ := strconv.ParseUint(m, 8, 32)
+		if err != nil || uint64(got) != want {
+			t.Errorf("ParseFileMode(%s) = %o, %v", m, got, err)
 		}
 	}
 }
 
-func clearEnv(t *testing.T) {
-	t.Helper()
+func TestLoad(t *testing.T) {
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "INJECTOR_") {
 			t.Setenv(k, "")
-			os.Unsetenv(k)
 		}
+	}
+	t.Setenv("INJECTOR_DIR", "/s")
+	t.Setenv("INJECTOR_SPEC", okSpec)
+	t.Setenv("INJECTOR_UID", "4294967296")
+	if _, err := Load(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "INJECTOR_UID") {
+		t.Fatalf("Load err = %v", err)
+	}
+}
+
+func TestLoadPlan(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "spec.json")
+	if err := os.WriteFile(file, []byte(okSpec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, s := range []Settings{{Spec: okSpec, MaxValueBytes: 99}, {SpecFile: file, MaxValueBytes: 99}, {SpecFile: link, MaxValueBytes: 99}} {
+		p, err := s.LoadPlan(ctx)
+		if err != nil || len(p.Outputs) != 1 || p.MaxFileBytes != 99 {
+			t.Errorf("LoadPlan(%+v) = %+v, %v", s, p, err)
+		}
+	}
+
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, []byte(okSpec+strings.Repeat(" ", plan.MaxSpecBytes)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tests := []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{SpecFile: file + ".missing"}, "no such file"},
+		{Settings{SpecFile: dir}, "is a directory: want a regular file"},
+		{Settings{SpecFile: fifo}, "is a FIFO: want a regular file"},
+		{Settings{SpecFile: "/dev/zero"}, "is a device: want a regular file"},
+		{Settings{SpecFile: sock}, "is a socket"},
+		{Settings{SpecFile: big}, "1048606 bytes, more than the limit of 1048576"},
+		{Settings{Spec: `[{"from":"ssm:/a"}]`}, "path is required"},
+		{Settings{Spec: `nope`}, "invalid spec"},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		_, err := tt.s.LoadPlan(ctx)
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("LoadPlan(%+v) err = %v, want ErrConfig saying %q", tt.s, err, tt.want)
+		}
+		if tt.s.SpecFile != "" && !strings.Contains(err.Error(), "INJECTOR_SPEC_FILE") {
+			t.Errorf("error %q does not name INJECTOR_SPEC_FILE", err)
+		}
+		if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("LoadPlan(%+v) took %s", tt.s, d)
+		}
+	}
+}
+
+// FuzzSettings checks the settings parser: it never panics, every error names
+// a setting, and what it accepts keeps every rule.
+func FuzzSettings(f *testing.F) {
+	f.Add("/s", "-1", "-1", "0400", "60s", "16777216", "8")
+	f.Add("/", "4294967295", "4294967296", "0666", "0", "-1", "65")
+	f.Add("relative", "0", "4294967294", "4755", "1ns", "1", "1")
+	f.Add("//.", "+7", "0x10", "0200", "-1s", "99999999999999999999", "0")
+	f.Fuzz(func(t *testing.T, dir, uid, gid, mode, timeout, maxBytes, concurrency string) {
+		s, err := Parse(env(map[string]string{
+			"INJECTOR_DIR": dir, "INJECTOR_SPEC": okSpec, "INJECTOR_UID": uid, "INJECTOR_GID": gid, "INJECTOR_FILE_MODE": mode,
+			"INJECTOR_TIMEOUT": timeout, "INJECTOR_MAX_VALUE_BYTES": maxBytes, "INJECTOR_CONCURRENCY": concurrency,
+		}))
+		if err != nil {
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "INJECTOR_") {
+				t.Fatalf("error does not wrap ErrConfig or name a setting: %v", err)
+			}
+			return
+		}
+		for _, id := range []int{s.UID, s.GID} {
+			if id < -1 || id > MaxID {
+				t.Fatalf("id %d accepted", id)
+			}
+		}
+		m := fs.FileMode(s.FileMode)
+		if m&^0o777 != 0 || m&0o022 != 0 || m&0o400 == 0 {
+			t.Fatalf("mode %o accepted", m)
+		}
+		if !filepath.IsAbs(s.Dir) || filepath.Clean(s.Dir) == "/" {
+			t.Fatalf("dir %q accepted", s.Dir)
+		}
+		if s.Timeout <= 0 || s.MaxValueBytes <= 0 || s.Concurrency < 1 || s.Concurrency > MaxConcurrency {
+			t.Fatalf("settings %+v accepted", s)
+		}
+	})
+}
+
+// Load reads every setting Parse knows from the process environment.
+func TestLoadReadsEverySetting(t *testing.T) {
+	vars := map[string]string{
+		"INJECTOR_DIR": "/secrets", "INJECTOR_SPEC": okSpec, "INJECTOR_TIMEOUT": "7s", "INJECTOR_FILE_MODE": "0440",
+		"INJECTOR_UID": "4294967294", "INJECTOR_GID": "0", "INJECTOR_LOG_FORMAT": "json", "INJECTOR_S3_PATH_STYLE": "true",
+		"INJECTOR_MAX_VALUE_BYTES": "99", "INJECTOR_CONCURRENCY": "3",
+	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	t.Setenv("INJECTOR_SPEC_FILE", "")
+	got, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("Load() = %+v, want %+v", got, want)
+	}
+	t.Setenv("INJECTOR_UID", "4294967295")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "INJECTOR_UID") {
+		t.Errorf("Load accepted UID 4294967295: %v", err)
 	}
 }

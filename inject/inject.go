@@ -32,7 +32,7 @@ type Report struct {
 }
 
 // Run carries out p under dir: as one generation of files (writer.Write),
-// or, for an ecs-config output, by replacing that one file in place
+// or, for an in-place output (ecs-config), by replacing that one file
 // (writer.Update). On error what readers see under dir is unchanged; the
 // error wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
@@ -41,15 +41,22 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 		return Report{}, err
 	}
 	log.Debug("fetched", "values", len(values))
+	maxBytes := p.MaxFileBytes
+	if maxBytes <= 0 {
+		maxBytes = plan.DefaultMaxFileBytes
+	}
 	rep := Report{Fetched: len(values)}
-	if len(p.Outputs) == 1 && p.Outputs[0].Format == plan.ECSConfig {
+	if len(p.Outputs) == 1 && p.Outputs[0].Format.InPlace() {
 		// The plan allows no other output beside it.
 		out := p.Outputs[0]
-		merge, err := ecsConfig(out, values)
+		err := writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
+			files, err := renderOutput(ctx, out, values, existing, maxBytes)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+			}
+			return files[0].Data, nil
+		})
 		if err != nil {
-			return Report{}, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
-		}
-		if err := writer.Update(ctx, dir, out.Path, opts, merge); err != nil {
 			return Report{}, err
 		}
 		rep.Files = []string{out.Path}
@@ -58,7 +65,7 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 	}
 	var files []writer.File
 	for _, out := range p.Outputs {
-		fs, err := renderOutput(out, values)
+		fs, err := renderOutput(ctx, out, values, nil, maxBytes)
 		if err != nil {
 			return Report{}, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}
@@ -93,15 +100,15 @@ func fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher) (sources.Values
 	if err != nil || len(second) == 0 {
 		return values, err
 	}
-	reqs = reqs[:0]
+	keyed := make([]sources.Request, 0, len(second))
 	for _, pf := range second {
 		key, err := sseKey(*pf.SSECustomerKey, values)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", sources.ErrFetch, pf.Target, err)
+			return nil, &sources.Error{Ref: pf.Target.String(), Err: err}
 		}
-		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, SSECustomerKey: key})
+		keyed = append(keyed, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, SSECustomerKey: key})
 	}
-	more, err := f.Fetch(ctx, reqs)
+	more, err := f.Fetch(ctx, keyed)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +120,7 @@ func fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher) (sources.Values
 
 // sseKey decodes the base64 SSE-C key that r selects.
 func sseKey(r ref.Ref, values sources.Values) ([]byte, error) {
-	v, err := r.Extract(values[r.Target])
+	v, err := r.Extract(values[r.Target].Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("sseCustomerKey: %w", err)
 	}

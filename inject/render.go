@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"context"
 	"fmt"
 	"path"
 
@@ -10,76 +11,117 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// renderOutput turns one planned output into the files it writes.
-func renderOutput(out plan.Output, values sources.Values) ([]writer.File, error) {
-	one := func(data []byte) []writer.File { return []writer.File{{Path: out.Path, Data: data}} }
-	switch out.Format {
-	case plan.DockerCfg, plan.DockerConfigJSON:
-		creds, err := credentials(out, values)
-		if err != nil {
-			return nil, err
-		}
-		var data []byte
-		if out.Format == plan.DockerCfg {
-			data, err = render.DockerCfg(creds)
-		} else {
-			data, err = render.DockerConfigJSON(creds)
-		}
-		return one(data), err
-	}
-	inputs := make(map[string][]byte, len(out.Inputs))
-	for _, in := range out.Inputs {
-		v, err := in.Ref.Extract(values[in.Ref.Target])
+// source is what a renderer reads: the output, its inputs' values, the
+// bound on each file and, for formats that merge into a file already there
+// (in place), that file's current content.
+type source struct {
+	ctx      context.Context
+	out      plan.Output
+	values   sources.Values
+	existing []byte
+	maxBytes int64
+}
+
+// inputs returns the bytes each input selects, by input name.
+func (s source) inputs() (map[string][]byte, error) {
+	inputs := make(map[string][]byte, len(s.out.Inputs))
+	for _, in := range s.out.Inputs {
+		v, err := in.Ref.Extract(s.values[in.Ref.Target].Bytes())
 		if err != nil {
 			return nil, err
 		}
 		inputs[in.Name] = v
 	}
-	switch out.Format {
-	case plan.Raw:
-		return one(inputs["value"]), nil
-	case plan.Dotenv:
-		data, err := render.Dotenv(inputs["value"])
-		return one(data), err
-	case plan.Template:
-		data, err := render.Template(out.Template, inputs)
-		return one(data), err
-	case plan.Explode:
-		parts, err := render.Explode(inputs["value"])
-		if err != nil {
-			return nil, err
-		}
-		files := make([]writer.File, len(parts))
-		for i, p := range parts {
-			files[i] = writer.File{Path: path.Join(out.Path, p.Path), Data: p.Data}
-		}
-		return files, nil
-	default:
-		return nil, fmt.Errorf("unknown format %q", out.Format)
-	}
+	return inputs, nil
 }
 
-// ecsConfig returns the function that merges out's credentials into the
-// ecs.config already there (writer.Update calls it with the file's content
-// while it holds the file's directory). Its errors wrap ErrRender.
-func ecsConfig(out plan.Output, values sources.Values) (func(existing []byte) ([]byte, error), error) {
-	creds, err := credentials(out, values)
+// renderer turns one planned output into file content.
+type renderer func(s source) ([]writer.File, error)
+
+// renderers is the registry of formats' renderers: one line per format of
+// plan.Formats (a test checks they match).
+var renderers = map[plan.Format]renderer{
+	plan.Raw:    oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return in["value"], nil }),
+	plan.Dotenv: oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return render.Dotenv(in["value"]) }),
+	plan.Template: oneFile(func(in map[string][]byte, s source) ([]byte, error) {
+		return render.Template(s.ctx, s.out.Template, in, s.maxBytes)
+	}),
+	plan.Explode:          explode,
+	plan.DockerCfg:        registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerCfg(c) }),
+	plan.DockerConfigJSON: registryFile(func(c []render.Credential, _ source) ([]byte, error) { return render.DockerConfigJSON(c) }),
+	plan.ECSConfig:        registryFile(ecsConfig),
+}
+
+// renderOutput turns one planned output into the files it writes, each at
+// most maxBytes long. existing is the current content of an in-place
+// output's file (ecs-config merges into it).
+func renderOutput(ctx context.Context, out plan.Output, values sources.Values, existing []byte, maxBytes int64) ([]writer.File, error) {
+	r, ok := renderers[out.Format]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q", out.Format)
+	}
+	files, err := r(source{ctx: ctx, out: out, values: values, existing: existing, maxBytes: maxBytes})
 	if err != nil {
 		return nil, err
 	}
-	return func(existing []byte) ([]byte, error) {
-		data, err := render.ECSConfig(existing, creds)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+	for _, f := range files {
+		if int64(len(f.Data)) > maxBytes {
+			return nil, fmt.Errorf("rendered file %s is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", f.Path, len(f.Data), maxBytes)
 		}
-		return data, nil
-	}, nil
+	}
+	return files, nil
+}
+
+// oneFile is a renderer of one file from the output's inputs.
+func oneFile(fn func(inputs map[string][]byte, s source) ([]byte, error)) renderer {
+	return func(s source) ([]writer.File, error) {
+		inputs, err := s.inputs()
+		if err != nil {
+			return nil, err
+		}
+		data, err := fn(inputs, s)
+		return []writer.File{{Path: s.out.Path, Data: data}}, err
+	}
+}
+
+func explode(s source) ([]writer.File, error) {
+	inputs, err := s.inputs()
+	if err != nil {
+		return nil, err
+	}
+	parts, err := render.Explode(inputs["value"])
+	if err != nil {
+		return nil, err
+	}
+	files := make([]writer.File, len(parts))
+	for i, p := range parts {
+		files[i] = writer.File{Path: path.Join(s.out.Path, p.Path), Data: p.Data}
+	}
+	return files, nil
+}
+
+// registryFile is a renderer of one registry credentials document.
+func registryFile(fn func(creds []render.Credential, s source) ([]byte, error)) renderer {
+	return func(s source) ([]writer.File, error) {
+		creds, err := credentials(s.out, s.values)
+		if err != nil {
+			return nil, err
+		}
+		data, err := fn(creds, s)
+		return []writer.File{{Path: s.out.Path, Data: data}}, err
+	}
+}
+
+// ecsConfig merges the credentials into the ecs.config already at the
+// output's path (writer.Update reads it while it holds its directory).
+func ecsConfig(creds []render.Credential, s source) ([]byte, error) {
+	return render.ECSConfig(s.existing, creds)
 }
 
 func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {
 	creds := make([]render.Credential, 0, len(out.Credentials))
 	for _, c := range out.Credentials {
-		v, err := c.Input.Ref.Extract(values[c.Input.Ref.Target])
+		v, err := c.Input.Ref.Extract(values[c.Input.Ref.Target].Bytes())
 		if err != nil {
 			return nil, err
 		}

@@ -53,10 +53,20 @@ type faultCase struct {
 	wantCalls map[string]int    // exact calls per operation, both proxies together
 	minCalls  map[string]int    // at least this many calls per operation
 	noCall    bool              // no call may reach moto or MinIO
-	within    time.Duration     // the run must end this fast (0: no bound)
+	// noConnect points every AWS endpoint at a loopback listener that
+	// counts the connections it accepts; there may be none.
+	noConnect bool
+	// within is how long a correct run takes at most on a quiet machine
+	// (0: no bound). It is checked with a margin of withinMargin, so that
+	// a loaded machine cannot fail the case, while a run that ignores its
+	// timeout or retries without bound (minutes) still does.
+	within time.Duration
 	// check runs after the other checks, with both proxies.
 	check func(t *testing.T, dir string, moto, s3 *proxy)
 }
+
+// withinMargin multiplies every case's within bound.
+const withinMargin = 4
 
 // runFaultCases runs each case as a parallel subtest; secrets are every value
 // the cases could touch, none of which may appear in any output.
@@ -92,6 +102,11 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	if tc.proxies != nil {
 		tc.proxies(mp, sp)
 	}
+	var conns *connCounter
+	if tc.noConnect {
+		conns = countConnections(t)
+		motoURL, s3URL = conns.url, conns.url
+	}
 	env := append([]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + motoURL,
 		"AWS_ENDPOINT_URL_SSM=" + motoURL,
@@ -114,8 +129,8 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 			t.Errorf("output does not say %q", m)
 		}
 	}
-	if tc.within > 0 && elapsed > tc.within {
-		t.Errorf("run took %s, want at most %s", elapsed.Round(time.Millisecond), tc.within)
+	if limit := tc.within * withinMargin; tc.within > 0 && elapsed > limit {
+		t.Errorf("run took %s, want at most %s (%s with a margin of %d)", elapsed.Round(time.Millisecond), limit, tc.within, withinMargin)
 	}
 	after := visibleTree(t, dir)
 	if tc.wantCode != 0 {
@@ -164,6 +179,11 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	if tc.noCall {
 		if n := mp.stats().total + sp.stats().total; n != 0 {
 			t.Errorf("%d calls reached moto or MinIO, want none", n)
+		}
+	}
+	if conns != nil {
+		if n := conns.count(); n != 0 {
+			t.Errorf("%d connections to the AWS endpoints, want none", n)
 		}
 	}
 	if tc.check != nil {

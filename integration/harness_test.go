@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"maps"
 	"math/big"
@@ -28,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -218,6 +220,71 @@ func (hs *harness) stop() {
 
 func freePort() (string, error) { return localpeer.FreePort() }
 
+// connCounter is a loopback TCP listener that accepts connections, counts
+// them and closes them: an AWS endpoint that proves no call was tried.
+type connCounter struct {
+	tb     testing.TB
+	addr   string
+	url    string
+	n      atomic.Int64  // connections accepted, probes included
+	probes atomic.Int64  // probes seen
+	probed chan struct{} // a probe was seen
+}
+
+const probeMark = "PROBE"
+
+// countConnections starts a connCounter, closed when tb ends.
+func countConnections(tb testing.TB) *connCounter {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = l.Close() })
+	c := &connCounter{tb: tb, addr: l.Addr().String(), url: "http://" + l.Addr().String(), probed: make(chan struct{}, 1)}
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.n.Add(1)
+			go func() {
+				defer conn.Close()
+				_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				buf := make([]byte, len(probeMark))
+				if _, err := io.ReadFull(conn, buf); err == nil && string(buf) == probeMark {
+					c.probes.Add(1)
+					c.probed <- struct{}{}
+				}
+			}()
+		}
+	}()
+	return c
+}
+
+// count is the number of connections accepted so far, not counting its own
+// probe: the probe goes through the listener's queue after any connection
+// made before the call, so those are all counted by the time it is seen.
+func (c *connCounter) count() int64 {
+	c.tb.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second}
+	conn, err := d.Dial("tcp", c.addr)
+	if err != nil {
+		c.tb.Fatalf("probing the connection counter: %v", err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, probeMark); err != nil {
+		c.tb.Fatalf("probing the connection counter: %v", err)
+	}
+	select {
+	case <-c.probed:
+	case <-time.After(time.Minute):
+		c.tb.Fatal("the connection counter did not see its probe")
+	}
+	return c.n.Load() - c.probes.Load()
+}
+
 func waitReady(c *http.Client, u string) error {
 	return localpeer.WaitReady(context.Background(), c, u, readyBudget)
 }
@@ -295,6 +362,7 @@ type fault struct {
 	code     string // the AWS error code for status
 	drop     bool   // close the connection without an answer
 	truncate bool   // forward, but cut the body off halfway and close the connection
+	body     string // answer 200 with this JSON body (AWS JSON protocols)
 }
 
 // newProxy returns a proxy to upstream, trusting pool when it is https. The
@@ -452,6 +520,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"__type":%q,"message":"injected by test proxy"}`, f.code)
 	case f.truncate:
 		p.serveTruncated(w, r)
+	case f.body != "":
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-Requestid", "test-proxy")
+		_, _ = io.WriteString(w, f.body)
 	default:
 		p.rp.ServeHTTP(w, r)
 	}

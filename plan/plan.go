@@ -4,8 +4,6 @@
 package plan
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,41 +13,32 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecs-secret-injector/injector/internal/registry"
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 	"github.com/ecs-secret-injector/injector/ref"
 )
 
 // ErrSpec is wrapped by every error about the spec.
 var ErrSpec = errors.New("invalid spec")
 
-// Format is how an item's value becomes file content.
+// Format is how an item's value becomes file content. The formats and what
+// the planner knows of each are in formats.go.
 type Format string
-
-// Formats.
-const (
-	Raw              Format = "raw"
-	Explode          Format = "explode"
-	Dotenv           Format = "dotenv"
-	Template         Format = "template"
-	DockerCfg        Format = "dockercfg"
-	DockerConfigJSON Format = "dockerconfigjson"
-	ECSConfig        Format = "ecs-config"
-)
 
 // Registry reports whether f renders registry credentials; items with the
 // same path and the same registry format merge into one document.
-func (f Format) Registry() bool {
-	return f == DockerCfg || f == DockerConfigJSON || f == ECSConfig
-}
+func (f Format) Registry() bool { return formats[f].registry }
+
+// Dir reports whether f writes a directory at the item's path.
+func (f Format) Dir() bool { return formats[f].dir }
 
 func (f Format) valid() bool {
-	switch f {
-	case Raw, Explode, Dotenv, Template, DockerCfg, DockerConfigJSON, ECSConfig:
-		return true
-	}
-	return false
+	_, ok := formats[f]
+	return ok
 }
 
-// Item is one entry of the spec, as the user writes it.
+// Item is one entry of the spec, as the user writes it. Field names in the
+// JSON are exactly the ones below (case matters), each at most once.
 type Item struct {
 	// From is the reference of the value (every format but template, where it
 	// is optional and available as .value).
@@ -71,21 +60,144 @@ type Item struct {
 	SSECustomerKey string `json:"sseCustomerKey,omitempty"`
 }
 
-// ParseSpec decodes a JSON list of items, rejecting unknown fields.
+// MaxSpecBytes bounds the size of a spec.
+const MaxSpecBytes = 1 << 20
+
+// itemFields are the fields of an item, as the spec spells them.
+var itemFields = map[string]func(*Item, any) error{
+	"from":             stringField(func(it *Item) *string { return &it.From }),
+	"path":             stringField(func(it *Item) *string { return &it.Path }),
+	"format":           func(it *Item, v any) error { return setString((*string)(&it.Format), v) },
+	"template":         stringField(func(it *Item) *string { return &it.Template }),
+	"registry":         stringField(func(it *Item) *string { return &it.Registry }),
+	"email":            stringField(func(it *Item) *string { return &it.Email }),
+	"sseCustomerKey":   stringField(func(it *Item) *string { return &it.SSECustomerKey }),
+	"allowUnencrypted": setBool,
+	"inputs":           setInputs,
+}
+
+func stringField(field func(*Item) *string) func(*Item, any) error {
+	return func(it *Item, v any) error { return setString(field(it), v) }
+}
+
+func setString(dst *string, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("must be a string, not %s", kind(v))
+	}
+	*dst = s
+	return nil
+}
+
+func setBool(it *Item, v any) error {
+	b, ok := v.(bool)
+	if !ok {
+		return fmt.Errorf("must be true or false, not %s", kind(v))
+	}
+	it.AllowUnencrypted = b
+	return nil
+}
+
+func setInputs(it *Item, v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("must be an object of name: reference, not %s", kind(v))
+	}
+	it.Inputs = make(map[string]string, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		s, ok := m[name].(string)
+		if !ok {
+			return fmt.Errorf("input %q must be a string, not %s", name, kind(m[name]))
+		}
+		it.Inputs[name] = s
+	}
+	return nil
+}
+
+// kind names the JSON type of a decoded value.
+func kind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	default:
+		return "a number"
+	}
+}
+
+// ParseSpec decodes a JSON list of items. Field names are exact (case
+// matters); a field given twice in one item, an unknown field, a field of
+// the wrong type and a spec larger than MaxSpecBytes are errors, which name
+// the item and the field.
 func ParseSpec(data []byte) ([]Item, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var items []Item
-	if err := dec.Decode(&items); err != nil {
+	if len(data) > MaxSpecBytes {
+		return nil, fmt.Errorf("%w: the spec is %d bytes, more than the limit of %d", ErrSpec, len(data), MaxSpecBytes)
+	}
+	doc, err := strictjson.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpec, specJSONError(err))
+	}
+	list, ok := doc.([]any)
+	switch {
+	case doc == nil || ok && len(list) == 0:
+		return nil, fmt.Errorf("%w: no items", ErrSpec)
+	case !ok:
+		return nil, fmt.Errorf("%w: the spec must be a JSON list of items, not %s", ErrSpec, kind(doc))
+	}
+	items := make([]Item, len(list))
+	var errs []error
+	for i, el := range list {
+		obj, ok := el.(map[string]any)
+		if !ok {
+			errs = append(errs, fmt.Errorf("item %d: must be a JSON object, not %s", i, kind(el)))
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(obj)) {
+			set, known := itemFields[name]
+			if !known {
+				errs = append(errs, fmt.Errorf("item %d: unknown field %q (field names are exact: %s)", i, name, fieldList()))
+				continue
+			}
+			if err := set(&items[i], obj[name]); err != nil {
+				errs = append(errs, fmt.Errorf("item %d: field %q %w", i, name, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the item list", ErrSpec)
-	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("%w: no items", ErrSpec)
-	}
 	return items, nil
+}
+
+func fieldList() string {
+	return strings.Join(slices.Sorted(maps.Keys(itemFields)), ", ")
+}
+
+// specJSONError says where a JSON error is in spec terms.
+func specJSONError(err error) error {
+	var e *strictjson.Error
+	if !errors.As(err, &e) || len(e.Path) == 0 {
+		return err
+	}
+	i, ok := e.Path[0].(int)
+	if !ok {
+		return err
+	}
+	if errors.Is(err, strictjson.ErrDuplicateKey) && len(e.Path) == 1 {
+		return fmt.Errorf("item %d: field %q is given more than once (byte offset %d)", i, e.Key, e.Offset)
+	}
+	where := ""
+	if len(e.Path) > 1 {
+		where = " in " + strictjson.FormatPath(e.Path[1:])
+	}
+	return fmt.Errorf("item %d: %s: %s%s (byte offset %d)", i, e.Err, e.Msg, where, e.Offset)
 }
 
 // Input is one named value an output is rendered from.
@@ -121,7 +233,13 @@ type Fetch struct {
 type Plan struct {
 	Fetches []Fetch // each target once, in the order first named
 	Outputs []Output
+	// MaxFileBytes bounds each rendered file (INJECTOR_MAX_VALUE_BYTES);
+	// 0 means DefaultMaxFileBytes.
+	MaxFileBytes int64
 }
+
+// DefaultMaxFileBytes is the bound on a rendered file when the plan sets none.
+const DefaultMaxFileBytes = 16 << 20
 
 var inputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -141,6 +259,9 @@ func Build(items []Item) (Plan, error) {
 		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
 	if err := checkInPlace(b.plan.Outputs); err != nil {
+		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
+	if err := checkRegistries(b.plan.Outputs); err != nil {
 		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
 	for i := range b.plan.Outputs {
@@ -173,8 +294,8 @@ func (b *builder) add(it Item) error {
 	if err != nil {
 		return err
 	}
-	if it.Template != "" && it.Format != Template {
-		return errors.New("template text given but format is not template")
+	if it.Template != "" && !formats[it.Format].template {
+		return fmt.Errorf("template text given but format is not %s", Template)
 	}
 	if (it.Registry != "" || it.Email != "") != it.Format.Registry() {
 		if it.Format.Registry() {
@@ -182,8 +303,13 @@ func (b *builder) add(it Item) error {
 		}
 		return fmt.Errorf("registry/email given but format %s is not a registry format", it.Format)
 	}
-	if it.Format.Registry() && strings.ContainsFunc(it.Registry, func(r rune) bool { return r <= ' ' || r == '"' || r == 0x7f }) {
-		return fmt.Errorf("registry %q has spaces, quotes or control characters", it.Registry)
+	if it.Format.Registry() {
+		if _, err := registry.Parse(it.Registry); err != nil {
+			return err
+		}
+		if err := registry.CheckEmail(it.Email); err != nil {
+			return fmt.Errorf("registry %q: %w", it.Registry, err)
+		}
 	}
 	out := Output{Path: p, Format: it.Format, Template: it.Template}
 	if it.Format.Registry() {
@@ -196,11 +322,6 @@ func (b *builder) add(it Item) error {
 		if !it.Format.Registry() || prev.Format != it.Format {
 			return fmt.Errorf("path %q is already written by another item", p)
 		}
-		for _, c := range prev.Credentials {
-			if c.Registry == it.Registry {
-				return fmt.Errorf("registry %q appears twice in %q", it.Registry, p)
-			}
-		}
 		prev.Credentials = append(prev.Credentials, out.Credentials...)
 		return nil
 	}
@@ -212,12 +333,12 @@ func (b *builder) add(it Item) error {
 func (b *builder) inputs(it Item) ([]Input, error) {
 	named := map[string]string{}
 	switch {
-	case it.Format == Template:
+	case formats[it.Format].template:
 		if it.Template == "" {
-			return nil, errors.New("format template needs template text")
+			return nil, fmt.Errorf("format %s needs template text", it.Format)
 		}
 		if it.From == "" && len(it.Inputs) == 0 {
-			return nil, errors.New("format template needs from or inputs")
+			return nil, fmt.Errorf("format %s needs from or inputs", it.Format)
 		}
 		for k, v := range it.Inputs {
 			if !inputName.MatchString(k) || k == "value" {
@@ -229,7 +350,7 @@ func (b *builder) inputs(it Item) ([]Input, error) {
 			named["value"] = it.From
 		}
 	case len(it.Inputs) > 0:
-		return nil, fmt.Errorf("inputs are for format template, not %s", it.Format)
+		return nil, fmt.Errorf("inputs are for format %s, not %s", Template, it.Format)
 	case it.From == "":
 		return nil, errors.New("from is required")
 	default:
@@ -301,22 +422,39 @@ func CleanPath(p string) (string, error) {
 	return c, nil
 }
 
-// checkInPlace rejects an ecs-config output alongside any other output.
-// ecs-config replaces one file in place (the ECS agent's ecs.config, which
+// checkInPlace rejects an in-place output (ecs-config) alongside any other
+// output. It replaces one file in place (the ECS agent's ecs.config, which
 // the agent reads at a fixed path) while every other format is written as a
 // generation that one rename makes current: no single step can replace
-// both, or two ecs-config files, together.
+// both, or two in-place files, together.
 func checkInPlace(outs []Output) error {
-	var inPlace []string
 	for _, o := range outs {
-		if o.Format == ECSConfig {
-			inPlace = append(inPlace, o.Path)
+		if o.Format.InPlace() && len(outs) > 1 {
+			return fmt.Errorf("format %s (path %q) replaces a single file in place and cannot be written atomically together with other paths: give it an injector run of its own", o.Format, o.Path)
 		}
 	}
-	if len(inPlace) > 0 && len(outs) > 1 {
-		return fmt.Errorf("format ecs-config (path %q) replaces a single file in place and cannot be written atomically together with other paths: give it an injector run of its own", inPlace[0])
-	}
 	return nil
+}
+
+// checkRegistries refuses registry documents that clients would read
+// ambiguously: two names for one registry (two spellings of Docker Hub, say),
+// and in the documents the ECS agent reads (dockercfg, ecs-config) two
+// registries with the same host. See internal/registry.
+func checkRegistries(outs []Output) error {
+	var errs []error
+	for _, o := range outs {
+		if !o.Format.Registry() {
+			continue
+		}
+		names := make([]string, len(o.Credentials))
+		for i, c := range o.Credentials {
+			names[i] = c.Registry
+		}
+		if _, err := registry.Check(names, o.Format != DockerConfigJSON); err != nil {
+			errs = append(errs, fmt.Errorf("path %q (format %s): %w", o.Path, o.Format, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // checkNesting rejects an output path below another output's file: a path
@@ -324,7 +462,7 @@ func checkInPlace(outs []Output) error {
 func checkNesting(outs []Output) error {
 	files := map[string]bool{}
 	for _, o := range outs {
-		if o.Format != Explode {
+		if !o.Format.Dir() {
 			files[o.Path] = true
 		}
 	}
@@ -336,4 +474,13 @@ func checkNesting(outs []Output) error {
 		}
 	}
 	return nil
+}
+
+// Targets lists every value the plan fetches, in the order first named.
+func (p Plan) Targets() []ref.Target {
+	ts := make([]ref.Target, len(p.Fetches))
+	for i, f := range p.Fetches {
+		ts[i] = f.Target
+	}
+	return ts
 }

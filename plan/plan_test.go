@@ -15,10 +15,27 @@ func TestParseSpec(t *testing.T) {
 	}{
 		{"ok", `[{"from":"ssm:/a","path":"a"}]`, ""},
 		{"unknown field", `[{"from":"ssm:/a","path":"a","mode":"0644"}]`, "unknown field"},
-		{"not a list", `{"from":"ssm:/a"}`, "cannot unmarshal"},
+		{"all fields", `[{"from":"s3://b/k","path":"a","format":"raw","allowUnencrypted":true,"sseCustomerKey":"ssm:/k"},
+			{"inputs":{"a":"ssm:/a"},"template":"{{.a}}","format":"template","path":"t"},
+			{"from":"ssm:/r","path":"c","format":"dockercfg","registry":"ghcr.io","email":"a@b.c"}]`, ""},
+		{"not a list", `{"from":"ssm:/a"}`, "must be a JSON list of items, not an object"},
 		{"empty", `[]`, "no items"},
+		{"null", `null`, "no items"},
 		{"trailing", `[{"from":"ssm:/a","path":"a"}] []`, "trailing data"},
-		{"truncated", `[{"from":"ssm:/a"`, "unexpected EOF"},
+		{"truncated", `[{"from":"ssm:/a"`, "item 0: invalid JSON: unexpected end of input"},
+		{"item not an object", `[{"from":"ssm:/a","path":"a"}, "ssm:/b"]`, "item 1: must be a JSON object, not a string"},
+		{"FROM", `[{"FROM":"ssm:/a","path":"a"}]`, `item 0: unknown field "FROM" (field names are exact: `},
+		{"Path", `[{"from":"ssm:/a","Path":"a"}]`, `unknown field "Path"`},
+		{"Format", `[{"from":"ssm:/a","path":"a","Format":"raw"}]`, `unknown field "Format"`},
+		{"SSECustomerKey", `[{"from":"s3://b/k","path":"a","ssecustomerkey":"ssm:/k"}]`, `unknown field "ssecustomerkey"`},
+		{"field twice", `[{"from":"ssm:/a","path":"a"},{"from":"ssm:/a","path":"b","path":"c"}]`, `item 1: field "path" is given more than once`},
+		{"input twice", `[{"inputs":{"a":"ssm:/a","a":"ssm:/b"},"path":"t","format":"template","template":"x"}]`, `item 0: duplicate JSON key: key "a" occurs more than once in inputs`},
+		{"wrong type", `[{"from":7,"path":"a"}]`, `item 0: field "from" must be a string, not a number`},
+		{"null field", `[{"from":null,"path":"a"}]`, `field "from" must be a string, not null`},
+		{"bool as string", `[{"from":"s3://b/k","path":"a","allowUnencrypted":"true"}]`, `field "allowUnencrypted" must be true or false`},
+		{"input not a string", `[{"inputs":{"a":1},"path":"t"}]`, `field "inputs" input "a" must be a string`},
+		{"invalid UTF-8", "[{\"from\":\"ssm:/a\xff\",\"path\":\"a\"}]", "item 0: invalid JSON: string is not valid UTF-8 in from"},
+		{"too large", `[{"from":"ssm:/a","path":"` + strings.Repeat("a", MaxSpecBytes) + `"}]`, "more than the limit of 1048576"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,11 +123,22 @@ func TestBuildInvalid(t *testing.T) {
 		{"registry on raw", []Item{{From: "ssm:/a", Path: "a", Registry: "r"}}, "not a registry format"},
 		{"registry twice", []Item{
 			{From: "ssm:/a", Path: "c.json", Format: DockerCfg, Registry: "r"},
-			{From: "ssm:/b", Path: "c.json", Format: DockerCfg, Registry: "r"}}, "appears twice"},
+			{From: "ssm:/b", Path: "c.json", Format: DockerCfg, Registry: "r"}}, `registry "r" appears twice`},
+		{"registry same host", []Item{
+			{From: "ssm:/a", Path: "c.json", Format: DockerCfg, Registry: "ghcr.io/org-a"},
+			{From: "ssm:/b", Path: "c.json", Format: DockerCfg, Registry: "ghcr.io/org-b"}}, `path "c.json" (format dockercfg): registries "ghcr.io/org-a" and "ghcr.io/org-b" have the same host "ghcr.io"`},
+		{"registry same host, ecs-config", []Item{
+			{From: "ssm:/a", Path: "ecs.config", Format: ECSConfig, Registry: "ghcr.io"},
+			{From: "ssm:/b", Path: "ecs.config", Format: ECSConfig, Registry: "ghcr.io/org-b"}}, `registries "ghcr.io" and "ghcr.io/org-b" have the same host`},
+		{"Docker Hub twice", []Item{
+			{From: "ssm:/a", Path: "config.json", Format: DockerConfigJSON, Registry: "docker.io"},
+			{From: "ssm:/b", Path: "config.json", Format: DockerConfigJSON, Registry: "registry-1.docker.io"}}, `registries "docker.io" and "registry-1.docker.io" both name Docker Hub`},
+		{"Docker Hub with a path", []Item{{From: "ssm:/a", Path: "a", Format: DockerConfigJSON, Registry: "docker.io/myorg"}}, `registry "docker.io/myorg": Docker Hub credentials cannot be limited to a path`},
+		{"bad email", []Item{{From: "ssm:/a", Path: "a", Format: DockerCfg, Registry: "ghcr.io", Email: "a\"b"}}, `registry "ghcr.io": email`},
 		{"registry formats differ", []Item{
 			{From: "ssm:/a", Path: "c.json", Format: DockerCfg, Registry: "r"},
 			{From: "ssm:/b", Path: "c.json", Format: DockerConfigJSON, Registry: "s"}}, "already written"},
-		{"registry with quote", []Item{{From: "ssm:/a", Path: "a", Format: DockerCfg, Registry: `r"x`}}, "quotes"},
+		{"registry with quote", []Item{{From: "ssm:/a", Path: "a", Format: DockerCfg, Registry: `r"x`}}, "a quote"},
 		{"s3 options on ssm", []Item{{From: "ssm:/a", Path: "a", AllowUnencrypted: true}}, "s3:// references only"},
 		{"sse-c key from s3", []Item{{From: "s3://b/k", Path: "a", SSECustomerKey: "s3://b/key"}}, "not S3"},
 		{"reserved name", []Item{{From: "ssm:/a", Path: "..data/a"}}, "belong to the injector"},
@@ -146,6 +174,18 @@ func TestBuildLayout(t *testing.T) {
 		if _, err := Build(items); err != nil {
 			t.Errorf("Build(%v): %v", items, err)
 		}
+	}
+}
+
+func TestBuildRegistryPaths(t *testing.T) {
+	// config.json keeps paths: two registries on one host are fine there.
+	_, err := Build([]Item{
+		{From: "ssm:/a", Path: "config.json", Format: DockerConfigJSON, Registry: "ghcr.io/org-a"},
+		{From: "ssm:/b", Path: "config.json", Format: DockerConfigJSON, Registry: "ghcr.io/org-b"},
+		{From: "ssm:/c", Path: "config.json", Format: DockerConfigJSON, Registry: "https://index.docker.io/v2/"},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

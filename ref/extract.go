@@ -1,37 +1,37 @@
 package ref
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 // ErrNoKey is wrapped when a JSON key selected by a reference is missing.
 var ErrNoKey = errors.New("json key not found")
 
 // Extract returns the part of a fetched value that r selects: the whole value,
-// or for a JSON key the key's string value (raw) or its compact JSON text.
+// or for a JSON key the key's string value (raw) or its compact JSON text,
+// numbers exactly as written. The value is read with the strict decoder: a
+// duplicate key, invalid UTF-8 or a lone surrogate escape anywhere in it is
+// an error, as the selected text would not be what the secret says.
 // Errors never contain the value.
 func (r Ref) Extract(value []byte) ([]byte, error) {
 	if r.JSONKey == "" {
 		return value, nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(value, &obj); err != nil {
-		return nil, fmt.Errorf("%s: value is not a JSON object, cannot select key %q", r.Raw, r.JSONKey)
+	members, err := strictjson.Object(value)
+	if err != nil {
+		what := "value is not a JSON object"
+		if errors.Is(err, strictjson.ErrDuplicateKey) {
+			what = "value is ambiguous"
+		}
+		return nil, fmt.Errorf("%s: %s, cannot select key %q: %w", r.Raw, what, r.JSONKey, err)
 	}
-	raw, ok := obj[r.JSONKey]
-	if !ok {
-		return nil, fmt.Errorf("%s: %w: %q", r.Raw, ErrNoKey, r.JSONKey)
+	for _, m := range members {
+		if m.Key == r.JSONKey {
+			return m.Text(), nil
+		}
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return []byte(s), nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, fmt.Errorf("%s: key %q holds invalid JSON", r.Raw, r.JSONKey)
-	}
-	return buf.Bytes(), nil
+	return nil, fmt.Errorf("%s: %w: %q", r.Raw, ErrNoKey, r.JSONKey)
 }

@@ -101,27 +101,41 @@ func Parse(s string) (Ref, error) {
 	if strings.ContainsFunc(s, isControl) {
 		return Ref{}, fmt.Errorf("%w %q: control character", ErrInvalid, s)
 	}
-	var (
-		r   Ref
-		err error
-	)
-	switch {
-	case strings.HasPrefix(s, "arn:"):
-		r, err = parseARN(s)
-	case strings.HasPrefix(s, "secretsmanager:"):
-		r, err = parseSecret(strings.TrimPrefix(s, "secretsmanager:"), "")
-	case strings.HasPrefix(s, "ssm:"):
-		r, err = parseParameter(strings.TrimPrefix(s, "ssm:"), "")
-	case strings.HasPrefix(s, "s3://"):
-		r, err = parseS3(s)
-	default:
-		err = errors.New("want arn:..., secretsmanager:NAME, ssm:NAME or s3://BUCKET/KEY")
-	}
+	r, err := parseScheme(s)
 	if err != nil {
 		return Ref{}, fmt.Errorf("%w %q: %w", ErrInvalid, s, err)
 	}
 	r.Raw = s
 	return r, nil
+}
+
+// scheme is one way of writing a reference: its prefix and its parser,
+// which gets the whole reference.
+type scheme struct {
+	prefix, form string
+	parse        func(s string) (Ref, error)
+}
+
+// schemes are the ways of writing a reference. Adding a source is a parser
+// file plus one line here (and its fetcher in package sources).
+var schemes = []scheme{
+	{"arn:", "arn:...", parseARN},
+	{"secretsmanager:", "secretsmanager:NAME", func(s string) (Ref, error) {
+		return parseSecret(strings.TrimPrefix(s, "secretsmanager:"), "")
+	}},
+	{"ssm:", "ssm:NAME", func(s string) (Ref, error) { return parseParameter(strings.TrimPrefix(s, "ssm:"), "") }},
+	{"s3://", "s3://BUCKET/KEY", parseS3},
+}
+
+func parseScheme(s string) (Ref, error) {
+	forms := make([]string, len(schemes))
+	for i, sc := range schemes {
+		if strings.HasPrefix(s, sc.prefix) {
+			return sc.parse(s)
+		}
+		forms[i] = sc.form
+	}
+	return Ref{}, fmt.Errorf("want %s or %s", strings.Join(forms[:len(forms)-1], ", "), forms[len(forms)-1])
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
@@ -141,7 +155,7 @@ func parseARN(s string) (Ref, error) {
 	case "secretsmanager":
 		rest, ok := strings.CutPrefix(resource, "secret:")
 		if !ok {
-			return Ref{}, errors.New("secretsmanager ARN resource must start with secret:")
+			return Ref{}, errors.New(`secretsmanager ARN resource must start with "secret:"`)
 		}
 		return parseSecret(rest, prefix+"secret:", withRegion(region))
 	case "ssm":

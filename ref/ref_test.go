@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 func TestParse(t *testing.T) {
@@ -47,7 +49,7 @@ func TestParseInvalid(t *testing.T) {
 		{"secretsmanager:", "empty secret name"},
 		{"secretsmanager:a:b", "NAME or NAME:json-key"},
 		{"secretsmanager:a:k:AWSCURRENT:v1", "not both"},
-		{"arn:aws:secretsmanager:us-east-1:1:parameter/x", "must start with secret:"},
+		{"arn:aws:secretsmanager:us-east-1:1:parameter/x", `must start with "secret:"`},
 		{"arn:aws:secretsmanager::1:secret:x", "partition, region and account"},
 		{"arn:aws:iam:us-east-1:1:role/x", "not secretsmanager or ssm"},
 		{"arn:aws:ssm", "too few fields"},
@@ -105,9 +107,21 @@ func TestExtract(t *testing.T) {
 			}
 		})
 	}
-	_, err := Ref{JSONKey: "k", Raw: "x"}.Extract([]byte("not-json-s3cr3t"))
-	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
-		t.Fatalf("non-JSON: err = %v", err)
+	for name, tt := range map[string]struct {
+		value string
+		want  error
+	}{
+		"not JSON":            {"not-json-s3cr3t", strictjson.ErrInvalid},
+		"not an object":       {`["s3cr3t"]`, strictjson.ErrNotObject},
+		"duplicate key":       {`{"k":"s3cr3t-A","k":"s3cr3t-B"}`, strictjson.ErrDuplicateKey},
+		"duplicate elsewhere": {`{"k":"ok","o":{"x":"s3cr3t","x":1}}`, strictjson.ErrDuplicateKey},
+		"invalid UTF-8":       {"{\"k\":\"s3cr3t\xff\"}", strictjson.ErrInvalid},
+		"lone surrogate":      {`{"k":"s3cr3t\udfff"}`, strictjson.ErrInvalid},
+	} {
+		_, err := Ref{JSONKey: "k", Raw: "x"}.Extract([]byte(tt.value))
+		if !errors.Is(err, tt.want) || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), `"k"`) {
+			t.Errorf("%s: err = %v, want %v naming the key", name, err, tt.want)
+		}
 	}
 }
 

@@ -13,17 +13,24 @@
 // callers can still use [errors.Is].
 package render
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ecs-secret-injector/injector/internal/registry"
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
+)
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
 // them.
 var (
-	// ErrInvalidJSON reports a value that is not well-formed UTF-8 JSON.
-	ErrInvalidJSON = errors.New("invalid JSON")
+	// ErrInvalidJSON reports a value that is not well-formed UTF-8 JSON
+	// (including a lone surrogate escape). Values are read as JSON only by
+	// the strict decoder in internal/strictjson, whose sentinels these are.
+	ErrInvalidJSON = strictjson.ErrInvalid
 	// ErrNotObject reports valid JSON whose top level is not an object.
-	ErrNotObject = errors.New("JSON value is not an object")
+	ErrNotObject = strictjson.ErrNotObject
 	// ErrDuplicateKey reports a JSON object with the same key twice.
-	ErrDuplicateKey = errors.New("duplicate JSON key")
+	ErrDuplicateKey = strictjson.ErrDuplicateKey
 	// ErrInvalidName reports a key that cannot become a file name.
 	ErrInvalidName = errors.New("invalid file name")
 	// ErrNameCollision reports two keys that sanitise to the same file name.
@@ -36,8 +43,9 @@ var (
 	ErrTemplate = errors.New("template failed")
 	// ErrInvalidCredential reports a malformed registry credential.
 	ErrInvalidCredential = errors.New("invalid registry credential")
-	// ErrDuplicateRegistry reports two credentials for the same registry.
-	ErrDuplicateRegistry = errors.New("duplicate registry")
+	// ErrDuplicateRegistry reports two credentials that clients would read
+	// as the same registry (or, for the ECS agent, the same host).
+	ErrDuplicateRegistry = registry.ErrConflict
 	// ErrNoCredentials reports an empty credential list.
 	ErrNoCredentials = errors.New("no registry credentials")
 )

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 // Dotenv renders a JSON object as shell assignments, one KEY='value' line per
@@ -26,24 +28,21 @@ import (
 // such keys are errors. A value containing a NUL byte is an error, as shell
 // variables cannot hold NUL. Errors name keys, never values.
 func Dotenv(value []byte) ([]byte, error) {
-	members, err := decodeObject(value)
+	members, err := strictjson.Object(value)
 	if err != nil {
 		return nil, fmt.Errorf("dotenv: %w", err)
 	}
-	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(members, func(a, b strictjson.Member) int { return strings.Compare(a.Key, b.Key) })
 	var out bytes.Buffer
 	for _, m := range members {
-		if err := checkShellName(m.key); err != nil {
+		if err := checkShellName(m.Key); err != nil {
 			return nil, fmt.Errorf("dotenv: %w", err)
 		}
-		text, err := valueText(m.raw)
-		if err != nil {
-			return nil, fmt.Errorf("dotenv: key %q: %w", m.key, err)
-		}
+		text := m.Text()
 		if bytes.IndexByte(text, 0) >= 0 {
-			return nil, fmt.Errorf("dotenv: key %q: value contains a NUL byte, which a shell variable cannot hold: %w", m.key, ErrInvalidValue)
+			return nil, fmt.Errorf("dotenv: key %q: value contains a NUL byte, which a shell variable cannot hold: %w", m.Key, ErrInvalidValue)
 		}
-		out.WriteString(m.key)
+		out.WriteString(m.Key)
 		out.WriteByte('=')
 		writeSingleQuoted(&out, text)
 		out.WriteByte('\n')

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 // maxNameLen is NAME_MAX on Linux file systems: longer names cannot be
@@ -25,26 +27,22 @@ type File struct {
 // the keys. String values are written raw (decoded, unquoted); other values as
 // their compact JSON text. Files are sorted by Path.
 func Explode(value []byte) ([]File, error) {
-	members, err := decodeObject(value)
+	members, err := strictjson.Object(value)
 	if err != nil {
 		return nil, fmt.Errorf("explode: %w", err)
 	}
 	owner := make(map[string]string, len(members)) // file name -> key
 	files := make([]File, 0, len(members))
 	for _, m := range members {
-		name, err := fileName(m.key)
+		name, err := fileName(m.Key)
 		if err != nil {
 			return nil, fmt.Errorf("explode: %w", err)
 		}
 		if prev, taken := owner[name]; taken {
-			return nil, fmt.Errorf("explode: keys %q and %q both become file name %q: %w", prev, m.key, name, ErrNameCollision)
+			return nil, fmt.Errorf("explode: keys %q and %q both become file name %q: %w", prev, m.Key, name, ErrNameCollision)
 		}
-		owner[name] = m.key
-		data, err := valueText(m.raw)
-		if err != nil {
-			return nil, fmt.Errorf("explode: key %q: %w", m.key, err)
-		}
-		files = append(files, File{Path: name, Data: data})
+		owner[name] = m.Key
+		files = append(files, File{Path: name, Data: m.Text()})
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestErrorsNeverContainSecrets(t *testing.T) {
 			for k, v := range in {
 				inputs[k] = []byte(v)
 			}
-			_, err := Template(text, inputs)
+			_, err := Template(context.Background(), text, inputs, 1<<20)
 			return err
 		}
 	}

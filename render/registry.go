@@ -4,15 +4,21 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/ecs-secret-injector/injector/internal/registry"
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 // Registry credential rendering.
 //
-// The formats follow the consumers as read in github.com/aws/amazon-ecs-agent:
+// Which keys are written, and which names and combinations are refused, is
+// decided in internal/registry (shared with the planner, which refuses them
+// before anything is fetched). The document formats follow their consumers
+// as read in github.com/aws/amazon-ecs-agent:
 //
 //   - agent/dockerclient/dockerauth/dockerauth.go (parseAuthData, type
 //     "dockercfg"): ECS_ENGINE_AUTH_DATA is unmarshalled with encoding/json
@@ -21,9 +27,12 @@ import (
 //     FIRST ':' into username and password; entries that fail either step
 //     are skipped. A leading "http://" or "https://" is stripped from each
 //     registry key. Images on docker.io, index.docker.io or
-//     registry-1.docker.io only ever use the key "index.docker.io/v1/";
-//     other images use the key equal to their registry host (host[:port]), or
-//     the longest key "host/prefix" that the image name starts with.
+//     registry-1.docker.io only ever use the key "index.docker.io/v1/".
+//     Other images use a key whose host (before the first '/') is the
+//     image's registry host: the key equal to the host if there is one,
+//     otherwise whichever such key Go's map iteration yields first. It does
+//     not match the longest prefix of the image name reliably, so a dockercfg
+//     document holds at most one registry per host.
 //   - ecs-init/docker/docker.go (getEnvVars): /etc/ecs/ecs.config is split into
 //     lines, each line is TrimSpace'd and cut at the first '='; the value is
 //     used verbatim (no quote or escape processing, no comments), and a later
@@ -38,10 +47,6 @@ import (
 //     encoding/json), both required and non-empty.
 
 const (
-	// dockerHubKey is the key `docker login` writes for Docker Hub and the
-	// only Docker Hub key the ECS agent and go-containerregistry look up.
-	dockerHubKey = "https://index.docker.io/v1/"
-
 	ecsAuthTypeVar = "ECS_ENGINE_AUTH_TYPE"
 	ecsAuthDataVar = "ECS_ENGINE_AUTH_DATA"
 )
@@ -60,21 +65,21 @@ type Credential struct {
 //
 // Field names match case-insensitively, as in the ECS agent; an optional
 // "email" string is kept. A field given twice (in any case) is an error.
-func ParseCredential(registry string, secret []byte) (Credential, error) {
-	if err := checkRegistry(registry); err != nil {
+func ParseCredential(registryName string, secret []byte) (Credential, error) {
+	if err := checkRegistry(registryName); err != nil {
 		return Credential{}, err
 	}
-	members, err := decodeObject(secret)
+	members, err := strictjson.Object(secret)
 	if err != nil {
-		return Credential{}, fmt.Errorf("registry %q: credential secret: %w", registry, err)
+		return Credential{}, fmt.Errorf("registry %q: credential secret: %w", registryName, err)
 	}
-	c := Credential{Registry: registry}
+	c := Credential{Registry: registryName}
 	fields := map[string]*string{"username": &c.Username, "password": &c.Password, "email": &c.Email}
 	seen := make(map[string]bool, len(fields))
 	for _, m := range members {
 		var name string
 		for f := range fields {
-			if strings.EqualFold(m.key, f) {
+			if strings.EqualFold(m.Key, f) {
 				name = f
 			}
 		}
@@ -82,20 +87,16 @@ func ParseCredential(registry string, secret []byte) (Credential, error) {
 			continue // unknown fields are ignored
 		}
 		if seen[name] {
-			return Credential{}, fmt.Errorf("registry %q: credential secret has field %q more than once: %w", registry, name, ErrInvalidCredential)
+			return Credential{}, fmt.Errorf("registry %q: credential secret has field %q more than once: %w", registryName, name, ErrInvalidCredential)
 		}
 		seen[name] = true
-		switch {
-		case string(m.raw) == "null":
+		switch v := m.Value.(type) {
+		case nil:
 			// same as absent
-		case len(m.raw) > 0 && m.raw[0] == '"':
-			text, err := valueText(m.raw)
-			if err != nil {
-				return Credential{}, fmt.Errorf("registry %q: credential field %q: %w", registry, name, err)
-			}
-			*fields[name] = string(text)
+		case string:
+			*fields[name] = v
 		default:
-			return Credential{}, fmt.Errorf("registry %q: credential field %q must be a string: %w", registry, name, ErrInvalidCredential)
+			return Credential{}, fmt.Errorf("registry %q: credential field %q must be a string: %w", registryName, name, ErrInvalidCredential)
 		}
 	}
 	if err := c.check(); err != nil {
@@ -124,56 +125,19 @@ func (c Credential) check() error {
 	case strings.Contains(c.Username, "\x00"), strings.Contains(c.Password, "\x00"):
 		// The docker CLI trims NUL bytes from decoded passwords.
 		return fail("username or password contains a NUL byte")
-	case !utf8.ValidString(c.Email) || strings.ContainsFunc(c.Email, needsJSONEscape):
-		return fail("email is not valid UTF-8 or contains a quote, backslash or control character")
+	}
+	if err := registry.CheckEmail(c.Email); err != nil {
+		return fail("%s", err)
 	}
 	return nil
 }
 
-// checkRegistry accepts registry names without whitespace, control
-// characters, quotes or backslashes: such names are never valid hosts, and
-// excluding them keeps the ecs.config line free of escapes.
-func checkRegistry(registry string) error {
-	switch {
-	case registry == "":
-		return fmt.Errorf("registry name is empty: %w", ErrInvalidCredential)
-	case !utf8.ValidString(registry):
-		return fmt.Errorf("registry name is not valid UTF-8: %w", ErrInvalidCredential)
-	case strings.ContainsFunc(registry, func(r rune) bool { return r == ' ' || needsJSONEscape(r) || r == 0x7f }):
-		return fmt.Errorf("registry %q: name contains whitespace, a quote, a backslash or a control character: %w", registry, ErrInvalidCredential)
+// checkRegistry checks a registry name on its own (see registry.Parse).
+func checkRegistry(name string) error {
+	if _, err := registry.Parse(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidCredential, err)
 	}
 	return nil
-}
-
-func needsJSONEscape(r rune) bool {
-	return r < 0x20 || r == '"' || r == '\\' || r == '\u2028' || r == '\u2029'
-}
-
-// stripScheme removes the scheme the ECS agent strips from registry keys.
-func stripScheme(registry string) string {
-	if s, ok := strings.CutPrefix(registry, "https://"); ok {
-		return s
-	}
-	if s, ok := strings.CutPrefix(registry, "http://"); ok {
-		return s
-	}
-	return registry
-}
-
-// registryKey is the key a credential is written under: Docker Hub aliases
-// ("docker.io", "index.docker.io", "registry-1.docker.io", with or without
-// scheme and "/v1/") become "https://index.docker.io/v1/", the only Docker
-// Hub key that the ECS agent, the docker CLI and go-containerregistry all
-// look up; every other registry is written as given.
-func registryKey(registry string) string {
-	host, path, _ := strings.Cut(stripScheme(registry), "/")
-	switch host {
-	case "docker.io", "index.docker.io", "registry-1.docker.io":
-		if path == "" || path == "v1" || path == "v1/" {
-			return dockerHubKey
-		}
-	}
-	return registry
 }
 
 // authEntry is one registry in a rendered document.
@@ -184,30 +148,31 @@ type authEntry struct {
 }
 
 // authEntries validates creds and returns one entry per registry, sorted by
-// key. Two credentials whose registries the ECS agent would treat as the same
-// key (after Docker Hub aliasing, scheme stripping and a trailing '/') are an
-// error.
-func authEntries(creds []Credential) ([]authEntry, error) {
+// key. Names that clients would read as the same registry are an error, and
+// with hostOnly (the documents the ECS agent reads) so are two names with the
+// same host; the planner refuses both before anything is fetched.
+func authEntries(creds []Credential, hostOnly bool) ([]authEntry, error) {
 	if len(creds) == 0 {
 		return nil, ErrNoCredentials
 	}
-	byIdentity := make(map[string]string, len(creds)) // identity -> registry as given
-	entries := make([]authEntry, 0, len(creds))
-	for _, c := range creds {
+	given := make([]string, len(creds))
+	for i, c := range creds {
 		if err := c.check(); err != nil {
 			return nil, err
 		}
-		key := registryKey(c.Registry)
-		identity := strings.TrimSuffix(stripScheme(key), "/")
-		if prev, dup := byIdentity[identity]; dup {
-			if prev == c.Registry {
-				return nil, fmt.Errorf("registry %q has more than one credential: %w", c.Registry, ErrDuplicateRegistry)
-			}
-			return nil, fmt.Errorf("registries %q and %q name the same registry: %w", prev, c.Registry, ErrDuplicateRegistry)
-		}
-		byIdentity[identity] = c.Registry
+		given[i] = c.Registry
+	}
+	names, err := registry.Check(given, hostOnly)
+	if errors.Is(err, registry.ErrInvalidName) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidCredential, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]authEntry, 0, len(creds))
+	for i, c := range creds {
 		entries = append(entries, authEntry{
-			key:   key,
+			key:   names[i].Key,
 			auth:  base64.StdEncoding.EncodeToString([]byte(c.Username + ":" + c.Password)),
 			email: c.Email,
 		})
@@ -237,7 +202,7 @@ type dockercfgEntry struct {
 }
 
 func dockerCfgDoc(creds []Credential) ([]byte, error) {
-	entries, err := authEntries(creds)
+	entries, err := authEntries(creds, true)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +218,9 @@ func dockerCfgDoc(creds []Credential) ([]byte, error) {
 //
 // The document is compact JSON on one line (keys sorted) followed by a
 // newline; "email" is always present, as in the legacy .dockercfg format.
-// Docker Hub aliases are written as "https://index.docker.io/v1/".
+// Docker Hub spellings are written as "https://index.docker.io/v1/". Two
+// registries with the same host are an error: the ECS agent keys these
+// credentials by host.
 func DockerCfg(creds []Credential) ([]byte, error) {
 	doc, err := dockerCfgDoc(creds)
 	if err != nil {
@@ -275,10 +242,11 @@ type dockerConfig struct {
 // (add email only if non-empty).
 //
 // The document is tab-indented like the docker CLI writes it, keys sorted,
-// followed by a newline. Docker Hub aliases are written as
-// "https://index.docker.io/v1/".
+// followed by a newline. Docker Hub spellings are written as
+// "https://index.docker.io/v1/"; other names as given, paths included
+// (Kaniko and crane match them against the repository).
 func DockerConfigJSON(creds []Credential) ([]byte, error) {
-	entries, err := authEntries(creds)
+	entries, err := authEntries(creds, false)
 	if err != nil {
 		return nil, fmt.Errorf("docker config.json: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/docker/cli/pkg/kvfile"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/ecs-secret-injector/injector/internal/registry"
 )
 
 // --- A reading of the ECS agent's rules, written for these tests. ---
@@ -31,9 +33,10 @@ import (
 //     of the image is its first '/'-separated component if that contains '.'
 //     or ':' or is "localhost", else the image is on "docker.io". docker.io,
 //     index.docker.io and registry-1.docker.io use only the key
-//     "index.docker.io/v1/". Otherwise a key equal to the registry host wins,
-//     and a longer key whose host part (before the first '/') is the registry
-//     host replaces it when the image name starts with that key.
+//     "index.docker.io/v1/". Otherwise the key equal to the registry host is
+//     the first choice; without one, the first key with that host in Go's
+//     (random) map order is; then, in map order, a longer key with that host
+//     replaces the choice when the image name starts with it.
 //  3. ecs-init/docker/docker.go, getEnvVars: ecs.config is TrimSpace'd, split
 //     at "\n", each line TrimSpace'd and cut at the first '='; lines without
 //     '=' are ignored; the value is taken verbatim; the last line for a key
@@ -65,7 +68,15 @@ func parseAgentDockercfg(data []byte) (map[string]agentAuth, []string, error) {
 			skipped = append(skipped, registry)
 			continue
 		}
-		out[stripScheme(registry)] = agentAuth{user, pass}
+		// The agent's stripRegistrySchema, written again here: the model
+		// shares no code with what it checks.
+		key := registry
+		if rest, ok := strings.CutPrefix(key, "http://"); ok {
+			key = rest
+		} else if rest, ok := strings.CutPrefix(key, "https://"); ok {
+			key = rest
+		}
+		out[key] = agentAuth{user, pass}
 	}
 	return out, skipped, nil
 }
@@ -236,8 +247,8 @@ func TestDockerConfigJSONDockerCLI(t *testing.T) {
 			t.Errorf("registry %q: email present = %v", key, hasEmail)
 		}
 	}
-	if _, ok := raw.Auths[dockerHubKey]; !ok {
-		t.Errorf("Docker Hub not written as %q: %v", dockerHubKey, raw.Auths)
+	if _, ok := raw.Auths[registry.DockerHubKey]; !ok {
+		t.Errorf("Docker Hub not written as %q: %v", registry.DockerHubKey, raw.Auths)
 	}
 }
 
@@ -338,9 +349,13 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestDockerHubAliases(t *testing.T) {
-	for _, reg := range []string{"docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/", "index.docker.io/v1/", "https://docker.io"} {
+	for _, reg := range []string{
+		"docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/", "index.docker.io/v1/",
+		"https://docker.io", "https://index.docker.io/v2/", "docker.io/", "http://registry-1.docker.io/v2", "Docker.IO",
+	} {
 		t.Run(reg, func(t *testing.T) {
-			out, err := DockerCfg([]Credential{{Registry: reg, Username: "u", Password: "p"}})
+			creds := []Credential{{Registry: reg, Username: "u", Password: "p"}}
+			out, err := DockerCfg(creds)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -351,7 +366,32 @@ func TestDockerHubAliases(t *testing.T) {
 			if a, ok := agentLookup(auths, "nginx"); !ok || a.username != "u" {
 				t.Errorf("agent does not find Docker Hub auth in %s", out)
 			}
+			out, err = DockerConfigJSON(creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct{ Auths map[string]any }
+			if err := json.Unmarshal(out, &doc); err != nil || len(doc.Auths) != 1 || doc.Auths[registry.DockerHubKey] == nil {
+				t.Errorf("config.json keys %v, want only %s (%v)", keys(doc.Auths), registry.DockerHubKey, err)
+			}
+			cf := configfile.New("config.json")
+			if err := cf.LoadFromReader(bytes.NewReader(out)); err != nil {
+				t.Fatal(err)
+			}
+			// What the docker CLI asks for when pulling from Docker Hub.
+			if ac, err := cf.GetAuthConfig(registry.DockerHubKey); err != nil || ac.Username != "u" {
+				t.Errorf("docker CLI finds %q, %v", ac.Username, err)
+			}
 		})
+	}
+	// A path on Docker Hub is a key no client reads: refused.
+	for _, reg := range []string{"docker.io/myorg", "index.docker.io/library/nginx", "https://index.docker.io/v1/myorg", "registry-1.docker.io/v3"} {
+		for fname, fn := range map[string]func([]Credential) ([]byte, error){"DockerCfg": DockerCfg, "DockerConfigJSON": DockerConfigJSON} {
+			_, err := fn([]Credential{{Registry: reg, Username: "u", Password: "p"}})
+			if !errors.Is(err, ErrInvalidCredential) || !strings.Contains(err.Error(), `"`+reg+`"`) || !strings.Contains(err.Error(), "Docker Hub") {
+				t.Errorf("%s(%s) err = %v, want it refused", fname, reg, err)
+			}
+		}
 	}
 }
 
@@ -392,9 +432,49 @@ func TestRegistryErrors(t *testing.T) {
 			})
 		}
 	}
-	// Same host, different paths are different keys for the agent.
-	if _, err := DockerCfg([]Credential{ok, {Registry: "ghcr.io/org", Username: "v", Password: "q"}}); err != nil {
-		t.Errorf("host and host/path rejected: %v", err)
+	// Same host, different paths: one credential per host for the ECS
+	// agent; config.json keeps both.
+	orgA := Credential{Registry: "ghcr.io/org-a", Username: "a", Password: "pa"}
+	orgB := Credential{Registry: "ghcr.io/org-b", Username: "b", Password: "pb"}
+	for _, creds := range [][]Credential{{orgA, orgB}, {ok, orgA}, {orgA, {Registry: "https://ghcr.io", Username: "c", Password: "pc"}}} {
+		for fname, fn := range map[string]func([]Credential) ([]byte, error){
+			"DockerCfg": DockerCfg,
+			"ECSConfig": func(c []Credential) ([]byte, error) { return ECSConfig(nil, c) },
+		} {
+			_, err := fn(creds)
+			if !errors.Is(err, ErrDuplicateRegistry) || !strings.Contains(err.Error(), `"`+creds[0].Registry+`"`) ||
+				!strings.Contains(err.Error(), `"`+creds[1].Registry+`"`) || !strings.Contains(err.Error(), "same host") {
+				t.Errorf("%s(%s, %s) err = %v, want both named", fname, creds[0].Registry, creds[1].Registry, err)
+			}
+		}
+		out, err := DockerConfigJSON(creds)
+		if err != nil {
+			t.Errorf("DockerConfigJSON(%s, %s): %v", creds[0].Registry, creds[1].Registry, err)
+		}
+		for _, c := range creds {
+			if !bytes.Contains(out, []byte(`"`+c.Registry+`": {`)) {
+				t.Errorf("DockerConfigJSON does not keep key %q:\n%s", c.Registry, out)
+			}
+		}
+	}
+}
+
+// TestAgentSameHostIsAmbiguous shows, with the model of the ECS agent's
+// rules, why a dockercfg document holds one registry per host: with
+// ghcr.io/org-a and ghcr.io/org-b the agent's choice follows Go's map order,
+// so pulls of one image get either credential.
+func TestAgentSameHostIsAmbiguous(t *testing.T) {
+	auths := map[string]agentAuth{"ghcr.io/org-a": {"a", "pa"}, "ghcr.io/org-b": {"b", "pb"}}
+	seen := map[string]int{}
+	for range 200 {
+		got, ok := agentLookup(auths, "ghcr.io/org-a/app:1")
+		if !ok {
+			t.Fatal("no credential found")
+		}
+		seen[got.username]++
+	}
+	if seen["a"] == 0 || seen["b"] == 0 {
+		t.Errorf("the agent's choice did not vary over 200 lookups: %v", seen)
 	}
 }
 

@@ -2,14 +2,14 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"text/template"
-	"unicode/utf8"
+
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 // templateName is the name of the top-level template in error locations.
@@ -26,11 +26,19 @@ const minScrubLen = 4
 // names that are not identifiers). Missing keys are errors
 // (missingkey=error), also inside values returned by json. Functions:
 //
-//	json   parses its argument as one JSON value; numbers keep their exact
-//	       text (json.Number), e.g. {{ (json .db).password }}
+//	json   parses its argument as one JSON value with the strict decoder
+//	       (a duplicate key or invalid UTF-8 is an error); numbers keep
+//	       their exact text (json.Number), e.g. {{ (json .db).password }}
 //	b64enc standard base64 with padding
 //	b64dec standard base64, padded or not
 //	trim   strings.TrimSpace
+//
+// Execution is bounded: it stops when ctx is done (the run's timeout, or a
+// signal), and when the output, or a string that printf, print, println,
+// html, js, urlquery or b64enc would make, passes maxBytes. text/template
+// cannot be interrupted, so a template that loops without writing is left
+// running in its goroutine and Template returns at once; the process is
+// about to exit with an error.
 //
 // The template text is not secret, so parse errors are reported as they are.
 // Execution errors are reduced to their location in the template plus a
@@ -38,10 +46,11 @@ const minScrubLen = 4
 // detail is withheld, because text/template formats some values into its
 // messages (for example "range can't iterate over <value>").
 // On error no partial output is returned.
-func Template(text string, inputs map[string][]byte) ([]byte, error) {
+func Template(ctx context.Context, text string, inputs map[string][]byte, maxBytes int64) ([]byte, error) {
+	b := &budget{ctx: ctx, max: maxBytes}
 	tmpl, err := template.New(templateName).
 		Option("missingkey=error").
-		Funcs(templateFuncs()).
+		Funcs(templateFuncs(b)).
 		Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("%w: parse: %w", ErrTemplate, err)
@@ -50,11 +59,25 @@ func Template(text string, inputs map[string][]byte) ([]byte, error) {
 	for name, v := range inputs {
 		data[name] = string(v)
 	}
-	var out bytes.Buffer
-	if err := tmpl.Execute(&out, data); err != nil {
-		return nil, execError(err, inputs)
+	out := &boundedWriter{budget: b}
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- errors.New("template execution panicked")
+			}
+		}()
+		done <- tmpl.Execute(out, data)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, execError(err, inputs)
+		}
+		return out.buf.Bytes(), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: stopped before it finished: %w", ErrTemplate, context.Cause(ctx))
 	}
-	return out.Bytes(), nil
 }
 
 // funcError is returned by the template functions; its text never contains
@@ -66,31 +89,27 @@ type funcError struct {
 
 func (e *funcError) Error() string { return e.fn + ": " + e.msg }
 
-func templateFuncs() template.FuncMap {
+func templateFuncs(b *budget) template.FuncMap {
 	return template.FuncMap{
-		"json":   jsonFunc,
-		"b64enc": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
-		"b64dec": b64decFunc,
-		"trim":   strings.TrimSpace,
+		"json":   guard(b, "json", jsonFunc),
+		"b64enc": b.b64enc,
+		"b64dec": guard(b, "b64dec", b64decFunc),
+		"trim":   guard(b, "trim", func(s string) (string, error) { return strings.TrimSpace(s), nil }),
+		// The builtins that make strings, bounded (the escapers grow their
+		// input at most 6, 10 and 3 times).
+		"printf":   b.printf,
+		"print":    b.bounded("print", 1, fmt.Sprint),
+		"println":  b.bounded("println", 1, fmt.Sprintln),
+		"html":     b.bounded("html", 6, template.HTMLEscaper),
+		"js":       b.bounded("js", 10, template.JSEscaper),
+		"urlquery": b.bounded("urlquery", 3, template.URLQueryEscaper),
 	}
 }
 
 func jsonFunc(s string) (any, error) {
-	if !utf8.ValidString(s) {
-		return nil, &funcError{fn: "json", msg: "argument is not valid UTF-8"}
-	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			return nil, &funcError{fn: "json", msg: fmt.Sprintf("argument is not valid JSON (syntax error at byte offset %d)", syn.Offset)}
-		}
-		return nil, &funcError{fn: "json", msg: "argument is not valid JSON"}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &funcError{fn: "json", msg: "argument has data after the JSON value"}
+	v, err := strictjson.Decode([]byte(s))
+	if err != nil {
+		return nil, &funcError{fn: "json", msg: "argument is not valid JSON: " + err.Error()}
 	}
 	return v, nil
 }

@@ -1,9 +1,11 @@
 package render
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTemplate(t *testing.T) {
@@ -36,7 +38,7 @@ func TestTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Template(tt.text, inputs)
+			got, err := Template(context.Background(), tt.text, inputs, 1<<20)
 			if err != nil {
 				t.Fatalf("Template: %v", err)
 			}
@@ -51,6 +53,8 @@ func TestTemplateErrors(t *testing.T) {
 	inputs := map[string][]byte{
 		"db":   []byte(`{"username":"app","password":"s3cr3t-db-pass"}`),
 		"text": []byte("not-json-s3cr3t"),
+		"dup":  []byte(`{"password":"s3cr3t-A","password":"s3cr3t-B"}`),
+		"utf8": []byte("{\"password\":\"s3cr3t\xff\"}"),
 	}
 	tests := []struct {
 		name     string
@@ -62,6 +66,8 @@ func TestTemplateErrors(t *testing.T) {
 		{"missing input", `{{ .nosuch }}`, []string{`"nosuch"`, "no entry"}},
 		{"missing JSON key", `{{ (json .db).pasword }}`, []string{`"pasword"`}},
 		{"json of non-JSON", `{{ (json .text).x }}`, []string{"json", "not valid JSON"}},
+		{"json duplicate key", `{{ (json .dup).password }}`, []string{"json", `key "password" occurs more than once`}},
+		{"json invalid UTF-8", `{{ (json .utf8).password }}`, []string{"json", "UTF-8"}},
 		{"trailing data", `{{ json (printf "%s %s" .db .db) }}`, []string{"after the JSON value"}},
 		{"b64dec of non-base64", `{{ b64dec .text }}`, []string{"b64dec", "base64"}},
 		{"field of string", `{{ .db.password }}`, []string{"can't evaluate field password"}},
@@ -72,7 +78,7 @@ func TestTemplateErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := Template(tt.text, inputs)
+			out, err := Template(context.Background(), tt.text, inputs, 1<<20)
 			if !errors.Is(err, ErrTemplate) {
 				t.Fatalf("err = %v, want ErrTemplate", err)
 			}
@@ -115,6 +121,98 @@ func TestIsSafeExecDetail(t *testing.T) {
 	} {
 		if isSafeExecDetail(d) {
 			t.Errorf("%q should be withheld", d)
+		}
+	}
+}
+
+// TestTemplateBounded: a template stops when its context is done, and when
+// its output or a string it makes would pass the limit, without allocating
+// that string first.
+func TestTemplateBounded(t *testing.T) {
+	const limit = 1 << 16
+	inputs := map[string][]byte{"db": []byte(`{"password":"s3cr3t-db-pass"}`), "big": []byte(strings.Repeat("<", limit/4))}
+	tests := []struct {
+		name    string
+		text    string
+		timeout time.Duration // 0: none
+		mention []string
+	}{
+		{"loop without output, timeout", `{{ range 100000000000 }}{{ end }}`, 200 * time.Millisecond, []string{"stopped", "deadline exceeded"}},
+		{"loop calling functions, timeout", `{{ range 100000000000 }}{{ $x := trim "a" }}{{ end }}`, 200 * time.Millisecond, []string{"stopped"}},
+		{"loop with output", `{{ range 100000000000 }}x{{ end }}`, 0, []string{"larger than the 65536-byte limit"}},
+		{"huge width", `{{ printf "%01000000d" 1 }}`, 0, []string{"printf", "65536-byte limit"}},
+		{"many widths", `{{ printf "` + strings.Repeat("%09000d", 10) + `" 1 2 3 4 5 6 7 8 9 10 }}`, 0, []string{"printf", "limit"}},
+		{"width from an argument", `{{ printf "%*d" 5 1 }}`, 0, []string{"'*'"}},
+		{"doubling string", `{{ $s := .db }}{{ range 100 }}{{ $s = printf "%s%s" $s $s }}{{ end }}{{ $s }}`, 0, []string{"printf", "limit"}},
+		{"doubling with print", `{{ $s := .db }}{{ range 100 }}{{ $s = print $s $s }}{{ end }}`, 0, []string{"print", "limit"}},
+		{"escaper growth", `{{ $x := html .big }}`, 0, []string{"html", "limit"}},
+		{"b64enc growth", `{{ $s := .big }}{{ range 10 }}{{ $s = b64enc $s }}{{ end }}`, 0, []string{"b64enc", "limit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			start := time.Now()
+			out, err := Template(ctx, tt.text, inputs, limit)
+			if !errors.Is(err, ErrTemplate) || out != nil {
+				t.Fatalf("Template = %d bytes, %v; want ErrTemplate", len(out), err)
+			}
+			// A generous bound: the point is that it ends at all.
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("took %s", d)
+			}
+			for _, m := range append(tt.mention, "template failed") {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not say %q", err, m)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("error leaks the value: %v", err)
+			}
+		})
+	}
+	t.Run("canceled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		_, err := Template(ctx, `{{ range 100000000000 }}{{ end }}`, inputs, limit)
+		if !errors.Is(err, ErrTemplate) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want ErrTemplate and context.Canceled", err)
+		}
+	})
+	t.Run("output up to the limit", func(t *testing.T) {
+		text := `{{ range 8 }}{{ printf "%08d" 1 }}{{ end }}`
+		if out, err := Template(context.Background(), text, inputs, 64); err != nil || len(out) != 64 {
+			t.Fatalf("64 bytes under a 64-byte limit: %d bytes, %v", len(out), err)
+		}
+		if _, err := Template(context.Background(), text, inputs, 63); !errors.Is(err, ErrTemplate) {
+			t.Fatalf("64 bytes under a 63-byte limit: %v", err)
+		}
+	})
+}
+
+func TestFormatPadding(t *testing.T) {
+	tests := []struct {
+		format string
+		want   int64
+		ok     bool
+	}{
+		{"plain", 0, true},
+		{"%s %d", 0, true},
+		{"%08d|%-12s|%.3f|%9.2f", 8 + 12 + 3 + 9 + 2, true},
+		{"%[2]d %[1]05s", 5, true},
+		{"100%% %5d", 5, true},
+		{"%*d", 0, false},
+		{"%.*f", 0, false},
+		{"%99999999999999999999d", 1 << 40, true},
+	}
+	for _, tt := range tests {
+		got, ok := formatPadding(tt.format)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("formatPadding(%q) = %d, %v; want %d, %v", tt.format, got, ok, tt.want, tt.ok)
 		}
 	}
 }

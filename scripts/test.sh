@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+STATICCHECK_VERSION=v0.8.2
 GOBIN_DIR="$(go env GOPATH)/bin"
 export PATH="$GOBIN_DIR:$PATH"
 
@@ -18,6 +19,12 @@ if ! command -v minio >/dev/null 2>&1; then
 	go install "github.com/minio/minio@$MINIO_VERSION"
 fi
 
+if ! staticcheck -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+	echo "test.sh: installing staticcheck $STATICCHECK_VERSION" >&2
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+
 go vet ./...
+staticcheck ./...
 export INJECTOR_REQUIRE_INTEGRATION=1
 go test -count=1 -timeout 20m ./...

@@ -9,11 +9,30 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ecs-secret-injector/injector/secret"
 )
+
+const (
+	s3Service   = "s3"
+	opGetObject = "GetObject"
+)
+
+// s3Source reads S3 objects, one GetObject call each.
+type s3Source struct{}
+
+func (s3Source) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.s3(region)
+	calls := make([]call, len(reqs))
+	for i, r := range reqs {
+		calls[i] = f.getObject(client, r)
+	}
+	return calls
+}
 
 // getObject fetches one S3 object and refuses it unless it was stored
 // encrypted (SSE-S3, SSE-KMS or SSE-C) or the request allows plaintext.
-func (f *Fetcher) getObject(client *s3.Client, r Request) call {
+func (f *Fetcher) getObject(client s3API, r Request) call {
 	t := r.Target
 	return func(ctx context.Context, out *result) error {
 		in := &s3.GetObjectInput{Bucket: aws.String(t.ID), Key: aws.String(t.Key)}
@@ -22,7 +41,7 @@ func (f *Fetcher) getObject(client *s3.Client, r Request) call {
 		}
 		if r.SSECustomerKey != nil {
 			if len(r.SSECustomerKey) != 32 {
-				return fmt.Errorf("%s: SSE-C key must be 32 bytes, got %d", t, len(r.SSECustomerKey))
+				return valueError(t.String(), "SSE-C key must be 32 bytes, got %d", len(r.SSECustomerKey))
 			}
 			sum := md5.Sum(r.SSECustomerKey)
 			in.SSECustomerAlgorithm = aws.String("AES256")
@@ -31,27 +50,29 @@ func (f *Fetcher) getObject(client *s3.Client, r Request) call {
 		}
 		resp, err := client.GetObject(ctx, in)
 		if err != nil {
-			return fmt.Errorf("s3 GetObject of %s: %w", t, err)
+			return callError(t.String(), s3Service, opGetObject, err)
 		}
 		defer resp.Body.Close()
 		encrypted := resp.ServerSideEncryption != "" || aws.ToString(resp.SSECustomerAlgorithm) != ""
 		if !encrypted && !r.AllowUnencrypted {
-			return fmt.Errorf("%s: object is not stored with server-side encryption (set allowUnencrypted to accept it)", t)
+			return valueError(t.String(), "object is not stored with server-side encryption (set allowUnencrypted to accept it)")
 		}
-		if resp.ContentLength != nil && *resp.ContentLength > f.opts.MaxValueBytes {
-			return f.checkSize(t, int(*resp.ContentLength))
+		if resp.ContentLength != nil {
+			if err := f.checkSize(t, *resp.ContentLength); err != nil {
+				return err
+			}
 		}
 		v, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxValueBytes+1))
 		if err != nil {
-			return fmt.Errorf("s3 GetObject of %s: reading body: %w", t, err)
+			return callError(t.String(), s3Service, opGetObject, fmt.Errorf("reading body: %w", err))
 		}
-		if err := f.checkSize(t, len(v)); err != nil {
+		if err := f.checkSize(t, int64(len(v))); err != nil {
 			return err
 		}
 		if resp.ContentLength != nil && int64(len(v)) != *resp.ContentLength {
-			return fmt.Errorf("s3 GetObject of %s: %w: got %d of %d bytes", t, io.ErrUnexpectedEOF, len(v), *resp.ContentLength)
+			return callError(t.String(), s3Service, opGetObject, fmt.Errorf("%w: got %d of %d bytes", io.ErrUnexpectedEOF, len(v), *resp.ContentLength))
 		}
-		out.put(t, v)
+		out.put(t, secret.New(v, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)}))
 		return nil
 	}
 }

@@ -2,48 +2,76 @@ package sources
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/ecs-secret-injector/injector/ref"
+	"github.com/ecs-secret-injector/injector/secret"
 )
+
+const (
+	smService     = "secretsmanager"
+	stageCurrent  = "AWSCURRENT"
+	opBatchSecret = "BatchGetSecretValue"
+	opGetSecret   = "GetSecretValue"
+)
+
+// secretsManagerSource reads Secrets Manager: unpinned secrets 20 to a
+// BatchGetSecretValue call, pinned ones with GetSecretValue.
+type secretsManagerSource struct{}
+
+func (secretsManagerSource) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.secretsManager(region)
+	var calls []call
+	var batch []ref.Target
+	for _, r := range reqs {
+		if r.Target.Pinned() {
+			calls = append(calls, f.getSecret(client, r.Target))
+		} else {
+			batch = append(batch, r.Target)
+		}
+	}
+	for chunk := range slices.Chunk(batch, secretsBatch) {
+		calls = append(calls, f.batchGetSecrets(client, chunk))
+	}
+	return calls
+}
 
 // batchGetSecrets fetches up to 20 unpinned secrets in one call (more if the
 // service pages the answer).
-func (f *Fetcher) batchGetSecrets(client *secretsmanager.Client, targets []ref.Target) call {
+func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target) call {
 	return func(ctx context.Context, out *result) error {
 		ids := make([]string, len(targets))
 		for i, t := range targets {
 			ids[i] = t.ID
 		}
 		found := make([]bool, len(targets))
-		var failed []string
+		var errs []error
 		in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
 		for {
 			resp, err := client.BatchGetSecretValue(ctx, in)
 			if err != nil {
-				return fmt.Errorf("secretsmanager BatchGetSecretValue of %s: %w", strings.Join(ids, ", "), err)
+				return callError(strings.Join(ids, ", "), smService, opBatchSecret, err)
 			}
 			for _, e := range resp.Errors {
-				failed = append(failed, fmt.Sprintf("%s: %s: %s",
-					aws.ToString(e.SecretId), aws.ToString(e.ErrorCode), aws.ToString(e.Message)))
+				errs = append(errs, &Error{Ref: aws.ToString(e.SecretId), Service: smService, Operation: opBatchSecret,
+					Code: aws.ToString(e.ErrorCode), Err: errors.New(aws.ToString(e.ErrorCode) + ": " + aws.ToString(e.Message))})
 			}
 			for _, v := range resp.SecretValues {
-				val, err := secretBytes(v.SecretString, v.SecretBinary)
-				if err != nil {
-					return fmt.Errorf("secret %s: %w", aws.ToString(v.Name), err)
-				}
 				for i, t := range targets {
-					if secretMatches(t.ID, aws.ToString(v.ARN), aws.ToString(v.Name)) {
-						if err := f.checkSize(t, len(val)); err != nil {
-							return err
-						}
-						found[i] = true
-						out.put(t, val)
+					if !secretMatches(t.ID, aws.ToString(v.ARN), aws.ToString(v.Name)) {
+						continue
 					}
+					val, err := f.secretValue(t, v.SecretString, v.SecretBinary, aws.ToString(v.VersionId), v.VersionStages)
+					if err != nil {
+						return err
+					}
+					found[i] = true
+					out.put(t, val)
 				}
 			}
 			if resp.NextToken == nil {
@@ -51,12 +79,12 @@ func (f *Fetcher) batchGetSecrets(client *secretsmanager.Client, targets []ref.T
 			}
 			in.NextToken = resp.NextToken
 		}
-		if len(failed) > 0 {
-			return fmt.Errorf("secretsmanager BatchGetSecretValue: %s", strings.Join(failed, "; "))
+		if len(errs) > 0 {
+			return errors.Join(errs...)
 		}
 		for i, t := range targets {
 			if !found[i] {
-				return fmt.Errorf("%s: not returned by BatchGetSecretValue", t)
+				return &Error{Ref: t.String(), Service: smService, Operation: opBatchSecret, Err: errors.New("not returned")}
 			}
 		}
 		return nil
@@ -64,7 +92,7 @@ func (f *Fetcher) batchGetSecrets(client *secretsmanager.Client, targets []ref.T
 }
 
 // getSecret fetches one secret at a pinned version id or stage.
-func (f *Fetcher) getSecret(client *secretsmanager.Client, t ref.Target) call {
+func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
 	return func(ctx context.Context, out *result) error {
 		in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(t.ID)}
 		if t.VersionID != "" {
@@ -75,13 +103,10 @@ func (f *Fetcher) getSecret(client *secretsmanager.Client, t ref.Target) call {
 		}
 		resp, err := client.GetSecretValue(ctx, in)
 		if err != nil {
-			return fmt.Errorf("secretsmanager GetSecretValue of %s: %w", t, err)
+			return callError(t.String(), smService, opGetSecret, err)
 		}
-		val, err := secretBytes(resp.SecretString, resp.SecretBinary)
+		val, err := f.secretValue(t, resp.SecretString, resp.SecretBinary, aws.ToString(resp.VersionId), resp.VersionStages)
 		if err != nil {
-			return fmt.Errorf("%s: %w", t, err)
-		}
-		if err := f.checkSize(t, len(val)); err != nil {
 			return err
 		}
 		out.put(t, val)
@@ -89,15 +114,30 @@ func (f *Fetcher) getSecret(client *secretsmanager.Client, t ref.Target) call {
 	}
 }
 
-func secretBytes(s *string, b []byte) ([]byte, error) {
+// secretValue checks and wraps one secret's answer. The stage recorded is
+// the one asked for: the pinned stage, AWSCURRENT when none is pinned, or
+// none when a version id is pinned and carries no stage.
+func (f *Fetcher) secretValue(t ref.Target, s *string, b []byte, versionID string, stages []string) (secret.Value, error) {
+	var val []byte
 	switch {
 	case s != nil:
-		return []byte(*s), nil
+		val = []byte(*s)
 	case b != nil:
-		return b, nil
+		val = b
 	default:
-		return nil, fmt.Errorf("secret has neither a string nor a binary value")
+		return secret.Value{}, valueError(t.String(), "secret has neither a string nor a binary value")
 	}
+	if err := f.checkSize(t, int64(len(val))); err != nil {
+		return secret.Value{}, err
+	}
+	stage := t.VersionStage
+	if stage == "" && t.VersionID == "" {
+		stage = stageCurrent
+	}
+	if stage != "" && len(stages) > 0 && !slices.Contains(stages, stage) {
+		return secret.Value{}, valueError(t.String(), "answer is version %s, which is not staged %s", versionID, stage)
+	}
+	return secret.New(val, secret.Version{ID: versionID, Stage: stage}), nil
 }
 
 // secretMatches reports whether a requested secret id (name, full ARN or

@@ -9,16 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ecs-secret-injector/injector/ref"
+	"github.com/ecs-secret-injector/injector/secret"
 )
 
 // Batch sizes allowed by the APIs.
@@ -26,9 +22,6 @@ const (
 	secretsBatch    = 20
 	parametersBatch = 10
 )
-
-// ErrFetch is wrapped by every fetch error.
-var ErrFetch = errors.New("fetch failed")
 
 // Request is one value to fetch.
 type Request struct {
@@ -40,7 +33,7 @@ type Request struct {
 }
 
 // Values maps each fetched target to its value.
-type Values map[ref.Target][]byte
+type Values map[ref.Target]secret.Value
 
 // Options tune a Fetcher.
 type Options struct {
@@ -50,64 +43,55 @@ type Options struct {
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight.
 	Concurrency int
-	Logger      *slog.Logger
 }
 
-// Fetcher fetches values, with one set of service clients per region.
+// Fetcher fetches values with clients made per service and region.
 type Fetcher struct {
-	base aws.Config
-	opts Options
-
-	mu      sync.Mutex
-	regions map[string]*regionClients
+	clients       clientFactory
+	opts          Options
+	defaultRegion string
 }
 
-type regionClients struct {
-	sm  *secretsmanager.Client
-	ssm *ssm.Client
-	s3  *s3.Client
-}
-
-// New returns a Fetcher using cfg for credentials, endpoints and retries.
+// New returns a Fetcher using cfg for credentials, endpoints, retries and
+// the default region.
 func New(cfg aws.Config, opts Options) *Fetcher {
+	return newFetcher(newSDKClients(cfg, opts.S3PathStyle), cfg.Region, opts)
+}
+
+func newFetcher(c clientFactory, defaultRegion string, opts Options) *Fetcher {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
 	if opts.MaxValueBytes <= 0 {
 		opts.MaxValueBytes = 16 << 20
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	return &Fetcher{base: cfg, opts: opts, regions: map[string]*regionClients{}}
+	return &Fetcher{clients: c, opts: opts, defaultRegion: defaultRegion}
 }
 
-// region resolves a target's region: its own, or the default.
-func (f *Fetcher) region(t ref.Target) (string, error) {
+// ErrNoRegion is wrapped by the error for a target that names no region
+// when there is no default region either.
+var ErrNoRegion = errors.New("set AWS_REGION or use an ARN that names one")
+
+// Region resolves a target's region: its own, or the default. It is the one
+// region check: the injector runs it over every target before any call.
+func Region(t ref.Target, defaultRegion string) (string, error) {
 	if t.Region != "" {
 		return t.Region, nil
 	}
-	if f.base.Region == "" {
-		return "", errors.New("no region: set AWS_REGION or use an ARN that names one")
+	if defaultRegion == "" {
+		return "", fmt.Errorf("%s names no region: %w", t, ErrNoRegion)
 	}
-	return f.base.Region, nil
+	return defaultRegion, nil
 }
 
-func (f *Fetcher) clients(region string) *regionClients {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if c, ok := f.regions[region]; ok {
-		return c
+// CheckRegions reports the first target that has no region.
+func (f *Fetcher) CheckRegions(targets []ref.Target) error {
+	for _, t := range targets {
+		if _, err := Region(t, f.defaultRegion); err != nil {
+			return err
+		}
 	}
-	cfg := f.base.Copy()
-	cfg.Region = region
-	c := &regionClients{
-		sm:  secretsmanager.NewFromConfig(cfg),
-		ssm: ssm.NewFromConfig(cfg),
-		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = f.opts.S3PathStyle }),
-	}
-	f.regions[region] = c
-	return c
+	return nil
 }
 
 // call is one API call's worth of work; it stores what it fetched in out.
@@ -118,7 +102,7 @@ type result struct {
 	values Values
 }
 
-func (r *result) put(t ref.Target, v []byte) {
+func (r *result) put(t ref.Target, v secret.Value) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.values[t] = v
@@ -129,7 +113,7 @@ func (r *result) put(t ref.Target, v []byte) {
 func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 	calls, err := f.plan(reqs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
+		return nil, err
 	}
 	out := &result{values: make(Values, len(reqs))}
 	errs := make([]error, len(calls))
@@ -140,13 +124,13 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				errs[i] = ctx.Err()
+				errs[i] = &Error{Ref: "fetch", Err: ctx.Err()}
 				return
 			}
 			defer func() { <-sem }()
 			defer func() {
 				if r := recover(); r != nil {
-					errs[i] = errors.New("internal error: a fetch call panicked")
+					errs[i] = &Error{Ref: "fetch", Err: errors.New("internal error: a fetch call panicked")}
 				}
 			}()
 			errs[i] = c(ctx, out)
@@ -154,73 +138,68 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
+		return nil, err
 	}
 	for _, r := range reqs {
 		if _, ok := out.values[r.Target]; !ok {
-			return nil, fmt.Errorf("%w: %s: no value returned", ErrFetch, r.Target)
+			return nil, valueError(r.Target.String(), "no value returned")
 		}
 	}
 	return out.values, nil
 }
 
-// plan groups requests into API calls.
+// source is one service the injector reads from: it turns the requests
+// for it in one region into API calls. Adding a source is a file holding
+// its calls plus one line in registry.
+type source interface {
+	calls(f *Fetcher, region string, reqs []Request) []call
+}
+
+// registry maps each kind of reference to the source that fetches it.
+var registry = map[ref.Source]source{
+	ref.SecretsManager: secretsManagerSource{},
+	ref.SSM:            ssmSource{},
+	ref.S3:             s3Source{},
+}
+
+// plan groups requests by source and region, each target once, in the
+// order first named, and asks each source for its calls.
 func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 	type group struct {
 		source ref.Source
 		region string
 	}
-	batches := map[group][]ref.Target{}
+	groups := map[group][]Request{}
 	var order []group
 	seen := map[ref.Target]bool{}
-	var calls []call
 	for _, r := range reqs {
 		if seen[r.Target] {
 			continue
 		}
 		seen[r.Target] = true
-		region, err := f.region(r.Target)
+		region, err := Region(r.Target, f.defaultRegion)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Target, err)
+			return nil, &Error{Ref: r.Target.String(), Err: err}
 		}
-		c := f.clients(region)
-		switch r.Target.Source {
-		case ref.SecretsManager:
-			if r.Target.Pinned() {
-				calls = append(calls, f.getSecret(c.sm, r.Target))
-				continue
-			}
-		case ref.SSM:
-		case ref.S3:
-			calls = append(calls, f.getObject(c.s3, r))
-			continue
-		default:
-			return nil, fmt.Errorf("%s: unknown source", r.Target)
+		if _, ok := registry[r.Target.Source]; !ok {
+			return nil, valueError(r.Target.String(), "unknown source")
 		}
 		g := group{r.Target.Source, region}
-		if _, ok := batches[g]; !ok {
+		if _, ok := groups[g]; !ok {
 			order = append(order, g)
 		}
-		batches[g] = append(batches[g], r.Target)
+		groups[g] = append(groups[g], r)
 	}
+	var calls []call
 	for _, g := range order {
-		c := f.clients(g.region)
-		if g.source == ref.SecretsManager {
-			for chunk := range slices.Chunk(batches[g], secretsBatch) {
-				calls = append(calls, f.batchGetSecrets(c.sm, chunk))
-			}
-			continue
-		}
-		for chunk := range slices.Chunk(batches[g], parametersBatch) {
-			calls = append(calls, f.getParameters(c.ssm, chunk))
-		}
+		calls = append(calls, registry[g.source].calls(f, g.region, groups[g])...)
 	}
 	return calls, nil
 }
 
-func (f *Fetcher) checkSize(t ref.Target, n int) error {
-	if int64(n) > f.opts.MaxValueBytes {
-		return fmt.Errorf("%s: value is larger than %d bytes", t, f.opts.MaxValueBytes)
+func (f *Fetcher) checkSize(t ref.Target, n int64) error {
+	if n > f.opts.MaxValueBytes {
+		return valueError(t.String(), "value is larger than %d bytes", f.opts.MaxValueBytes)
 	}
 	return nil
 }

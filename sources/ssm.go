@@ -3,7 +3,7 @@ package sources
 import (
 	"cmp"
 	"context"
-	"fmt"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,11 +13,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-secret-injector/injector/ref"
+	"github.com/ecs-secret-injector/injector/secret"
 )
+
+const (
+	ssmService      = "ssm"
+	opGetParameters = "GetParameters"
+)
+
+// ssmSource reads SSM Parameter Store, 10 parameters to a GetParameters call.
+type ssmSource struct{}
+
+func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.ssm(region)
+	var calls []call
+	for chunk := range slices.Chunk(reqs, parametersBatch) {
+		targets := make([]ref.Target, len(chunk))
+		for i, r := range chunk {
+			targets[i] = r.Target
+		}
+		calls = append(calls, f.getParameters(client, targets))
+	}
+	return calls
+}
 
 // getParameters fetches up to 10 parameters in one call, decrypting
 // SecureString values.
-func (f *Fetcher) getParameters(client *ssm.Client, targets []ref.Target) call {
+func (f *Fetcher) getParameters(client ssmAPI, targets []ref.Target) call {
 	return func(ctx context.Context, out *result) error {
 		names := make([]string, len(targets))
 		for i, t := range targets {
@@ -25,21 +47,22 @@ func (f *Fetcher) getParameters(client *ssm.Client, targets []ref.Target) call {
 		}
 		resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
 		if err != nil {
-			return fmt.Errorf("ssm GetParameters of %s: %w", strings.Join(names, ", "), err)
+			return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
 		}
 		if len(resp.InvalidParameters) > 0 {
-			return fmt.Errorf("ssm GetParameters: parameters not found or not readable: %s", strings.Join(resp.InvalidParameters, ", "))
+			return &Error{Ref: strings.Join(resp.InvalidParameters, ", "), Service: ssmService, Operation: opGetParameters,
+				Code: "InvalidParameters", Err: errors.New("parameters not found or not readable")}
 		}
 		for _, t := range targets {
 			p, ok := findParameter(t.ID, resp.Parameters)
 			if !ok {
-				return fmt.Errorf("%s: not returned by GetParameters", t)
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters, Err: errors.New("not returned")}
 			}
 			v := []byte(aws.ToString(p.Value))
-			if err := f.checkSize(t, len(v)); err != nil {
+			if err := f.checkSize(t, int64(len(v))); err != nil {
 				return err
 			}
-			out.put(t, v)
+			out.put(t, secret.New(v, secret.Version{ID: strconv.FormatInt(p.Version, 10)}))
 		}
 		return nil
 	}

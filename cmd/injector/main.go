@@ -31,14 +31,14 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// Exit codes.
+// Exit codes, as documented in README.md.
 const (
-	exitOK = iota
-	exitInternal
-	exitConfig
-	exitFetch
-	exitRender
-	exitWrite
+	exitOK       = 0
+	exitInternal = 1
+	exitConfig   = 2
+	exitFetch    = 3
+	exitRender   = 4
+	exitWrite    = 5
 )
 
 func main() {
@@ -79,29 +79,24 @@ func run(ctx context.Context, stderr io.Writer) (code int) {
 }
 
 func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
-	p, err := s.LoadPlan()
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	p, err := s.LoadPlan(ctx)
 	if err != nil {
 		return exitConfig, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
 	cfg, err := awsConfig(ctx, log)
 	if err != nil {
 		return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
-	}
-	if cfg.Region == "" {
-		for _, pf := range p.Fetches {
-			if pf.Target.Region == "" {
-				return exitConfig, fmt.Errorf("%w: %s names no region: set AWS_REGION or use an ARN", config.ErrConfig, pf.Target)
-			}
-		}
 	}
 	f := sources.New(cfg, sources.Options{
 		S3PathStyle:   s.S3PathStyle,
 		MaxValueBytes: s.MaxValueBytes,
 		Concurrency:   s.Concurrency,
-		Logger:        log,
 	})
+	if err := f.CheckRegions(p.Targets()); err != nil {
+		return exitConfig, fmt.Errorf("%w: %w", config.ErrConfig, err)
+	}
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
 	rep, err := inject.Run(ctx, p, f, s.Dir, writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}, log)
 	if err != nil {

@@ -30,13 +30,6 @@ func TestExitCode(t *testing.T) {
 			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
-	codes := map[int]bool{}
-	for _, c := range []int{exitOK, exitInternal, exitConfig, exitFetch, exitRender, exitWrite} {
-		if codes[c] {
-			t.Fatalf("exit code %d used twice", c)
-		}
-		codes[c] = true
-	}
 }
 
 func TestRunConfigError(t *testing.T) {

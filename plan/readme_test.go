@@ -1,0 +1,36 @@
+package plan
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// README's format table lists exactly the registered formats: the table is
+// kept from the registry, not by hand.
+func TestREADMEFormats(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "| `format` | output |")
+	if !ok {
+		t.Fatal("README has no format table")
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)`")
+	var listed []Format
+	for _, line := range strings.Split(table, "\n")[2:] {
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		if m := row.FindStringSubmatch(line); m != nil {
+			listed = append(listed, Format(strings.TrimSuffix(m[1], " (default)")))
+		}
+	}
+	slices.Sort(listed)
+	if want := Formats(); !slices.Equal(listed, want) {
+		t.Errorf("README lists formats %v, the registry has %v", listed, want)
+	}
+}

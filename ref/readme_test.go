@@ -1,0 +1,25 @@
+package ref
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// README's reference table shows every scheme the parser knows.
+func TestREADMESchemes(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "| form | notes |")
+	if !ok {
+		t.Fatal("README has no reference table")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	for _, sc := range schemes {
+		if !strings.Contains(table, "| `"+sc.prefix) {
+			t.Errorf("README's reference table has no row for %s", sc.prefix)
+		}
+	}
+}

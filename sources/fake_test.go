@@ -1,0 +1,243 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	smithy "github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// fakeAWS stands in for every service in every region. Its secrets,
+// parameters and objects are keyed by id; its hooks let a test fail or
+// shape any call. It records the calls it gets.
+type fakeAWS struct {
+	mu      sync.Mutex
+	calls   []string // "region Operation"
+	regions map[string]int
+
+	secrets               map[string]fakeSecret          // by name
+	params                map[string]ssmtypes.Parameter  // by name; Value set
+	objects               map[string]*s3.GetObjectOutput // by bucket/key; Body set per call from body
+	bodies                map[string]string              // by bucket/key
+	pageAt                int                            // BatchGetSecretValue answers at most this many per page (0: all)
+	fail                  func(region, op string) error  // an error for this call, or nil
+	inFlight, maxInFlight atomic.Int32
+	block                 chan struct{} // if set, every call waits for it (or ctx)
+}
+
+type fakeSecret struct {
+	arn, versionID string
+	stages         []string
+	str            *string
+	bin            []byte
+	batchError     string // error code BatchGetSecretValue reports for it
+}
+
+func newFake() *fakeAWS {
+	return &fakeAWS{regions: map[string]int{}, secrets: map[string]fakeSecret{},
+		params: map[string]ssmtypes.Parameter{}, objects: map[string]*s3.GetObjectOutput{}, bodies: map[string]string{}}
+}
+
+func (f *fakeAWS) addSecret(name, value string) {
+	f.secrets[name] = fakeSecret{arn: "arn:aws:secretsmanager:us-east-1:111122223333:secret:" + name + "-AbCdEf",
+		versionID: "v-" + name, stages: []string{"AWSCURRENT"}, str: aws.String(value)}
+}
+
+func (f *fakeAWS) addParam(name, value string, version int64) {
+	f.params[name] = ssmtypes.Parameter{Name: aws.String(name), Value: aws.String(value), Version: version,
+		ARN: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter" + name)}
+}
+
+func (f *fakeAWS) addObject(bucket, key, body string, sse bool) {
+	out := &s3.GetObjectOutput{ContentLength: aws.Int64(int64(len(body))), ETag: aws.String(`"etag-` + key + `"`), VersionId: aws.String("ov1")}
+	if sse {
+		out.ServerSideEncryption = "aws:kms"
+	}
+	f.objects[bucket+"/"+key] = out
+	f.bodies[bucket+"/"+key] = body
+}
+
+// begin records a call and applies the hooks.
+func (f *fakeAWS) begin(ctx context.Context, region, op string) (func(), error) {
+	n := f.inFlight.Add(1)
+	for {
+		m := f.maxInFlight.Load()
+		if n <= m || f.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	done := func() { f.inFlight.Add(-1) }
+	f.mu.Lock()
+	f.calls = append(f.calls, region+" "+op)
+	fail, block := f.fail, f.block
+	f.mu.Unlock()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			done()
+			return nil, ctx.Err()
+		}
+	}
+	if fail != nil {
+		if err := fail(region, op); err != nil {
+			done()
+			return nil, err
+		}
+	}
+	return done, nil
+}
+
+func (f *fakeAWS) callList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+// The factory hands out one client per service and region, counting how
+// many it built.
+func (f *fakeAWS) client(region string) fakeClient {
+	f.mu.Lock()
+	f.regions[region]++
+	f.mu.Unlock()
+	return fakeClient{f, region}
+}
+func (f *fakeAWS) secretsManager(region string) secretsManagerAPI { return f.client(region) }
+func (f *fakeAWS) ssm(region string) ssmAPI                       { return f.client(region) }
+func (f *fakeAWS) s3(region string) s3API                         { return f.client(region) }
+
+type fakeClient struct {
+	f      *fakeAWS
+	region string
+}
+
+func (c fakeClient) BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "BatchGetSecretValue")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	ids := in.SecretIdList
+	start := 0
+	if in.NextToken != nil {
+		start = len(*in.NextToken) // the token is that many dots
+	}
+	end := len(ids)
+	if c.f.pageAt > 0 && start+c.f.pageAt < end {
+		end = start + c.f.pageAt
+	}
+	out := &secretsmanager.BatchGetSecretValueOutput{}
+	for _, id := range ids[start:end] {
+		s, ok := c.f.lookupSecret(id)
+		switch {
+		case !ok:
+			out.Errors = append(out.Errors, smtypes.APIErrorType{SecretId: aws.String(id), ErrorCode: aws.String("ResourceNotFoundException"), Message: aws.String("Secrets Manager can't find the specified secret.")})
+		case s.batchError != "":
+			out.Errors = append(out.Errors, smtypes.APIErrorType{SecretId: aws.String(id), ErrorCode: aws.String(s.batchError), Message: aws.String("refused")})
+		default:
+			out.SecretValues = append(out.SecretValues, smtypes.SecretValueEntry{ARN: aws.String(s.arn), Name: aws.String(nameOf(s.arn)),
+				SecretString: s.str, SecretBinary: s.bin, VersionId: aws.String(s.versionID), VersionStages: s.stages})
+		}
+	}
+	if end < len(ids) {
+		out.NextToken = aws.String(strings.Repeat(".", end))
+	}
+	return out, nil
+}
+
+func nameOf(arn string) string {
+	n := arn[strings.LastIndex(arn, ":secret:")+len(":secret:"):]
+	return n[:len(n)-len("-AbCdEf")]
+}
+
+func (f *fakeAWS) lookupSecret(id string) (fakeSecret, bool) {
+	for name, s := range f.secrets {
+		if secretMatches(id, s.arn, name) {
+			return s, true
+		}
+	}
+	return fakeSecret{}, false
+}
+
+func (c fakeClient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "GetSecretValue")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	s, ok := c.f.lookupSecret(aws.ToString(in.SecretId))
+	if !ok || (in.VersionId != nil && *in.VersionId != s.versionID) {
+		return nil, apiError("ResourceNotFoundException", "Secrets Manager can't find the specified secret value")
+	}
+	return &secretsmanager.GetSecretValueOutput{ARN: aws.String(s.arn), Name: aws.String(nameOf(s.arn)),
+		SecretString: s.str, SecretBinary: s.bin, VersionId: aws.String(s.versionID), VersionStages: s.stages}, nil
+}
+
+func (c fakeClient) GetParameters(ctx context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "GetParameters")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if len(in.Names) > 10 || !aws.ToBool(in.WithDecryption) {
+		return nil, apiError("ValidationException", "bad request")
+	}
+	out := &ssm.GetParametersOutput{}
+	for _, n := range in.Names {
+		if p, ok := c.f.params[n]; ok {
+			out.Parameters = append(out.Parameters, p)
+		} else {
+			out.InvalidParameters = append(out.InvalidParameters, n)
+		}
+	}
+	return out, nil
+}
+
+func (c fakeClient) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "GetObject")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	k := aws.ToString(in.Bucket) + "/" + aws.ToString(in.Key)
+	o, ok := c.f.objects[k]
+	if !ok {
+		return nil, apiError("NoSuchKey", "The specified key does not exist.")
+	}
+	if in.VersionId != nil && *in.VersionId != aws.ToString(o.VersionId) {
+		return nil, apiError("NoSuchVersion", "The specified version does not exist.")
+	}
+	out := *o
+	if in.SSECustomerKey != nil {
+		out.SSECustomerAlgorithm = in.SSECustomerAlgorithm
+		out.ServerSideEncryption = ""
+	}
+	out.Body = io.NopCloser(strings.NewReader(c.f.bodies[k]))
+	return &out, nil
+}
+
+func apiError(code, msg string) error {
+	return &smithy.GenericAPIError{Code: code, Message: msg}
+}
+
+// throttled is what the SDK returns once its retries give up on throttling.
+func throttled() error {
+	return &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 400}},
+		Err:      &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"},
+	}
+}
+
+var errBoom = errors.New("connection reset by peer")
