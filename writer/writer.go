@@ -67,12 +67,17 @@ func (o Options) chowns() bool { return o.UID >= 0 || o.GID >= 0 }
 // readers see is unchanged and nothing new is left; an error after it says
 // that the new files are visible.
 func Write(ctx context.Context, dir string, files []File, opts Options) error {
-	return write(ctx, dir, files, opts, nil)
+	return write(ctx, dir, files, opts, testHooks{})
 }
 
-// write is Write; switched, if not nil, is called right after the switch
-// (for benchmarks).
-func write(ctx context.Context, dir string, files []File, opts Options, switched func()) error {
+// testHooks let tests and benchmarks look into a write.
+type testHooks struct {
+	switched   func() // called right after the switch
+	noExchange bool   // act as on a file system without RENAME_EXCHANGE
+}
+
+// write is Write, with hooks.
+func write(ctx context.Context, dir string, files []File, opts Options, hooks testHooks) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
@@ -90,7 +95,7 @@ func write(ctx context.Context, dir string, files []File, opts Options, switched
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	defer unlock()
-	t := &txn{r: r, opts: opts, names: names}
+	t := &txn{r: r, opts: opts, names: names, noExchange: hooks.noExchange}
 	if err := t.removeLeftovers(true); err != nil {
 		return fmt.Errorf("%w: removing what an earlier run left behind: %w", ErrWrite, err)
 	}
@@ -100,8 +105,8 @@ func write(ctx context.Context, dir string, files []File, opts Options, switched
 	if err := t.switchData(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
 	}
-	if switched != nil {
-		switched()
+	if hooks.switched != nil {
+		hooks.switched()
 	}
 	if err := t.settle(); err != nil {
 		return fmt.Errorf("%w: the new files are visible, but %w", ErrWrite, err)

@@ -48,7 +48,7 @@ type switchTimer struct {
 
 func (s *switchTimer) write(b *testing.B, dir string, files []File, opts Options) {
 	s.start = time.Now()
-	if err := write(context.Background(), dir, files, opts, func() { s.sum += time.Since(s.start) }); err != nil {
+	if err := write(context.Background(), dir, files, opts, testHooks{switched: func() { s.sum += time.Since(s.start) }}); err != nil {
 		b.Fatal(err)
 	}
 }

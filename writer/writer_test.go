@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -161,8 +162,15 @@ func TestWriteReplaces(t *testing.T) {
 
 // TestWriteReplacesAnything: a name an item writes replaces whatever stands
 // there; the old content is removed, entries no item names stay, and
-// nothing outside the root changes.
+// nothing outside the root changes. Also where the file system lacks
+// RENAME_EXCHANGE.
 func TestWriteReplacesAnything(t *testing.T) {
+	for _, noExchange := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noExchange=%v", noExchange), func(t *testing.T) { testReplacesAnything(t, noExchange) })
+	}
+}
+
+func testReplacesAnything(t *testing.T, noExchange bool) {
 	dir, outside := t.TempDir(), t.TempDir()
 	mustWrite(t, filepath.Join(outside, "victim"), "untouched")
 	mustWrite(t, filepath.Join(dir, "file"), "old file")
@@ -178,7 +186,11 @@ func TestWriteReplacesAnything(t *testing.T) {
 	mustSymlink(t, "keep", filepath.Join(dir, "keeplink"))
 	beforeOut := tree(t, outside)
 
-	writeAll(t, dir, opts0400, "file", "1", "dir/sub/new", "2", "link", "3", "dirlink/x", "4", "fifo", "5")
+	files := []File{{Path: "file", Data: []byte("1")}, {Path: "dir/sub/new", Data: []byte("2")}, {Path: "link", Data: []byte("3")},
+		{Path: "dirlink/x", Data: []byte("4")}, {Path: "fifo", Data: []byte("5")}}
+	if err := write(context.Background(), dir, files, opts0400, testHooks{noExchange: noExchange}); err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]string{"file": "1", "dir/": "", "dir/sub/": "", "dir/sub/new": "2", "link": "3",
 		"dirlink/": "", "dirlink/x": "4", "fifo": "5", "keep": "not named", "keeplink": "not named"}
 	if got := visible(t, dir); !maps.Equal(got, want) {
@@ -235,8 +247,8 @@ func TestWriteFailureKeepsSet(t *testing.T) {
 		files   []File
 		wantErr string
 	}{
-		{name: "name too long", files: []File{{Path: "a", Data: []byte("new")}, {Path: "n/" + strings.Repeat("x", 256)}},
-			wantErr: "file name too long"},
+		{name: "name too long", files: []File{{Path: "a", Data: []byte("new")}, {Path: "fresh", Data: []byte("new name")},
+			{Path: "n/" + strings.Repeat("x", 256)}}, wantErr: "file name too long"},
 		{name: "reserved name", files: []File{{Path: "a"}, {Path: "..data/a"}}, wantErr: "belong to the injector"},
 		{name: "duplicate", files: []File{{Path: "a"}, {Path: "a"}}, wantErr: "written twice"},
 		{name: "nested", files: []File{{Path: "a"}, {Path: "a/b"}}, wantErr: "also a file"},
