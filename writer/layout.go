@@ -91,6 +91,24 @@ func (r *outRoot) unlinkOurs(name, target string) error {
 	return nil
 }
 
+// removeTree removes the top-level entry name and all below it, without
+// following links. The entries of a directory are removed in parallel,
+// which on ext4 takes about half the time of one after the other.
+func (r *outRoot) removeTree(name string) error {
+	var entries []fs.DirEntry
+	if fi, err := r.root.Lstat(name); err == nil && fi.IsDir() {
+		// A directory, not a link to one: its entries are its own.
+		entries, _ = fs.ReadDir(r.root.FS(), name)
+	}
+	err := parallel(context.Background(), len(entries), func(i int) error {
+		return r.root.RemoveAll(name + "/" + entries[i].Name())
+	})
+	if err != nil {
+		return err
+	}
+	return r.root.RemoveAll(name)
+}
+
 // txn is one Write: a generation made, then switched to.
 type txn struct {
 	r       *outRoot
@@ -135,7 +153,7 @@ func (t *txn) removeLeftovers(oldScheme bool) error {
 		case name == dataLink && e.Type() == fs.ModeSymlink:
 		case name == cur && e.IsDir():
 		case strings.HasPrefix(name, ".."):
-			errs = append(errs, t.r.root.RemoveAll(name))
+			errs = append(errs, t.r.removeTree(name))
 		case oldScheme:
 			errs = append(errs, t.removeOldTemps(e))
 		}
@@ -228,7 +246,7 @@ func (t *txn) abandon() error {
 		errs = append(errs, t.r.unlinkOurs(n, dataLink+"/"+n))
 	}
 	if t.gen != "" {
-		errs = append(errs, t.r.root.RemoveAll(t.gen))
+		errs = append(errs, t.r.removeTree(t.gen))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing the unfinished generation: %w", err)
@@ -274,7 +292,7 @@ func (t *txn) replace(name string) error {
 		return fmt.Errorf("replacing %s: %w", name, err)
 	}
 	if old != "" {
-		if err := t.r.root.RemoveAll(old); err != nil {
+		if err := t.r.removeTree(old); err != nil {
 			return fmt.Errorf("removing what %s held before: %w", name, err)
 		}
 	}

@@ -184,15 +184,18 @@ func testReplacesAnything(t *testing.T, noExchange bool) {
 	}
 	mustWrite(t, filepath.Join(dir, "keep"), "not named")
 	mustSymlink(t, "keep", filepath.Join(dir, "keeplink"))
+	mustWrite(t, filepath.Join(dir, "keepdir", "f"), "not named either")
+	mustSymlink(t, "keepdir", filepath.Join(dir, "inlink"))
 	beforeOut := tree(t, outside)
 
 	files := []File{{Path: "file", Data: []byte("1")}, {Path: "dir/sub/new", Data: []byte("2")}, {Path: "link", Data: []byte("3")},
-		{Path: "dirlink/x", Data: []byte("4")}, {Path: "fifo", Data: []byte("5")}}
+		{Path: "dirlink/x", Data: []byte("4")}, {Path: "fifo", Data: []byte("5")}, {Path: "inlink/y", Data: []byte("6")}}
 	if err := write(context.Background(), dir, files, opts0400, testHooks{noExchange: noExchange}); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"file": "1", "dir/": "", "dir/sub/": "", "dir/sub/new": "2", "link": "3",
-		"dirlink/": "", "dirlink/x": "4", "fifo": "5", "keep": "not named", "keeplink": "not named"}
+		"dirlink/": "", "dirlink/x": "4", "fifo": "5", "keep": "not named", "keeplink": "not named",
+		"inlink/": "", "inlink/y": "6", "keepdir/": "", "keepdir/f": "not named either"}
 	if got := visible(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("visible = %v, want %v", got, want)
 	}
