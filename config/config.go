@@ -76,6 +76,17 @@ type Settings struct {
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight at once.
 	Concurrency int
+
+	// Refresh mode (refresh.go): unset, the injector runs once.
+	RefreshInterval Duration
+	MaxStaleness    Duration
+	// NotifyURL gets a POST after each change.
+	NotifyURL string
+	// NotifySignal goes after each change to the process whose pid
+	// NotifyPIDFile holds, or to every process named NotifyProcess.
+	NotifySignal  Signal
+	NotifyPIDFile string
+	NotifyProcess string
 }
 
 // Load reads settings from the process environment (through envconfig) and
@@ -92,11 +103,12 @@ func Load() (Settings, error) {
 // environment) and validates them. A variable set to "" counts as unset.
 // The error lists every setting that is wrong, each by name.
 func Parse(lookup func(string) (string, bool)) (Settings, error) {
-	get := func(name, def string) string {
-		if v, ok := lookup("INJECTOR_" + name); ok && v != "" {
+	defaults := defaultValues()
+	get := func(name string) string {
+		if v, ok := lookup(Prefix + "_" + name); ok && v != "" {
 			return v
 		}
-		return def
+		return defaults[name]
 	}
 	var (
 		s    Settings
@@ -106,7 +118,7 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 		errs = append(errs, fmt.Errorf("INJECTOR_"+name+" "+format, args...))
 	}
 
-	s.Dir = get("DIR", "")
+	s.Dir = get("DIR")
 	switch {
 	case s.Dir == "":
 		fail("DIR", "is required: the output root (the shared volume's mount point)")
@@ -116,7 +128,7 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 		fail("DIR", "%q: must not be the file system root", s.Dir)
 	}
 
-	s.Spec, s.SpecFile = get("SPEC", ""), get("SPEC_FILE", "")
+	s.Spec, s.SpecFile = get("SPEC"), get("SPEC_FILE")
 	switch {
 	case (s.Spec == "") == (s.SpecFile == ""):
 		errs = append(errs, errors.New("set exactly one of INJECTOR_SPEC and INJECTOR_SPEC_FILE"))
@@ -125,38 +137,58 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 	}
 
 	var err error
-	if s.Timeout, err = time.ParseDuration(get("TIMEOUT", "60s")); err != nil {
-		fail("TIMEOUT", "%q: want a duration such as 60s", get("TIMEOUT", ""))
+	if s.Timeout, err = time.ParseDuration(get("TIMEOUT")); err != nil {
+		fail("TIMEOUT", "%q: want a duration such as 60s", get("TIMEOUT"))
 	} else if s.Timeout <= 0 {
-		fail("TIMEOUT", "must be positive, not %q", get("TIMEOUT", ""))
+		fail("TIMEOUT", "must be positive, not %q", get("TIMEOUT"))
 	}
-	if s.FileMode, err = ParseFileMode(get("FILE_MODE", "0400")); err != nil {
+	if s.FileMode, err = ParseFileMode(get("FILE_MODE")); err != nil {
 		errs = append(errs, fmt.Errorf("INJECTOR_FILE_MODE: %w", err))
 	}
 	for _, id := range []struct {
 		name string
 		dst  *int
 	}{{"UID", &s.UID}, {"GID", &s.GID}} {
-		v, err := strconv.ParseInt(get(id.name, "-1"), 10, 64)
+		v, err := strconv.ParseInt(get(id.name), 10, 64)
 		if err != nil || v < -1 || v > MaxID {
-			fail(id.name, "%q: must be -1 (leave as is) or an id from 0 to %d", get(id.name, ""), MaxID)
+			fail(id.name, "%q: must be -1 (leave as is) or an id from 0 to %d", get(id.name), MaxID)
 		}
 		*id.dst = int(v)
 	}
-	if s.LogFormat = get("LOG_FORMAT", "text"); s.LogFormat != "text" && s.LogFormat != "json" {
+	if s.LogFormat = get("LOG_FORMAT"); s.LogFormat != "text" && s.LogFormat != "json" {
 		fail("LOG_FORMAT", "%q: want text or json", s.LogFormat)
 	}
-	if s.S3PathStyle, err = strconv.ParseBool(get("S3_PATH_STYLE", "false")); err != nil {
-		fail("S3_PATH_STYLE", "%q: want true or false", get("S3_PATH_STYLE", ""))
+	if s.S3PathStyle, err = strconv.ParseBool(get("S3_PATH_STYLE")); err != nil {
+		fail("S3_PATH_STYLE", "%q: want true or false", get("S3_PATH_STYLE"))
 	}
-	if s.MaxValueBytes, err = strconv.ParseInt(get("MAX_VALUE_BYTES", "16777216"), 10, 64); err != nil || s.MaxValueBytes <= 0 {
-		fail("MAX_VALUE_BYTES", "%q: must be a positive number of bytes", get("MAX_VALUE_BYTES", ""))
+	if s.MaxValueBytes, err = strconv.ParseInt(get("MAX_VALUE_BYTES"), 10, 64); err != nil || s.MaxValueBytes <= 0 {
+		fail("MAX_VALUE_BYTES", "%q: must be a positive number of bytes", get("MAX_VALUE_BYTES"))
 	}
-	c, err := strconv.Atoi(get("CONCURRENCY", "8"))
+	c, err := strconv.Atoi(get("CONCURRENCY"))
 	if err != nil || c < 1 || c > MaxConcurrency {
-		fail("CONCURRENCY", "%q: must be 1 to %d", get("CONCURRENCY", ""), MaxConcurrency)
+		fail("CONCURRENCY", "%q: must be 1 to %d", get("CONCURRENCY"), MaxConcurrency)
 	}
 	s.Concurrency = c
+
+	for _, d := range []struct {
+		name string
+		dst  *Duration
+	}{{"REFRESH_INTERVAL", &s.RefreshInterval}, {"MAX_STALENESS", &s.MaxStaleness}} {
+		if v := get(d.name); v != "" {
+			if err := d.dst.Decode(v); err != nil {
+				fail(d.name, "%v", err)
+			}
+		}
+	}
+	s.NotifyURL, s.NotifyPIDFile, s.NotifyProcess = get("NOTIFY_URL"), get("NOTIFY_PID_FILE"), get("NOTIFY_PROCESS")
+	if v := get("NOTIFY_SIGNAL"); v != "" {
+		if err := s.NotifySignal.Decode(v); err != nil {
+			fail("NOTIFY_SIGNAL", "%v", err)
+		}
+	}
+	if err := s.validateRefresh(); err != nil {
+		errs = append(errs, err)
+	}
 
 	if err := errors.Join(errs...); err != nil {
 		return Settings{}, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -183,6 +215,9 @@ func (s Settings) LoadPlan(ctx context.Context) (plan.Plan, error) {
 		return plan.Plan{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	p.MaxFileBytes = s.MaxValueBytes
+	if err := s.checkRefreshPlan(p); err != nil {
+		return plan.Plan{}, err
+	}
 	return p, nil
 }
 

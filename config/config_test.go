@@ -271,3 +271,22 @@ func TestLoadReadsEverySetting(t *testing.T) {
 		t.Errorf("Load accepted UID 4294967295: %v", err)
 	}
 }
+
+// Only the prefixed variables are read: DIR or TIMEOUT in the environment
+// are someone else's.
+func TestLoadIgnoresUnprefixed(t *testing.T) {
+	for _, v := range Variables() {
+		t.Setenv(v.Name, "")
+		os.Unsetenv(v.Name)
+		t.Setenv(strings.TrimPrefix(v.Name, Prefix+"_"), "bogus")
+	}
+	t.Setenv("INJECTOR_DIR", "/secrets")
+	t.Setenv("INJECTOR_SPEC", okSpec)
+	s, err := Load()
+	if err != nil {
+		t.Fatalf("unprefixed variables were read: %v", err)
+	}
+	if s.Timeout != 60*time.Second || s.UID != -1 {
+		t.Errorf("settings %+v", s)
+	}
+}

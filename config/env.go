@@ -11,25 +11,71 @@ import (
 const Prefix = "INJECTOR"
 
 // environment is every setting as envconfig reads it from the process
-// environment: text, to be checked by Parse with the rules and messages of
-// each setting (envconfig's own conversions would wrap 4294967296 to 0 or
-// take "" as a value).
+// environment, each as PREFIX_ and its field name split into words. It has
+// no envconfig tags: with one, envconfig also reads the name without the
+// prefix, and DIR or TIMEOUT would be taken for INJECTOR_DIR or
+// INJECTOR_TIMEOUT. The name tag repeats the variable's name for
+// Variables. The settings are read as text, to be checked by Parse with the
+// rules and messages of each setting (envconfig's own conversions would
+// wrap 4294967296 to 0 or take "" as a value).
+//
+// It is also the one list of settings: their defaults (which Parse uses)
+// and the descriptions that --help prints.
 type environment struct {
-	Dir           string `envconfig:"DIR"`
-	Spec          string `envconfig:"SPEC"`
-	SpecFile      string `envconfig:"SPEC_FILE"`
-	Timeout       string `envconfig:"TIMEOUT"`
-	FileMode      string `envconfig:"FILE_MODE"`
-	UID           string `envconfig:"UID"`
-	GID           string `envconfig:"GID"`
-	LogFormat     string `envconfig:"LOG_FORMAT"`
-	S3PathStyle   string `envconfig:"S3_PATH_STYLE"`
-	MaxValueBytes string `envconfig:"MAX_VALUE_BYTES"`
-	Concurrency   string `envconfig:"CONCURRENCY"`
+	Dir           string `split_words:"true" name:"DIR" needed:"true" desc:"output root: the shared volume's mount point"`
+	Spec          string `split_words:"true" name:"SPEC" desc:"JSON list of items to write (this or INJECTOR_SPEC_FILE)"`
+	SpecFile      string `split_words:"true" name:"SPEC_FILE" desc:"file holding the JSON list of items (this or INJECTOR_SPEC)"`
+	Timeout       string `split_words:"true" name:"TIMEOUT" default:"60s" desc:"bound on the whole run"`
+	FileMode      string `split_words:"true" name:"FILE_MODE" default:"0400" desc:"octal mode of every file written"`
+	UID           string `split_words:"true" name:"UID" default:"-1" desc:"owner of written files and directories (-1: the process's)"`
+	GID           string `split_words:"true" name:"GID" default:"-1" desc:"group of written files and directories (-1: the process's)"`
+	LogFormat     string `split_words:"true" name:"LOG_FORMAT" default:"text" desc:"text or json"`
+	S3PathStyle   string `split_words:"true" name:"S3_PATH_STYLE" default:"false" desc:"path-style S3 addressing, for S3-compatible endpoints"`
+	MaxValueBytes string `split_words:"true" name:"MAX_VALUE_BYTES" default:"16777216" desc:"largest value accepted, and largest file rendered"`
+	Concurrency   string `split_words:"true" name:"CONCURRENCY" default:"8" desc:"API calls in flight at once"`
+
+	RefreshInterval string `split_words:"true" name:"REFRESH_INTERVAL" desc:"refresh mode: check for rotated values this often (Go duration, at least 1s); unset: run once"`
+	MaxStaleness    string `split_words:"true" name:"MAX_STALENESS" desc:"refresh mode: how long files may go unconfirmed before health fails (default 3 intervals)"`
+	NotifyURL       string `split_words:"true" name:"NOTIFY_URL" desc:"refresh mode: loopback http URL that gets a POST after each change"`
+	NotifySignal    string `split_words:"true" name:"NOTIFY_SIGNAL" desc:"refresh mode: signal (SIGHUP, ...) sent after each change to the process named below"`
+	NotifyPIDFile   string `split_words:"true" name:"NOTIFY_PID_FILE" desc:"refresh mode: file holding the pid that gets INJECTOR_NOTIFY_SIGNAL"`
+	NotifyProcess   string `split_words:"true" name:"NOTIFY_PROCESS" desc:"refresh mode: name of the processes (/proc/PID/comm) that get INJECTOR_NOTIFY_SIGNAL"`
+}
+
+// Variable is one setting: its environment variable, default and meaning.
+type Variable struct {
+	Name, Default, Doc string
+	Required           bool
+}
+
+// Variables lists every setting, in the order of the table in README.md.
+func Variables() []Variable {
+	t := reflect.TypeFor[environment]()
+	vars := make([]Variable, t.NumField())
+	for i := range vars {
+		tag := t.Field(i).Tag
+		vars[i] = Variable{Name: Prefix + "_" + tag.Get("name"), Default: tag.Get("default"),
+			Doc: tag.Get("desc"), Required: tag.Get("needed") == "true"}
+	}
+	return vars
+}
+
+// defaultValues maps each setting's short name (DIR, TIMEOUT, ...) to its
+// default.
+func defaultValues() map[string]string {
+	t := reflect.TypeFor[environment]()
+	defs := make(map[string]string, t.NumField())
+	for i := range t.NumField() {
+		defs[t.Field(i).Tag.Get("name")] = t.Field(i).Tag.Get("default")
+	}
+	return defs
 }
 
 // readEnvironment reads the settings' variables with envconfig and returns
 // a lookup over them for Parse.
+// envconfig applies the default tags too (Parse reads "" as unset and
+// gives the same defaults); "needed" is not envconfig's "required", so
+// that a missing INJECTOR_DIR is reported by Parse with every other error.
 func readEnvironment() (func(string) (string, bool), error) {
 	var e environment
 	if err := envconfig.Process(Prefix, &e); err != nil {
@@ -39,7 +85,7 @@ func readEnvironment() (func(string) (string, bool), error) {
 	v, t := reflect.ValueOf(e), reflect.TypeOf(e)
 	for i := range t.NumField() {
 		if s := v.Field(i).String(); s != "" {
-			vars[Prefix+"_"+t.Field(i).Tag.Get("envconfig")] = s
+			vars[Prefix+"_"+t.Field(i).Tag.Get("name")] = s
 		}
 	}
 	return func(name string) (string, bool) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
@@ -33,24 +34,19 @@ type Report struct {
 
 // Run carries out p under dir: as one generation of files (writer.Write),
 // or, for an in-place output (ecs-config), by replacing that one file
-// (writer.Update). On error what readers see under dir is unchanged; the
-// error wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
+// (writer.Update, which reads the file to merge into while it holds its
+// directory). On error what readers see under dir is unchanged; the error
+// wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
-	values, err := fetch(ctx, p.Fetches, f)
+	values, err := Fetch(ctx, p.Fetches, f, nil)
 	if err != nil {
 		return Report{}, err
 	}
 	log.Debug("fetched", "values", len(values))
-	maxBytes := p.MaxFileBytes
-	if maxBytes <= 0 {
-		maxBytes = plan.DefaultMaxFileBytes
-	}
 	rep := Report{Fetched: len(values)}
-	if len(p.Outputs) == 1 && p.Outputs[0].Format.InPlace() {
-		// The plan allows no other output beside it.
-		out := p.Outputs[0]
+	if out, ok := inPlace(p); ok {
 		err := writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
-			files, err := renderOutput(ctx, out, values, existing, maxBytes)
+			files, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 			}
@@ -63,13 +59,9 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 		log.Info("wrote", "path", out.Path, "layout", "in place")
 		return rep, nil
 	}
-	var files []writer.File
-	for _, out := range p.Outputs {
-		fs, err := renderOutput(ctx, out, values, nil, maxBytes)
-		if err != nil {
-			return Report{}, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
-		}
-		files = append(files, fs...)
+	files, err := Render(ctx, p, values, dir)
+	if err != nil {
+		return Report{}, err
 	}
 	if err := writer.Write(ctx, dir, files, opts); err != nil {
 		return Report{}, err
@@ -81,9 +73,53 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 	return rep, nil
 }
 
-// fetch fetches everything in two rounds when S3 objects need SSE-C keys:
-// first the keys (with all else that needs none), then those objects.
-func fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher) (sources.Values, error) {
+// inPlace returns p's output if it is an in-place one (ecs-config), which
+// the plan allows only alone.
+func inPlace(p plan.Plan) (plan.Output, bool) {
+	if len(p.Outputs) == 1 && p.Outputs[0].Format.InPlace() {
+		return p.Outputs[0], true
+	}
+	return plan.Output{}, false
+}
+
+func maxFileBytes(p plan.Plan) int64 {
+	if p.MaxFileBytes <= 0 {
+		return plan.DefaultMaxFileBytes
+	}
+	return p.MaxFileBytes
+}
+
+// Render renders every output of p from values, which must hold every
+// value p fetches; each file is bounded by p.MaxFileBytes, and templates
+// stop when ctx ends. dir is read only for an in-place output
+// (ecs-config), which merges into the file already there. The error wraps
+// ErrRender, or writer.ErrWrite when the output root refused that read.
+func Render(ctx context.Context, p plan.Plan, values sources.Values, dir string) ([]writer.File, error) {
+	var files []writer.File
+	for _, out := range p.Outputs {
+		var existing []byte
+		if out.Format.InPlace() {
+			var err error
+			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
+				// The output root refused a read, as it would refuse
+				// the write.
+				return nil, fmt.Errorf("%s: %w", out.Path, err)
+			}
+		}
+		fs, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		files = append(files, fs...)
+	}
+	return files, nil
+}
+
+// Fetch fetches the values of fetches, in two rounds when S3 objects need
+// SSE-C keys: first the keys (with all else that needs none), then those
+// objects. A key that fetches does not fetch is read from known (refresh
+// mode fetches only what changed; known may be nil).
+func Fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher, known sources.Values) (sources.Values, error) {
 	var first, second []plan.Fetch
 	for _, pf := range fetches {
 		if pf.SSECustomerKey != nil {
@@ -96,26 +132,54 @@ func fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher) (sources.Values
 	for _, pf := range first {
 		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted})
 	}
-	values, err := f.Fetch(ctx, reqs)
-	if err != nil || len(second) == 0 {
-		return values, err
+	values := sources.Values{}
+	if len(reqs) > 0 {
+		var err error
+		if values, err = f.Fetch(ctx, reqs); err != nil {
+			return nil, err
+		}
+	}
+	if len(second) == 0 {
+		return values, nil
+	}
+	keys := values
+	if len(known) > 0 {
+		keys = maps.Clone(known)
+		maps.Copy(keys, values)
 	}
 	keyed := make([]sources.Request, 0, len(second))
 	for _, pf := range second {
-		key, err := sseKey(*pf.SSECustomerKey, values)
+		r, err := Request(pf, keys)
 		if err != nil {
-			return nil, &sources.Error{Ref: pf.Target.String(), Err: err}
+			return nil, err
 		}
-		keyed = append(keyed, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, SSECustomerKey: key})
+		keyed = append(keyed, r)
 	}
 	more, err := f.Fetch(ctx, keyed)
 	if err != nil {
 		return nil, err
 	}
+	if values == nil {
+		values = make(sources.Values, len(more))
+	}
 	for t, v := range more {
 		values[t] = v
 	}
 	return values, nil
+}
+
+// Request is the request that fetches (or checks) pf; an SSE-C key is
+// read from values. The error is a *sources.Error naming pf.
+func Request(pf plan.Fetch, values sources.Values) (sources.Request, error) {
+	r := sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted}
+	if pf.SSECustomerKey != nil {
+		key, err := sseKey(*pf.SSECustomerKey, values)
+		if err != nil {
+			return sources.Request{}, &sources.Error{Ref: pf.Target.String(), Err: err}
+		}
+		r.SSECustomerKey = key
+	}
+	return r, nil
 }
 
 // sseKey decodes the base64 SSE-C key that r selects.

@@ -339,3 +339,35 @@ var (
 	_ inject.Fetcher = (*fakeFetcher)(nil)
 	_ inject.Fetcher = (*sources.Fetcher)(nil)
 )
+
+// TestFetchKeyFromKnown checks refresh mode's partial fetch: an SSE-C
+// object fetched alone takes its key from the values already known.
+func TestFetchKeyFromKnown(t *testing.T) {
+	key := make([]byte, 32)
+	key[0] = 7
+	f := &fakeFetcher{values: map[string]string{"s3://b/blob": "blob"}}
+	p := buildPlan(t, `[{"from": "s3://b/blob", "path": "blob", "sseCustomerKey": "secretsmanager:blob-key"}]`)
+	var blob plan.Fetch
+	known := sources.Values{}
+	for _, pf := range p.Fetches {
+		if pf.SSECustomerKey != nil {
+			blob = pf
+		} else {
+			known[pf.Target] = secret.New([]byte(base64.StdEncoding.EncodeToString(key)), secret.Version{})
+		}
+	}
+	if _, err := inject.Fetch(context.Background(), []plan.Fetch{blob}, f, nil); err == nil {
+		t.Fatal("no error without the key")
+	}
+	f.calls = nil
+	vals, err := inject.Fetch(context.Background(), []plan.Fetch{blob}, f, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vals) != 1 || string(vals[blob.Target].Bytes()) != "blob" {
+		t.Fatalf("values %v: want only the blob", vals)
+	}
+	if n := len(f.calls); n != 1 || len(f.calls[0]) != 1 || f.calls[0][0].SSECustomerKey[0] != 7 {
+		t.Fatalf("calls %v: want one call, the blob with the known key", f.calls)
+	}
+}

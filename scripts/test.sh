@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, fuzz seeds, and the integration tests that drive
-# the built injector with the real AWS SDK against moto_server and MinIO.
+# Runs every test: unit tests, fuzz seeds, the integration tests that drive
+# the built injector with the real AWS SDK against moto_server and MinIO, and
+# the image tests (internal/image) that build the image twice with
+# scripts/image.sh and run it as ECS would (unshare and chroot: as root).
 # Installs what the tests need that a fresh machine lacks (MinIO, pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."

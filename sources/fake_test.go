@@ -34,12 +34,14 @@ type fakeAWS struct {
 	pageAt                int                            // BatchGetSecretValue answers at most this many per page (0: all)
 	fail                  func(region, op string) error  // an error for this call, or nil
 	inFlight, maxInFlight atomic.Int32
-	block                 chan struct{} // if set, every call waits for it (or ctx)
+	block                 chan struct{}     // if set, every call waits for it (or ctx)
+	headKeys              map[string]string // by bucket/key: the SSE-C key HeadObject was given
 }
 
 type fakeSecret struct {
 	arn, versionID string
 	stages         []string
+	others         map[string][]string // other versions' stages, by version id
 	str            *string
 	bin            []byte
 	batchError     string // error code BatchGetSecretValue reports for it
@@ -47,7 +49,8 @@ type fakeSecret struct {
 
 func newFake() *fakeAWS {
 	return &fakeAWS{regions: map[string]int{}, secrets: map[string]fakeSecret{},
-		params: map[string]ssmtypes.Parameter{}, objects: map[string]*s3.GetObjectOutput{}, bodies: map[string]string{}}
+		params: map[string]ssmtypes.Parameter{}, objects: map[string]*s3.GetObjectOutput{}, bodies: map[string]string{},
+		headKeys: map[string]string{}}
 }
 
 func (f *fakeAWS) addSecret(name, value string) {
@@ -185,13 +188,19 @@ func (c fakeClient) GetSecretValue(ctx context.Context, in *secretsmanager.GetSe
 		SecretString: s.str, SecretBinary: s.bin, VersionId: aws.String(s.versionID), VersionStages: s.stages}, nil
 }
 
+// GetParameters is recorded as GetParameters when it decrypts (a fetch)
+// and as GetParametersNoDecryption when it does not (a change check).
 func (c fakeClient) GetParameters(ctx context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
-	done, err := c.f.begin(ctx, c.region, "GetParameters")
+	op := "GetParameters"
+	if !aws.ToBool(in.WithDecryption) {
+		op = "GetParametersNoDecryption"
+	}
+	done, err := c.f.begin(ctx, c.region, op)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	if len(in.Names) > 10 || !aws.ToBool(in.WithDecryption) {
+	if len(in.Names) > 10 {
 		return nil, apiError("ValidationException", "bad request")
 	}
 	out := &ssm.GetParametersOutput{}
@@ -226,6 +235,40 @@ func (c fakeClient) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...f
 	}
 	out.Body = io.NopCloser(strings.NewReader(c.f.bodies[k]))
 	return &out, nil
+}
+
+func (c fakeClient) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "DescribeSecret")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	s, ok := c.f.lookupSecret(aws.ToString(in.SecretId))
+	if !ok {
+		return nil, apiError("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+	}
+	stages := map[string][]string{s.versionID: s.stages}
+	for id, st := range s.others {
+		stages[id] = st
+	}
+	return &secretsmanager.DescribeSecretOutput{ARN: aws.String(s.arn), Name: aws.String(nameOf(s.arn)), VersionIdsToStages: stages}, nil
+}
+
+func (c fakeClient) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "HeadObject")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	k := aws.ToString(in.Bucket) + "/" + aws.ToString(in.Key)
+	o, ok := c.f.objects[k]
+	if !ok {
+		return nil, apiError("NotFound", "Not Found")
+	}
+	c.f.mu.Lock()
+	c.f.headKeys[k] = aws.ToString(in.SSECustomerKey)
+	c.f.mu.Unlock()
+	return &s3.HeadObjectOutput{ETag: o.ETag, VersionId: o.VersionId, ContentLength: o.ContentLength, ServerSideEncryption: o.ServerSideEncryption}, nil
 }
 
 func apiError(code, msg string) error {

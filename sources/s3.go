@@ -43,10 +43,7 @@ func (f *Fetcher) getObject(client s3API, r Request) call {
 			if len(r.SSECustomerKey) != 32 {
 				return valueError(t.String(), "SSE-C key must be 32 bytes, got %d", len(r.SSECustomerKey))
 			}
-			sum := md5.Sum(r.SSECustomerKey)
-			in.SSECustomerAlgorithm = aws.String("AES256")
-			in.SSECustomerKey = aws.String(base64.StdEncoding.EncodeToString(r.SSECustomerKey))
-			in.SSECustomerKeyMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = sseCHeaders(r.SSECustomerKey)
 		}
 		resp, err := client.GetObject(ctx, in)
 		if err != nil {
@@ -75,4 +72,10 @@ func (f *Fetcher) getObject(client s3API, r Request) call {
 		out.put(t, secret.New(v, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)}))
 		return nil
 	}
+}
+
+// sseCHeaders gives the SSE-C algorithm, key and key MD5 headers for key.
+func sseCHeaders(key []byte) (algorithm, b64Key, b64MD5 *string) {
+	sum := md5.Sum(key)
+	return aws.String("AES256"), aws.String(base64.StdEncoding.EncodeToString(key)), aws.String(base64.StdEncoding.EncodeToString(sum[:]))
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,12 +95,13 @@ func (f *Fetcher) CheckRegions(targets []ref.Target) error {
 	return nil
 }
 
-// call is one API call's worth of work; it stores what it fetched in out.
+// call is one API call's worth of work; it stores what it learnt in out.
 type call func(ctx context.Context, out *result) error
 
 type result struct {
-	mu     sync.Mutex
-	values Values
+	mu       sync.Mutex
+	values   Values
+	versions Versions
 }
 
 func (r *result) put(t ref.Target, v secret.Value) {
@@ -108,14 +110,33 @@ func (r *result) put(t ref.Target, v secret.Value) {
 	r.values[t] = v
 }
 
+func (r *result) putVersion(t ref.Target, v secret.Version) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.versions[t] = v
+}
+
 // Fetch fetches every request. It returns all values, or an error that names
 // every request that failed; it never returns part of the values.
 func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
-	calls, err := f.plan(reqs)
+	calls, err := f.plan(reqs, false)
 	if err != nil {
 		return nil, err
 	}
 	out := &result{values: make(Values, len(reqs))}
+	if err := f.run(ctx, calls, out); err != nil {
+		return nil, err
+	}
+	for _, r := range reqs {
+		if _, ok := out.values[r.Target]; !ok {
+			return nil, valueError(r.Target.String(), "no value returned")
+		}
+	}
+	return out.values, nil
+}
+
+// run makes the calls, at most Concurrency at once, and joins their errors.
+func (f *Fetcher) run(ctx context.Context, calls []call, out *result) error {
 	errs := make([]error, len(calls))
 	sem := make(chan struct{}, f.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -137,22 +158,18 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	for _, r := range reqs {
-		if _, ok := out.values[r.Target]; !ok {
-			return nil, valueError(r.Target.String(), "no value returned")
-		}
-	}
-	return out.values, nil
+	return errors.Join(errs...)
 }
 
-// source is one service the injector reads from: it turns the requests
-// for it in one region into API calls. Adding a source is a file holding
-// its calls plus one line in registry.
+// source is one service the injector reads from. Adding a source is a
+// file holding its calls plus one line in registry.
 type source interface {
+	// calls turns the requests for the source in one region into API
+	// calls that fetch their values.
 	calls(f *Fetcher, region string, reqs []Request) []call
+	// checks turns them into calls that learn each target's current
+	// version without fetching a value (refresh mode).
+	checks(f *Fetcher, region string, reqs []Request) []call
 }
 
 // registry maps each kind of reference to the source that fetches it.
@@ -163,8 +180,9 @@ var registry = map[ref.Source]source{
 }
 
 // plan groups requests by source and region, each target once, in the
-// order first named, and asks each source for its calls.
-func (f *Fetcher) plan(reqs []Request) ([]call, error) {
+// order first named, and asks each source for its calls (checks instead
+// with check set).
+func (f *Fetcher) plan(reqs []Request, check bool) ([]call, error) {
 	type group struct {
 		source ref.Source
 		region string
@@ -192,9 +210,28 @@ func (f *Fetcher) plan(reqs []Request) ([]call, error) {
 	}
 	var calls []call
 	for _, g := range order {
-		calls = append(calls, registry[g.source].calls(f, g.region, groups[g])...)
+		src := registry[g.source]
+		if check {
+			calls = append(calls, src.checks(f, g.region, groups[g])...)
+		} else {
+			calls = append(calls, src.calls(f, g.region, groups[g])...)
+		}
 	}
 	return calls, nil
+}
+
+// parameterCalls makes one call of mk per 10 parameters of a region.
+func (f *Fetcher) parameterCalls(region string, reqs []Request, mk func(ssmAPI, []ref.Target) call) []call {
+	client := f.clients.ssm(region)
+	var calls []call
+	for chunk := range slices.Chunk(reqs, parametersBatch) {
+		targets := make([]ref.Target, len(chunk))
+		for i, r := range chunk {
+			targets[i] = r.Target
+		}
+		calls = append(calls, mk(client, targets))
+	}
+	return calls
 }
 
 func (f *Fetcher) checkSize(t ref.Target, n int64) error {

@@ -25,16 +25,7 @@ const (
 type ssmSource struct{}
 
 func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.ssm(region)
-	var calls []call
-	for chunk := range slices.Chunk(reqs, parametersBatch) {
-		targets := make([]ref.Target, len(chunk))
-		for i, r := range chunk {
-			targets[i] = r.Target
-		}
-		calls = append(calls, f.getParameters(client, targets))
-	}
-	return calls
+	return f.parameterCalls(region, reqs, f.getParameters)
 }
 
 // getParameters fetches up to 10 parameters in one call, decrypting

@@ -23,7 +23,7 @@ const (
 	dataTmp    = "..data_tmp" // the next ..data, renamed over it
 	lockName   = "..lock"     // held while a run changes the root
 	tmpPrefix  = "..tmp."     // a link about to replace a name, then the content it replaced
-	genPrefix  = ".."         // generations: ..<UTC time>.<random>
+	genPrefix  = ".."         // generations: ..<UTC time>.<8 hex>
 	timeLayout = "2006_01_02_15_04_05"
 )
 
@@ -130,15 +130,16 @@ func (t *txn) current() string {
 	return target
 }
 
-func isGeneration(name string) bool {
-	return strings.HasPrefix(name, genPrefix) && !strings.Contains(name, "/") &&
-		name != dataLink && name != dataTmp && name != lockName && !strings.HasPrefix(name, tmpPrefix)
-}
+// generation matches the names mkGeneration gives.
+var generation = regexp.MustCompile(`^\.\.[0-9]{4}(_[0-9]{2}){5}\.[0-9a-f]{8}$`)
 
-// removeLeftovers removes every top-level ".." entry but ..lock, ..data (if
-// it is a link) and the generation it points to: older generations, a stray
-// ..data_tmp, and the content a replaced name held. With oldScheme it also
-// removes the per-file scheme's temporary and backup files.
+func isGeneration(name string) bool { return generation.MatchString(name) }
+
+// removeLeftovers removes the generations that ..data does not point to, a
+// stray ..data_tmp (or a ..data that is not a link), and ..tmp.* (the
+// content a replaced name held). Other ".." names of the injector (the
+// lock, refresh mode's status file) stay. With oldScheme it also removes
+// the per-file scheme's temporary and backup files.
 func (t *txn) removeLeftovers(oldScheme bool) error {
 	cur := t.current()
 	entries, err := fs.ReadDir(t.r.root.FS(), ".")
@@ -149,11 +150,11 @@ func (t *txn) removeLeftovers(oldScheme bool) error {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case name == lockName:
 		case name == dataLink && e.Type() == fs.ModeSymlink:
 		case name == cur && e.IsDir():
-		case strings.HasPrefix(name, ".."):
+		case name == dataLink || name == dataTmp || strings.HasPrefix(name, tmpPrefix) || isGeneration(name):
 			errs = append(errs, t.r.removeTree(name))
+		case strings.HasPrefix(name, ".."):
 		case oldScheme:
 			errs = append(errs, t.removeOldTemps(e))
 		}

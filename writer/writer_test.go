@@ -234,7 +234,15 @@ func TestWriteRemovesLeftovers(t *testing.T) {
 	mustWrite(t, filepath.Join(dir, "kept", "f"), "mine")
 	mustWrite(t, filepath.Join(dir, "kept", ".f.tmp-short"), "mine too")
 
+	mustWrite(t, filepath.Join(dir, "..status.json"), "{}") // refresh mode's, not a leftover
+
 	writeAll(t, dir, opts0400, "a", "2")
+	if b, err := os.ReadFile(filepath.Join(dir, "..status.json")); err != nil || string(b) != "{}" {
+		t.Errorf("..status.json: %q, %v; want it left alone", b, err)
+	}
+	if err := os.Remove(filepath.Join(dir, "..status.json")); err != nil {
+		t.Fatal(err)
+	}
 	checkClean(t, dir)
 	want := map[string]string{"a": "2", "kept/": "", "kept/f": "mine", "kept/.f.tmp-short": "mine too"}
 	if got := visible(t, dir); !maps.Equal(got, want) {

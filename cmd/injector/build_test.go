@@ -5,20 +5,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/internal/image"
 )
 
-// TestStaticBuild builds the binary the way the Dockerfile does and checks
-// that it runs from a scratch/distroless image: statically linked (no ELF
-// interpreter, no shared libraries) and without local paths baked in.
+// TestStaticBuild builds the binary the way the image is built (the flags
+// internal/image gives scripts/image.sh and the Dockerfile) and checks that
+// it runs from a scratch image: statically linked (no ELF interpreter, no
+// shared libraries), without local paths baked in, and with the version and
+// commit -ldflags set.
 func TestStaticBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	const version, commit = "v0.0.0-test", "0123456789abcdef"
 	bin := filepath.Join(t.TempDir(), "injector")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	args := append([]string{"build"}, image.GoBuildFlags(version, commit)...)
+	cmd := exec.Command("go", append(args, "-o", bin, ".")...)
+	cmd.Env = append(os.Environ(), image.GoBuildEnv()...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -42,5 +49,14 @@ func TestStaticBuild(t *testing.T) {
 	wd, _ := os.Getwd()
 	if root := filepath.Dir(filepath.Dir(wd)); strings.Contains(string(data), root) {
 		t.Fatalf("binary contains the build path %s: -trimpath not in effect", root)
+	}
+
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatalf("injector version: %v", err)
+	}
+	want := "version: " + version + "\ncommit:  " + commit + "\ngo:      " + runtime.Version() + "\n"
+	if string(out) != want {
+		t.Fatalf("injector version printed\n%s\nwant\n%s", out, want)
 	}
 }

@@ -3,6 +3,12 @@
 // meant to run first in an ECS task; it exits 0 only when every file is in
 // place, and leaves no new file behind when it fails.
 //
+// With no arguments it injects; `injector version` and `injector --help`
+// (see commands.go) help operators.
+// With INJECTOR_REFRESH_INTERVAL set it keeps running and keeps the files
+// up to date (refresh.go); `injector health` (health.go) is its container
+// health check.
+//
 // Exit codes: 0 success, 1 unexpected error, 2 configuration error (no AWS
 // call was made), 3 fetch error, 4 render error, 5 write error.
 package main
@@ -27,6 +33,7 @@ import (
 
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
 )
@@ -43,12 +50,14 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, stderr io.Writer) (code int) {
+// run runs the command args name (inject when there is none) and returns
+// the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	// A panic must not surface as Go's exit status 2, which means a
 	// configuration error here. Only runtime errors are described: they
 	// carry no data.
@@ -62,6 +71,11 @@ func run(ctx context.Context, stderr io.Writer) (code int) {
 			code = exitInternal
 		}
 	}()
+	return dispatch(ctx, args, stdout, stderr)
+}
+
+// runInject is the injection itself: the bare binary and `injector inject`.
+func runInject(ctx context.Context, stderr io.Writer) int {
 	start := time.Now()
 	settings, err := config.Load()
 	if err != nil {
@@ -70,9 +84,17 @@ func run(ctx context.Context, stderr io.Writer) (code int) {
 		return exitConfig
 	}
 	log := newLogger(settings.LogFormat, stderr)
-	code, err = injectOnce(ctx, settings, log)
+	mode := injectOnce
+	if settings.Refresh() {
+		mode = runRefresh
+	}
+	code, err := mode(ctx, settings, log)
 	if err != nil {
-		log.Error("injection failed", "exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond))
+		attrs := []any{"exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond)}
+		if hint := writeHint(err, settings.Dir); hint != "" {
+			attrs = append(attrs, "hint", hint)
+		}
+		log.Error("injection failed", attrs...)
 		return code
 	}
 	return exitOK
@@ -81,13 +103,31 @@ func run(ctx context.Context, stderr io.Writer) (code int) {
 func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	p, err := s.LoadPlan(ctx)
+	p, f, err := prepare(ctx, s, log)
 	if err != nil {
 		return exitConfig, err
 	}
+	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
+	rep, err := inject.Run(ctx, p, f, s.Dir, writeOptions(s), log)
+	if err != nil {
+		return exitCode(err), err
+	}
+	log.Info("injected", "values", rep.Fetched, "files", len(rep.Files))
+	return exitOK, nil
+}
+
+// prepare does everything before the first AWS call: it plans the spec and
+// makes the fetcher. Its errors are configuration errors.
+func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Plan, *sources.Fetcher, error) {
+	pctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	p, err := s.LoadPlan(pctx)
+	if err != nil {
+		return plan.Plan{}, nil, err
+	}
 	cfg, err := awsConfig(ctx, log)
 	if err != nil {
-		return exitConfig, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+		return plan.Plan{}, nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
 	}
 	f := sources.New(cfg, sources.Options{
 		S3PathStyle:   s.S3PathStyle,
@@ -95,15 +135,13 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 		Concurrency:   s.Concurrency,
 	})
 	if err := f.CheckRegions(p.Targets()); err != nil {
-		return exitConfig, fmt.Errorf("%w: %w", config.ErrConfig, err)
+		return plan.Plan{}, nil, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
-	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
-	rep, err := inject.Run(ctx, p, f, s.Dir, writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}, log)
-	if err != nil {
-		return exitCode(err), err
-	}
-	log.Info("injected", "values", rep.Fetched, "files", len(rep.Files))
-	return exitOK, nil
+	return p, f, nil
+}
+
+func writeOptions(s config.Settings) writer.Options {
+	return writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}
 }
 
 func exitCode(err error) int {

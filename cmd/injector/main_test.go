@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 
 	"github.com/ecs-secret-injector/injector/config"
@@ -36,7 +37,7 @@ func TestRunConfigError(t *testing.T) {
 	t.Setenv("INJECTOR_DIR", "")
 	t.Setenv("INJECTOR_SPEC", "")
 	var out bytes.Buffer
-	if code := run(context.Background(), &out); code != exitConfig {
+	if code := run(context.Background(), nil, io.Discard, &out); code != exitConfig {
 		t.Fatalf("run = %d, want %d:\n%s", code, exitConfig, out.String())
 	}
 	if !bytes.Contains(out.Bytes(), []byte("INJECTOR_DIR")) {

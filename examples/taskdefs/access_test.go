@@ -43,6 +43,7 @@ type access struct {
 const (
 	actBatchGetSecretValue = "secretsmanager:BatchGetSecretValue"
 	actGetSecretValue      = "secretsmanager:GetSecretValue"
+	actDescribeSecret      = "secretsmanager:DescribeSecret"
 	actGetParameters       = "ssm:GetParameters"
 	actGetObject           = "s3:GetObject"
 	actGetObjectVersion    = "s3:GetObjectVersion"
@@ -106,12 +107,19 @@ func targetAccess(t ref.Target, w wiring) ([]access, error) {
 			secret = fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s%s", w.partition, region, w.account, t.ID, secretSuffixPattern)
 		}
 		get := access{actGetSecretValue, secret}
-		if t.Pinned() {
-			return []access{get}, nil
+		var out []access
+		if !t.Pinned() {
+			// BatchGetSecretValue has no resource-level permissions; each
+			// secret it returns is authorized through GetSecretValue.
+			out = append(out, access{actBatchGetSecretValue, "*"})
 		}
-		// BatchGetSecretValue has no resource-level permissions; each secret
-		// it returns is authorized through GetSecretValue.
-		return []access{{actBatchGetSecretValue, "*"}, get}, nil
+		out = append(out, get)
+		// Refresh mode checks for a new version with DescribeSecret,
+		// unless the reference pins a version id, which cannot change.
+		if w.refresh && t.VersionID == "" {
+			out = append(out, access{actDescribeSecret, secret})
+		}
+		return out, nil
 	case ref.SSM:
 		// The ID may carry a ":version" or ":label" selector, which is not
 		// part of the parameter's ARN.

@@ -53,6 +53,9 @@ type exampleFile struct {
 }
 
 func classify(name string) fileKind {
+	if k, ok := classifyMore(name); ok {
+		return k
+	}
 	switch {
 	case strings.HasSuffix(name, runTaskSuffix):
 		return kindRunTask

@@ -6,6 +6,7 @@ package taskdefs_test
 import (
 	"errors"
 	"fmt"
+	"github.com/ecs-secret-injector/injector/internal/image"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +25,17 @@ type wiring struct {
 	region    string    // AWS_REGION of the injector, else its awslogs-region
 	account   string    // account of the task role
 	partition string    // partition of the task role
+	refresh   bool      // INJECTOR_REFRESH_INTERVAL is set: the injector keeps running
+}
+
+// checkHealthCheck wants the injector's health subcommand, run by the
+// image's own entrypoint (the image has no shell), as its healthCheck.
+func checkHealthCheck(inj ecstypes.ContainerDefinition) error {
+	want := append(append([]string{"CMD"}, image.Entrypoint()...), "health")
+	if inj.HealthCheck == nil || !slices.Equal(inj.HealthCheck.Command, want) {
+		return fmt.Errorf("the injector needs healthCheck.command %q", want)
+	}
+	return nil
 }
 
 func containerName(c ecstypes.ContainerDefinition) string { return aws.ToString(c.Name) }
@@ -138,6 +150,16 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 		}
 	}
 
+	// Refresh mode keeps the injector running and reports through its
+	// health check, so the app waits for HEALTHY instead of SUCCESS.
+	_, w.refresh = env["INJECTOR_REFRESH_INTERVAL"]
+	condition := ecstypes.ContainerConditionSuccess
+	if w.refresh {
+		condition = ecstypes.ContainerConditionHealthy
+		if err := checkHealthCheck(inj); err != nil {
+			fail("refresh mode: %w", err)
+		}
+	}
 	dependents := 0
 	for _, c := range td.ContainerDefinitions {
 		name := containerName(c)
@@ -146,9 +168,9 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 		}
 		dependents++
 		if !slices.ContainsFunc(c.DependsOn, func(d ecstypes.ContainerDependency) bool {
-			return aws.ToString(d.ContainerName) == injectorName && d.Condition == ecstypes.ContainerConditionSuccess
+			return aws.ToString(d.ContainerName) == injectorName && d.Condition == condition
 		}) {
-			fail("container %q must dependsOn %s with condition SUCCESS", name, injectorName)
+			fail("container %q must dependsOn %s with condition %s", name, injectorName, condition)
 		}
 		mounted := false
 		for _, m := range c.MountPoints {
@@ -342,6 +364,22 @@ func TestCheckWiring(t *testing.T) {
 				setEnv(&td.ContainerDefinitions[0], "INJECTOR_SPEC", `[{"path":"a"}]`)
 			},
 			wantErr: "from is required",
+		},
+		{
+			name: "refresh mode wants HEALTHY",
+			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
+				setEnv(&td.ContainerDefinitions[0], "INJECTOR_REFRESH_INTERVAL", "5m")
+				td.ContainerDefinitions[0].HealthCheck = &ecstypes.HealthCheck{Command: []string{"CMD", "/no/such/injector", "health"}}
+			},
+			wantErr: "condition HEALTHY",
+		},
+		{
+			name: "refresh mode needs the health check",
+			mutate: func(td *ecs.RegisterTaskDefinitionInput) {
+				setEnv(&td.ContainerDefinitions[0], "INJECTOR_REFRESH_INTERVAL", "5m")
+				td.ContainerDefinitions[1].DependsOn[0].Condition = ecstypes.ContainerConditionHealthy
+			},
+			wantErr: "healthCheck.command",
 		},
 		{
 			name: "spec registry format without registry",

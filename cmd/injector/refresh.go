@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/refresh"
+)
+
+// runRefresh is refresh mode: the first generation as in one-shot mode
+// (failing the same way), then checks every interval until SIGTERM or
+// SIGINT, which leave the last complete generation in place and exit 0.
+func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
+	p, f, err := prepare(ctx, s, log)
+	if err != nil {
+		return exitConfig, err
+	}
+	var notifiers []refresh.Notifier
+	if s.NotifyURL != "" {
+		notifiers = append(notifiers, refresh.NewHTTPNotifier(s.NotifyURL))
+	}
+	if s.NotifySignal.Name != "" {
+		notifiers = append(notifiers, &refresh.SignalNotifier{Signal: s.NotifySignal.Sig, PIDFile: s.NotifyPIDFile, Process: s.NotifyProcess})
+	}
+	r := refresh.New(p, f, refresh.Options{
+		Dir: s.Dir, Write: writeOptions(s),
+		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout,
+		Notifiers: notifiers, Log: log,
+	})
+	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
+	if err := r.Publish(ctx); err != nil {
+		return exitCode(err), err
+	}
+	log.Info("published the first generation; checking for changes", "interval", s.RefreshInterval.D,
+		"jitter", refresh.Jitter, "max_staleness", s.Staleness())
+	start := time.Now()
+	_ = r.Run(ctx)
+	log.Info("stopping; the last complete generation stays in place", "ran", time.Since(start).Round(time.Second))
+	return exitOK, nil
+}

@@ -1,0 +1,242 @@
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Event is one change: the generation just switched in and the paths whose
+// content changed (added, replaced or gone), relative to the output root.
+type Event struct {
+	Generation int64    `json:"generation"`
+	Changed    []string `json:"changed"`
+}
+
+// Notifier tells the app about a change. Notify is tried again until it
+// succeeds or a newer change supersedes it.
+type Notifier interface {
+	Notify(ctx context.Context, ev Event) error
+	String() string // for logs
+}
+
+// HTTPNotifier POSTs each event as JSON to a URL (the app's reload
+// endpoint on a loopback address); any 2xx answer is success.
+type HTTPNotifier struct {
+	url    string
+	client *http.Client
+}
+
+// NewHTTPNotifier returns a notifier for rawURL. Environment proxies are
+// not used and redirects are not followed.
+func NewHTTPNotifier(rawURL string) *HTTPNotifier {
+	return &HTTPNotifier{url: rawURL, client: &http.Client{
+		Transport:     &http.Transport{Proxy: nil, MaxIdleConns: 1, IdleConnTimeout: time.Minute},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Notify implements Notifier.
+func (n *HTTPNotifier) Notify(ctx context.Context, ev Event) error {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ecs-secret-injector")
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("answered %s", resp.Status)
+	}
+	return nil
+}
+
+// String names the URL without its query, which might hold a token.
+func (n *HTTPNotifier) String() string {
+	u, err := url.Parse(n.url)
+	if err != nil {
+		return "notify URL"
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return "POST " + u.String()
+}
+
+// SignalNotifier sends a signal to the process whose pid a file holds, or
+// to every process with a given name (its /proc comm, or the base name of
+// its argv[0]). The target is looked up afresh each time: the app may have
+// restarted.
+type SignalNotifier struct {
+	Signal  syscall.Signal
+	PIDFile string
+	Process string
+	// Proc is where processes are listed; "" means /proc.
+	Proc string
+}
+
+// Notify implements Notifier.
+func (n *SignalNotifier) Notify(context.Context, Event) error {
+	pids, err := n.targets()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, n.Signal); err != nil {
+			errs = append(errs, fmt.Errorf("signalling pid %d: %w", pid, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (n *SignalNotifier) String() string {
+	if n.PIDFile != "" {
+		return fmt.Sprintf("%s to the pid in %s", n.Signal, n.PIDFile)
+	}
+	return fmt.Sprintf("%s to processes named %s", n.Signal, n.Process)
+}
+
+func (n *SignalNotifier) targets() ([]int, error) {
+	if n.PIDFile != "" {
+		b, err := os.ReadFile(n.PIDFile)
+		if err != nil {
+			return nil, err
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("%s does not hold a process id", n.PIDFile)
+		}
+		return []int{pid}, nil
+	}
+	proc := n.Proc
+	if proc == "" {
+		proc = "/proc"
+	}
+	entries, err := os.ReadDir(proc)
+	if err != nil {
+		return nil, err
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		if n.named(filepath.Join(proc, e.Name())) {
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) == 0 {
+		return nil, fmt.Errorf("no process named %s in %s", n.Process, proc)
+	}
+	return pids, nil
+}
+
+// named reports whether the process at dir (/proc/PID) is n.Process.
+func (n *SignalNotifier) named(dir string) bool {
+	if comm, err := os.ReadFile(filepath.Join(dir, "comm")); err == nil && strings.TrimSuffix(string(comm), "\n") == n.Process {
+		return true
+	}
+	cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+	if err != nil {
+		return false
+	}
+	argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+	return argv0 != "" && filepath.Base(argv0) == n.Process
+}
+
+// courier delivers one notifier's events in order of change, retrying with
+// backoff; an event still being retried when a newer one arrives is
+// dropped for the newer one.
+type courier struct {
+	n       Notifier
+	log     *slog.Logger
+	next    chan Event // the newest event not yet taken; capacity 1
+	timeout time.Duration
+	backoff [2]time.Duration // first and longest wait between attempts
+}
+
+func newCourier(n Notifier, log *slog.Logger) *courier {
+	return &courier{n: n, log: log, next: make(chan Event, 1), timeout: 2 * time.Second,
+		backoff: [2]time.Duration{250 * time.Millisecond, 30 * time.Second}}
+}
+
+// post hands ev over, replacing an event not yet taken. It never blocks.
+// There is one poster (the refresh loop).
+func (c *courier) post(ev Event) {
+	for {
+		select {
+		case c.next <- ev:
+			return
+		default:
+		}
+		select {
+		case <-c.next:
+		default:
+		}
+	}
+}
+
+// run delivers events until ctx is done.
+func (c *courier) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-c.next:
+			c.deliver(ctx, ev)
+		}
+	}
+}
+
+func (c *courier) deliver(ctx context.Context, ev Event) {
+	wait := c.backoff[0]
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, c.timeout)
+		err := c.n.Notify(actx, ev)
+		cancel()
+		if err == nil {
+			c.log.Info("notified", "notifier", c.n.String(), "generation", ev.Generation, "attempt", attempt)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		c.log.Warn("notification failed; will retry", "notifier", c.n.String(), "generation", ev.Generation,
+			"attempt", attempt, "retry_in", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case newer := <-c.next:
+			t.Stop()
+			c.log.Info("notification superseded by a newer change", "notifier", c.n.String(), "generation", ev.Generation, "by", newer.Generation)
+			ev, attempt, wait = newer, 0, c.backoff[0]
+			continue
+		case <-t.C:
+		}
+		wait = min(2*wait, c.backoff[1])
+	}
+}

@@ -1,0 +1,207 @@
+package refresh
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func fastCourier(n Notifier) *courier {
+	c := newCourier(n, slog.New(slog.DiscardHandler))
+	c.backoff = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
+	return c
+}
+
+func runCourier(t *testing.T, c *courier) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { c.run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+}
+
+func waitEvent(t *testing.T, ch <-chan Event) Event {
+	t.Helper()
+	select {
+	case ev := <-ch:
+		return ev
+	case <-time.After(time.Minute):
+		t.Fatal("no notification within a minute")
+		return Event{}
+	}
+}
+
+func TestCourierRetriesUntilSuccess(t *testing.T) {
+	rec := &recorder{got: make(chan Event, 1), fail: func(_ Event, try int) error {
+		if try < 4 {
+			return errors.New("connection refused")
+		}
+		return nil
+	}}
+	c := fastCourier(rec)
+	runCourier(t, c)
+	c.post(Event{Generation: 2})
+	if ev := waitEvent(t, rec.got); ev.Generation != 2 {
+		t.Errorf("delivered %+v", ev)
+	}
+	if rec.tries != 4 {
+		t.Errorf("%d tries, want 4", rec.tries)
+	}
+}
+
+// TestCourierSupersedes: an event still being retried gives way to a newer
+// one, which is delivered once.
+func TestCourierSupersedes(t *testing.T) {
+	rec := &recorder{got: make(chan Event, 10), fail: func(ev Event, _ int) error {
+		if ev.Generation == 2 {
+			return errors.New("503 Service Unavailable")
+		}
+		return nil
+	}}
+	c := fastCourier(rec)
+	runCourier(t, c)
+	c.post(Event{Generation: 2})
+	for {
+		rec.mu.Lock()
+		tries := rec.tries
+		rec.mu.Unlock()
+		if tries >= 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.post(Event{Generation: 3})
+	if ev := waitEvent(t, rec.got); ev.Generation != 3 {
+		t.Errorf("delivered %+v", ev)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if evs := rec.delivered(); len(evs) != 1 {
+		t.Errorf("delivered %v, want generation 3 once", evs)
+	}
+}
+
+func TestCourierPostNeverBlocks(t *testing.T) {
+	c := fastCourier(&recorder{})
+	for g := range int64(100) {
+		c.post(Event{Generation: g})
+	}
+	if ev := <-c.next; ev.Generation != 99 {
+		t.Errorf("kept %+v, want the newest", ev)
+	}
+}
+
+func TestHTTPNotifier(t *testing.T) {
+	var mu sync.Mutex
+	status := http.StatusServiceUnavailable
+	var got []Event
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s with %q", r.Method, r.Header.Get("Content-Type"))
+		}
+		var ev Event
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Errorf("body %q: %v", b, err)
+		}
+		got = append(got, ev)
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	n := NewHTTPNotifier(srv.URL + "/reload?token=abc")
+	if s := n.String(); strings.Contains(s, "abc") || !strings.Contains(s, "/reload") {
+		t.Errorf("String() = %q: want the URL without its query", s)
+	}
+	ev := Event{Generation: 7, Changed: []string{"db/password"}}
+	if err := n.Notify(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("err %v, want the 503 reported", err)
+	}
+	mu.Lock()
+	status = http.StatusNoContent
+	mu.Unlock()
+	if err := n.Notify(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1].Generation != 7 || got[1].Changed[0] != "db/password" {
+		t.Errorf("server got %+v", got)
+	}
+	redirect := httptest.NewServer(http.RedirectHandler(srv.URL, http.StatusFound))
+	defer redirect.Close()
+	if err := NewHTTPNotifier(redirect.URL).Notify(context.Background(), ev); err == nil {
+		t.Error("a redirect counted as success")
+	}
+}
+
+func TestSignalNotifierPIDFile(t *testing.T) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGUSR2)
+	defer signal.Stop(ch)
+	pidFile := filepath.Join(t.TempDir(), "app.pid")
+	n := &SignalNotifier{Signal: syscall.SIGUSR2, PIDFile: pidFile}
+	if err := n.Notify(context.Background(), Event{}); err == nil {
+		t.Error("no error without a pid file")
+	}
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(context.Background(), Event{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(time.Minute):
+		t.Fatal("no signal")
+	}
+}
+
+// TestSignalNotifierProcessName finds a child process by name in a /proc
+// stand-in (the real one lists other people's processes too) and signals it.
+func TestSignalNotifierProcessName(t *testing.T) {
+	child := exec.Command("sleep", "120")
+	if err := child.Start(); err != nil {
+		t.Skip("no sleep command:", err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	proc := t.TempDir()
+	mk := func(pid int, comm, cmdline string) {
+		d := filepath.Join(proc, strconv.Itoa(pid))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.WriteFile(filepath.Join(d, "comm"), []byte(comm+"\n"), 0o644)
+		_ = os.WriteFile(filepath.Join(d, "cmdline"), []byte(cmdline), 0o644)
+	}
+	mk(child.Process.Pid, "python3", "/opt/app/bin/my-app-server\x00--port\x008080\x00")
+	mk(os.Getpid(), "my-app-server", "my-app-server\x00") // itself: never signalled
+	_ = os.MkdirAll(filepath.Join(proc, "self"), 0o755)
+	n := &SignalNotifier{Signal: syscall.SIGTERM, Process: "my-app-server", Proc: proc}
+	if err := n.Notify(context.Background(), Event{}); err != nil {
+		t.Fatal(err)
+	}
+	err := child.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
+		t.Errorf("child ended with %v, want SIGTERM", err)
+	}
+	n.Process = "nothing-by-this-name"
+	if err := n.Notify(context.Background(), Event{}); err == nil || !strings.Contains(err.Error(), "no process named") {
+		t.Errorf("err %v", err)
+	}
+}

@@ -1,0 +1,299 @@
+// Package refresh keeps the injector's files up to date (refresh mode).
+// After the first generation it checks, every interval with jitter, which
+// version of each value is current without fetching a value; it fetches
+// only what changed, renders every file again (the unchanged ones from the
+// values it holds, so they keep their bytes), writes them as one new
+// generation and tells the app. On errors it keeps the last good files and
+// retries with backoff; a status file under the root says when the files
+// were last confirmed, for the health check.
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/ecs-secret-injector/injector/ref"
+	"github.com/ecs-secret-injector/injector/sources"
+	"github.com/ecs-secret-injector/injector/writer"
+)
+
+// Jitter is the fraction by which each wait is varied either way, so that
+// a fleet of injectors does not call in step.
+const Jitter = 0.1
+
+// firstRetry is the wait before the first retry of a failed check; each
+// further failure doubles it, up to the interval.
+const firstRetry = time.Second
+
+// Source fetches values and checks their versions; *sources.Fetcher is one.
+type Source interface {
+	Fetch(ctx context.Context, reqs []sources.Request) (sources.Values, error)
+	Versions(ctx context.Context, reqs []sources.Request) (sources.Versions, error)
+}
+
+// Options configure a Refresher.
+type Options struct {
+	Dir   string         // output root
+	Write writer.Options // mode and owner of the files
+	// Interval is the time between checks; MaxStaleness how long the files
+	// may go unconfirmed before the status file says unhealthy.
+	Interval, MaxStaleness time.Duration
+	// Timeout bounds the first generation and each check (with its fetch
+	// and write).
+	Timeout   time.Duration
+	Notifiers []Notifier
+	Log       *slog.Logger
+}
+
+// Refresher publishes generations of the files a plan describes.
+type Refresher struct {
+	plan     plan.Plan
+	src      Source
+	opts     Options
+	log      *slog.Logger
+	couriers []*courier
+
+	values sources.Values // the values the current generation was rendered from
+	files  []writer.File  // the current generation's files
+	status Status
+	stale  bool // the staleness limit has passed since the last good check
+}
+
+// New returns a Refresher; Publish writes the first generation.
+func New(p plan.Plan, src Source, opts Options) *Refresher {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Refresher{plan: p, src: src, opts: opts, log: log}
+	for _, n := range opts.Notifiers {
+		r.couriers = append(r.couriers, newCourier(n, log))
+	}
+	r.status = Status{PID: os.Getpid(), Interval: Duration(opts.Interval), MaxStaleness: Duration(opts.MaxStaleness),
+		Items: len(p.Fetches), Started: time.Now().UTC()}
+	return r
+}
+
+// Publish fetches every value, renders and writes the first generation and
+// the status file. Its errors are those of a one-shot run: they wrap
+// sources.ErrFetch, inject.ErrRender or writer.ErrWrite.
+func (r *Refresher) Publish(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	values, err := inject.Fetch(ctx, r.plan.Fetches, r.src, nil)
+	if err != nil {
+		return err
+	}
+	files, err := inject.Render(ctx, r.plan, values, r.opts.Dir)
+	if err != nil {
+		return err
+	}
+	if err := writer.Write(ctx, r.opts.Dir, files, r.opts.Write); err != nil {
+		return err
+	}
+	for _, f := range files {
+		r.log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
+	}
+	r.values, r.files = values, files
+	now := time.Now().UTC()
+	r.status.Generation, r.status.Files = 1, len(files)
+	r.status.Published, r.status.LastCheck, r.status.LastAttempt = now, now, now
+	if err := WriteStatus(r.opts.Dir, r.status); err != nil {
+		return fmt.Errorf("%w: %w", writer.ErrWrite, err)
+	}
+	return nil
+}
+
+// Run checks for changes every interval (with jitter, from the start of
+// one check to the start of the next) until ctx is done, and then returns
+// nil, leaving the last complete generation in place. A failed check is
+// retried with backoff, counted from its end. Notifications go out in
+// the background.
+func (r *Refresher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, c := range r.couriers {
+		wg.Go(func() { c.run(ctx) })
+	}
+	t := time.NewTimer(r.wait(0))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		start := time.Now()
+		err := r.cycle(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := r.wait(r.status.ConsecutiveFailures)
+		if err != nil {
+			r.log.Warn("check failed; keeping the last good files", "error", err,
+				"failures_in_a_row", r.status.ConsecutiveFailures, "retry_in", wait.Round(time.Millisecond))
+		} else {
+			// Checks keep to the interval: the time a check took counts.
+			wait = max(0, wait-time.Since(start))
+		}
+		r.watchStaleness()
+		t.Reset(wait)
+	}
+}
+
+// wait is the time until the next check: the interval after a good check,
+// and after n failed ones a backoff from firstRetry doubling up to the
+// interval; either varied by ±Jitter.
+func (r *Refresher) wait(failures int64) time.Duration {
+	d := r.opts.Interval
+	if failures > 0 {
+		d = firstRetry << min(failures-1, 30)
+		d = min(d, r.opts.Interval)
+	}
+	return time.Duration(float64(d) * (1 - Jitter + 2*Jitter*rand.Float64()))
+}
+
+// watchStaleness logs once when the files go unconfirmed for longer than
+// the staleness limit (health turns red) and once when that ends.
+func (r *Refresher) watchStaleness() {
+	err := r.status.Healthy(time.Now())
+	switch {
+	case err != nil && !r.stale:
+		r.stale = true
+		r.log.Error("unhealthy: "+err.Error(), "last_check", r.status.LastCheck)
+	case err == nil && r.stale:
+		r.stale = false
+		r.log.Info("healthy again", "last_check", r.status.LastCheck)
+	}
+}
+
+// cycle is one check: it asks for the current versions, fetches and
+// publishes what changed, and records the outcome in the status file.
+// Changes found are published even when other items' checks failed; the
+// check then still counts as failed.
+func (r *Refresher) cycle(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	start := time.Now().UTC()
+	err := r.check(ctx)
+	r.status.LastAttempt = start
+	if err != nil {
+		r.status.Failures++
+		r.status.ConsecutiveFailures++
+	} else {
+		r.status.Checks++
+		r.status.ConsecutiveFailures = 0
+		r.status.LastCheck = start
+	}
+	if serr := WriteStatus(r.opts.Dir, r.status); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+func (r *Refresher) check(ctx context.Context) error {
+	reqs := make([]sources.Request, 0, len(r.plan.Fetches))
+	for _, pf := range r.plan.Fetches {
+		req, err := inject.Request(pf, r.values)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, req)
+	}
+	versions, checkErr := r.src.Versions(ctx, reqs)
+	changed := r.changed(versions)
+	if len(changed) == 0 {
+		r.log.Debug("checked: no change", "items", len(reqs))
+		return checkErr
+	}
+	return errors.Join(r.publish(ctx, changed), checkErr)
+}
+
+// changed lists the fetches whose current version differs from the one
+// their value was read at, and the SSE-C objects whose key changed.
+func (r *Refresher) changed(versions sources.Versions) []plan.Fetch {
+	moved := map[ref.Target]bool{}
+	for _, pf := range r.plan.Fetches {
+		if v, ok := versions[pf.Target]; ok && v != r.values[pf.Target].Version() {
+			moved[pf.Target] = true
+		}
+	}
+	var out []plan.Fetch
+	for _, pf := range r.plan.Fetches {
+		if moved[pf.Target] || (pf.SSECustomerKey != nil && moved[pf.SSECustomerKey.Target]) {
+			out = append(out, pf)
+		}
+	}
+	return out
+}
+
+// publish fetches the changed values and, if the files come out different,
+// writes them all as one new generation and notifies the app.
+func (r *Refresher) publish(ctx context.Context, changed []plan.Fetch) error {
+	refs := make([]string, len(changed))
+	for i, pf := range changed {
+		refs[i] = pf.Target.String()
+	}
+	fetched, err := inject.Fetch(ctx, changed, r.src, r.values)
+	if err != nil {
+		return err
+	}
+	values := maps.Clone(r.values)
+	maps.Copy(values, fetched)
+	files, err := inject.Render(ctx, r.plan, values, r.opts.Dir)
+	if err != nil {
+		return err
+	}
+	paths := changedPaths(r.files, files)
+	if len(paths) == 0 {
+		r.values = values
+		r.log.Info("new versions, same files: nothing to publish", "changed", refs)
+		return nil
+	}
+	if err := writer.Write(ctx, r.opts.Dir, files, r.opts.Write); err != nil {
+		return err
+	}
+	r.values, r.files = values, files
+	r.status.Generation++
+	r.status.Changes++
+	r.status.Files = len(files)
+	r.status.Published = time.Now().UTC()
+	r.log.Info("published a new generation", "generation", r.status.Generation, "changed", refs, "files_changed", len(paths))
+	ev := Event{Generation: r.status.Generation, Changed: paths}
+	for _, c := range r.couriers {
+		c.post(ev)
+	}
+	return nil
+}
+
+// changedPaths lists, sorted, the paths added, removed or given other
+// content between two sets of files.
+func changedPaths(old, cur []writer.File) []string {
+	before := make(map[string][]byte, len(old))
+	for _, f := range old {
+		before[f.Path] = f.Data
+	}
+	var paths []string
+	for _, f := range cur {
+		if b, ok := before[f.Path]; !ok || !bytes.Equal(b, f.Data) {
+			paths = append(paths, f.Path)
+		}
+		delete(before, f.Path)
+	}
+	for p := range before {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	return paths
+}

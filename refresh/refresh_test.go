@@ -1,0 +1,334 @@
+package refresh
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/ref"
+	"github.com/ecs-secret-injector/injector/sources"
+	"github.com/ecs-secret-injector/injector/writer"
+)
+
+const twoSpec = `[{"from": "secretsmanager:db", "path": "db"}, {"from": "ssm:/api", "path": "api"}, {"from": "secretsmanager:db", "path": "db.env", "format": "dotenv"}]`
+
+func twoSource() *fakeSource {
+	s := newSource()
+	s.set("secretsmanager:db", `{"user":"u1","pass":"p1"}`)
+	s.set("ssm:/api", "api-1")
+	return s
+}
+
+// inode identifies the file a visible name resolves to.
+func inode(t *testing.T, dir, name string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func published(t *testing.T, spec string, src *fakeSource, notifiers ...Notifier) (*Refresher, string) {
+	t.Helper()
+	dir := t.TempDir()
+	r := New(buildPlan(t, spec), src, testOptions(dir, notifiers...))
+	if err := r.Publish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r, dir
+}
+
+func TestPublishWritesFilesAndStatus(t *testing.T) {
+	src := twoSource()
+	_, dir := published(t, twoSpec, src)
+	if got := readFile(t, dir, "api"); got != "api-1" {
+		t.Errorf("api = %q", got)
+	}
+	st, err := ReadStatus(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Generation != 1 || st.Items != 2 || st.Files != 3 || st.LastCheck.IsZero() || st.PID != os.Getpid() ||
+		time.Duration(st.MaxStaleness) != 3*time.Second || time.Duration(st.Interval) != time.Second {
+		t.Errorf("status %+v", st)
+	}
+	if err := st.Healthy(time.Now()); err != nil {
+		t.Errorf("not healthy after the first generation: %v", err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, StatusFile))
+	for _, v := range []string{"p1", "api-1"} {
+		if strings.Contains(string(data), v) {
+			t.Errorf("status file holds a value: %s", data)
+		}
+	}
+}
+
+// TestNoChangeNoFetchNoWrite checks the steady state: checks only, no
+// fetch, the files untouched, no notification.
+func TestNoChangeNoFetchNoWrite(t *testing.T) {
+	src := twoSource()
+	rec := &recorder{}
+	r, dir := published(t, twoSpec, src, rec)
+	before := inode(t, dir, "db")
+	for range 5 {
+		if err := r.cycle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fetches, checks := src.calls()
+	if fetches != 1 || checks != 5 {
+		t.Errorf("%d fetches and %d checks, want 1 (the first generation) and 5", fetches, checks)
+	}
+	if inode(t, dir, "db") != before {
+		t.Error("db was rewritten")
+	}
+	if r.status.Generation != 1 || r.status.Checks != 5 || r.couriers[0].pending() {
+		t.Errorf("generation %d, checks %d, notification pending %v", r.status.Generation, r.status.Checks, r.couriers[0].pending())
+	}
+}
+
+// TestRotationFetchesOnlyWhatChanged checks that a rotation fetches the one
+// changed value, rewrites the files from it and keeps the other files'
+// bytes, and posts one event naming the changed paths.
+func TestRotationFetchesOnlyWhatChanged(t *testing.T) {
+	src := twoSource()
+	rec := &recorder{}
+	r, dir := published(t, twoSpec, src, rec)
+	src.fetched = nil
+	src.set("secretsmanager:db", `{"user":"u1","pass":"p2"}`)
+	if err := r.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.fetched) != 1 || src.fetched[0].Target != target(t, "secretsmanager:db") {
+		t.Errorf("fetched %v, want only the secret", src.fetched)
+	}
+	if got := readFile(t, dir, "db.env"); got != "pass='p2'\nuser='u1'\n" {
+		t.Errorf("db.env = %q", got)
+	}
+	if got := readFile(t, dir, "api"); got != "api-1" {
+		t.Errorf("api = %q", got)
+	}
+	if r.status.Generation != 2 || r.status.Changes != 1 {
+		t.Errorf("status %+v", r.status)
+	}
+	ev := <-r.couriers[0].next
+	if ev.Generation != 2 || !slices.Equal(ev.Changed, []string{"db", "db.env"}) {
+		t.Errorf("event %+v", ev)
+	}
+	st, err := ReadStatus(dir)
+	if err != nil || st.Generation != 2 {
+		t.Errorf("status file %+v, %v", st, err)
+	}
+}
+
+// TestNewVersionSameBytes: a new version with the same value publishes
+// nothing and is not fetched again.
+func TestNewVersionSameBytes(t *testing.T) {
+	src := twoSource()
+	r, dir := published(t, twoSpec, src, &recorder{})
+	before := inode(t, dir, "api")
+	src.set("ssm:/api", "api-1")
+	for range 2 {
+		if err := r.cycle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fetches, _ := src.calls(); fetches != 2 {
+		t.Errorf("%d fetches, want 2 (first generation, the new version once)", fetches)
+	}
+	if inode(t, dir, "api") != before || r.status.Generation != 1 || r.couriers[0].pending() {
+		t.Errorf("published for an unchanged value: generation %d", r.status.Generation)
+	}
+}
+
+// TestFailuresKeepFiles checks that check, fetch and render failures leave
+// the last good files, count as failed checks, and that the next good
+// check publishes.
+func TestFailuresKeepFiles(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt func(s *fakeSource)
+		fixIt   func(s *fakeSource)
+		wantErr error
+	}{
+		{"check throttled", func(s *fakeSource) {
+			s.checkErr = func(t0 ref.Target) error { return errors.New("ThrottlingException: Rate exceeded") }
+		}, func(s *fakeSource) { s.checkErr = nil }, sources.ErrFetch},
+		{"fetch denied", func(s *fakeSource) { s.fetchErr = errors.New("AccessDeniedException") },
+			func(s *fakeSource) { s.fetchErr = nil }, sources.ErrFetch},
+		{"value no longer a JSON object", func(s *fakeSource) { s.set("secretsmanager:db", "not json") },
+			func(s *fakeSource) { s.set("secretsmanager:db", `{"user":"u3","pass":"p3"}`) }, inject.ErrRender},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := twoSource()
+			r, dir := published(t, twoSpec, src, &recorder{})
+			good := r.status.LastCheck
+			src.set("secretsmanager:db", `{"user":"u3","pass":"p3"}`)
+			tc.breakIt(src)
+			for i := range 3 {
+				err := r.cycle(context.Background())
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("cycle %d: err %v, want %v", i, err, tc.wantErr)
+				}
+			}
+			if got := readFile(t, dir, "db.env"); got != "pass='p1'\nuser='u1'\n" {
+				t.Errorf("db.env = %q, want the last good value", got)
+			}
+			st, err := ReadStatus(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Generation != 1 || st.Failures != 3 || st.ConsecutiveFailures != 3 || !st.LastCheck.Equal(good) {
+				t.Errorf("status %+v", st)
+			}
+			if err := st.Healthy(good.Add(3*time.Second + time.Millisecond)); err == nil {
+				t.Error("healthy after the staleness limit without a good check")
+			}
+			tc.fixIt(src)
+			if err := r.cycle(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFile(t, dir, "db.env"); got != "pass='p3'\nuser='u3'\n" {
+				t.Errorf("db.env = %q after recovery", got)
+			}
+			if st, _ := ReadStatus(dir); st.ConsecutiveFailures != 0 || st.Generation != 2 || !st.LastCheck.After(good) {
+				t.Errorf("status after recovery %+v", st)
+			}
+		})
+	}
+}
+
+// TestPartialCheckFailure: a change found is published even though another
+// item's check failed; the check still counts as failed.
+func TestPartialCheckFailure(t *testing.T) {
+	src := twoSource()
+	r, dir := published(t, twoSpec, src, &recorder{})
+	api := target(t, "ssm:/api")
+	src.checkErr = func(t0 ref.Target) error {
+		if t0 == api {
+			return errors.New("InternalServerError")
+		}
+		return nil
+	}
+	src.set("secretsmanager:db", `{"user":"u2","pass":"p2"}`)
+	err := r.cycle(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "ssm:/api") {
+		t.Fatalf("err %v, want the failed reference named", err)
+	}
+	if got := readFile(t, dir, "db"); !strings.Contains(got, "p2") || r.status.Generation != 2 || r.status.ConsecutiveFailures != 1 {
+		t.Errorf("db = %d bytes, status %+v", len(got), r.status)
+	}
+}
+
+// TestSSECKeyRotation: when the key of an SSE-C object changes, the object
+// is fetched again with the new key, and checked with it.
+func TestSSECKeyRotation(t *testing.T) {
+	spec := `[{"from": "s3://b/blob", "path": "blob", "sseCustomerKey": "secretsmanager:key"}]`
+	src := newSource()
+	key1 := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	key2 := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("2", 32)))
+	src.set("secretsmanager:key", key1)
+	src.set("s3://b/blob", "blob")
+	r, dir := published(t, spec, src)
+	src.fetched = nil
+	src.set("secretsmanager:key", key2)
+	src.set("s3://b/blob", "blob2")
+	if err := r.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.fetched) != 2 || src.fetched[1].Target != target(t, "s3://b/blob") || src.fetched[1].SSECustomerKey[0] != '2' {
+		t.Fatalf("fetched %v, want the key, then the object with the new key", src.fetched)
+	}
+	if got := readFile(t, dir, "blob"); got != "blob2" {
+		t.Errorf("blob = %q", got)
+	}
+}
+
+// TestRunRotatesAndStops drives the loop itself with a short interval: a
+// rotation reaches the files, cancelling stops it promptly with the files
+// in place, even in the middle of a check.
+func TestRunRotatesAndStops(t *testing.T) {
+	src := twoSource()
+	rec := &recorder{got: make(chan Event, 10)}
+	dir := t.TempDir()
+	opts := testOptions(dir, rec)
+	opts.Interval = 20 * time.Millisecond
+	r := New(buildPlan(t, twoSpec), src, opts)
+	if err := r.Publish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	src.set("ssm:/api", "api-2")
+	select {
+	case ev := <-rec.got:
+		if got := readFile(t, dir, "api"); got != "api-2" || ev.Generation != 2 {
+			t.Errorf("notified generation %d with api = %q", ev.Generation, got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no notification within a minute")
+	}
+	src.mu.Lock()
+	src.block = make(chan struct{}) // the next check hangs until cancelled
+	n := src.checks
+	src.mu.Unlock()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if _, checks := src.calls(); checks > n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no check within a minute")
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return after cancel")
+	}
+	if got := readFile(t, dir, "api"); got != "api-2" {
+		t.Errorf("api = %q after stop", got)
+	}
+	if evs := rec.delivered(); len(evs) != 1 {
+		t.Errorf("%d notifications for one change", len(evs))
+	}
+}
+
+func TestWait(t *testing.T) {
+	r := New(buildPlan(t, twoSpec), newSource(), Options{Interval: time.Minute})
+	for range 200 {
+		if d := r.wait(0); d < 54*time.Second || d > 66*time.Second {
+			t.Fatalf("wait %v: want the interval ±10%%", d)
+		}
+	}
+	for n, want := range map[int64]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 7: time.Minute, 80: time.Minute} {
+		if d := r.wait(n); d < want*9/10 || d > want*11/10 {
+			t.Errorf("wait after %d failures %v, want %v ±10%%", n, d, want)
+		}
+	}
+}
+
+func TestChangedPaths(t *testing.T) {
+	old := []writer.File{{Path: "a", Data: []byte("1")}, {Path: "b", Data: []byte("2")}, {Path: "gone", Data: nil}}
+	cur := []writer.File{{Path: "a", Data: []byte("1")}, {Path: "b", Data: []byte("3")}, {Path: "new", Data: nil}}
+	if got := changedPaths(old, cur); !slices.Equal(got, []string{"b", "gone", "new"}) {
+		t.Errorf("changed %v", got)
+	}
+	if got := changedPaths(old, old); len(got) != 0 {
+		t.Errorf("changed %v for the same files", got)
+	}
+}

@@ -1,0 +1,160 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ecs-secret-injector/injector/ref"
+	"github.com/ecs-secret-injector/injector/secret"
+)
+
+// Change checks: refresh mode asks which version of each value is current
+// without fetching a value. Secrets Manager answers DescribeSecret (one call
+// per secret: the version id holding the wanted stage), SSM answers
+// GetParameters without decryption (one call per 10 names: the Version
+// number; String values come back as they are and SecureString values as
+// ciphertext, and both are dropped unread), S3 answers HeadObject (ETag and
+// version id, no body).
+
+const (
+	opDescribeSecret = "DescribeSecret"
+	opHeadObject     = "HeadObject"
+)
+
+// Versions maps each checked target to its current version. The versions
+// compare equal to those of the values Fetch returns (secret.Value.Version)
+// exactly when the value is the same version.
+type Versions map[ref.Target]secret.Version
+
+// Fixed reports whether a target names a version that can never change: a
+// Secrets Manager version id, an SSM parameter version number, an S3 object
+// version id. A staging label or an SSM label can move, so it is not fixed.
+func Fixed(t ref.Target) bool {
+	switch t.Source {
+	case ref.SecretsManager, ref.S3:
+		return t.VersionID != ""
+	case ref.SSM:
+		_, sel := splitSelector(t.ID)
+		return sel != "" && strings.Trim(sel, "0123456789") == ""
+	}
+	return false
+}
+
+// Versions asks for the current version of every request's target whose
+// version can change (see Fixed; fixed ones are left out) without fetching a
+// value. It returns what it learnt even when some checks fail, with an error
+// that names each reference that failed.
+func (f *Fetcher) Versions(ctx context.Context, reqs []Request) (Versions, error) {
+	var changing []Request
+	for _, r := range reqs {
+		if !Fixed(r.Target) {
+			changing = append(changing, r)
+		}
+	}
+	calls, err := f.plan(changing, true)
+	if err != nil {
+		return nil, err
+	}
+	out := &result{versions: make(Versions, len(reqs))}
+	err = f.run(ctx, calls, out)
+	return out.versions, err
+}
+
+func (secretsManagerSource) checks(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.secretsManager(region)
+	calls := make([]call, len(reqs))
+	for i, r := range reqs {
+		calls[i] = describeSecret(client, r.Target)
+	}
+	return calls
+}
+
+func (ssmSource) checks(f *Fetcher, region string, reqs []Request) []call {
+	return f.parameterCalls(region, reqs, parameterVersions)
+}
+
+func (s3Source) checks(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.s3(region)
+	calls := make([]call, len(reqs))
+	for i, r := range reqs {
+		calls[i] = headObject(client, r)
+	}
+	return calls
+}
+
+// describeSecret finds the version id that holds the target's stage
+// (AWSCURRENT unless it pins another). A version staged AWSPENDING while
+// AWSCURRENT stays put changes nothing.
+func describeSecret(client secretsManagerAPI, t ref.Target) call {
+	return func(ctx context.Context, out *result) error {
+		resp, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(t.ID)})
+		if err != nil {
+			return callError(t.String(), smService, opDescribeSecret, err)
+		}
+		stage := t.VersionStage
+		if stage == "" {
+			stage = stageCurrent
+		}
+		for id, stages := range resp.VersionIdsToStages {
+			if slices.Contains(stages, stage) {
+				out.putVersion(t, secret.Version{ID: id, Stage: stage})
+				return nil
+			}
+		}
+		return &Error{Ref: t.String(), Service: smService, Operation: opDescribeSecret,
+			Err: fmt.Errorf("no version of the secret is staged %s", stage)}
+	}
+}
+
+// parameterVersions reads the Version of up to 10 parameters in one call,
+// without decryption.
+func parameterVersions(client ssmAPI, targets []ref.Target) call {
+	return func(ctx context.Context, out *result) error {
+		names := make([]string, len(targets))
+		for i, t := range targets {
+			names[i] = t.ID
+		}
+		resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(false)})
+		if err != nil {
+			return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
+		}
+		var errs []error
+		for _, t := range targets {
+			p, ok := findParameter(t.ID, resp.Parameters)
+			if !ok {
+				errs = append(errs, &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
+					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")})
+				continue
+			}
+			out.putVersion(t, secret.Version{ID: strconv.FormatInt(p.Version, 10)})
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// headObject reads an object's ETag and version id. An SSE-C object needs
+// its key for that too.
+func headObject(client s3API, r Request) call {
+	t := r.Target
+	return func(ctx context.Context, out *result) error {
+		in := &s3.HeadObjectInput{Bucket: aws.String(t.ID), Key: aws.String(t.Key)}
+		if r.SSECustomerKey != nil {
+			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = sseCHeaders(r.SSECustomerKey)
+		}
+		resp, err := client.HeadObject(ctx, in)
+		if err != nil {
+			return callError(t.String(), s3Service, opHeadObject, err)
+		}
+		out.putVersion(t, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)})
+		return nil
+	}
+}
