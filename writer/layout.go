@@ -313,12 +313,13 @@ func (t *txn) swap(link, name string) (string, error) {
 	case errors.Is(err, unix.ENOENT):
 		// name went away meanwhile.
 		return "", unix.Renameat(t.r.fd, link, t.r.fd, name)
-	case !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS):
+	case !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EXDEV):
 		return "", err
 	}
-	// No exchange on this file system. A rename replaces anything but a
-	// directory; a directory is moved aside first, so that name is missing
-	// for a moment.
+	// No exchange on this file system (or, on overlayfs, for a directory of
+	// a lower layer: EXDEV). A rename replaces anything but a directory; a
+	// directory is moved aside first, or where it cannot be moved removed
+	// where it is, so that name is missing for a moment.
 	var st unix.Stat_t
 	if err := unix.Fstatat(t.r.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return "", err
@@ -327,7 +328,14 @@ func (t *txn) swap(link, name string) (string, error) {
 		return "", unix.Renameat(t.r.fd, link, t.r.fd, name)
 	}
 	aside := tmpPrefix + randomHex(8)
-	if err := unix.Renameat(t.r.fd, name, t.r.fd, aside); err != nil {
+	err = unix.Renameat(t.r.fd, name, t.r.fd, aside)
+	if errors.Is(err, unix.EXDEV) {
+		if err := t.r.removeTree(name); err != nil {
+			return "", err
+		}
+		return "", unix.Renameat(t.r.fd, link, t.r.fd, name)
+	}
+	if err != nil {
 		return "", err
 	}
 	if err := unix.Renameat(t.r.fd, link, t.r.fd, name); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -495,4 +496,34 @@ func FuzzWrite(f *testing.F) {
 		}
 		checkClean(t, dir)
 	})
+}
+
+// TestWriteOverlayLowerDir: on overlayfs (a root inside a container's own
+// file system), a directory the image put there cannot be renamed or
+// exchanged (EXDEV); it is removed where it is and replaced by its link.
+func TestWriteOverlayLowerDir(t *testing.T) {
+	base := t.TempDir()
+	lower, upper, work, merged := filepath.Join(base, "lower"), filepath.Join(base, "upper"), filepath.Join(base, "work"), filepath.Join(base, "merged")
+	mustWrite(t, filepath.Join(lower, "app", "x"), "from the image")
+	mustWrite(t, filepath.Join(lower, "file"), "from the image")
+	for _, d := range []string{upper, work, merged} {
+		mustMkdir(t, d)
+	}
+	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
+	if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", opts, merged).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount an overlayfs (needs root): %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", merged).CombinedOutput(); err != nil {
+			t.Errorf("umount: %v: %s", err, out)
+		}
+	})
+	for range 2 {
+		writeAll(t, merged, opts0400, "app/y", "new", "file", "new file")
+		want := map[string]string{"app/": "", "app/y": "new", "file": "new file"}
+		if got := visible(t, merged); !maps.Equal(got, want) {
+			t.Fatalf("visible = %v, want %v", got, want)
+		}
+		checkClean(t, merged)
+	}
 }
