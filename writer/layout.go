@@ -17,7 +17,7 @@ import (
 )
 
 // Names of the layout. Every top-level name beginning with ".." belongs to
-// the writer.
+// the injector (refresh mode keeps its status file under one too).
 const (
 	dataLink   = "..data"     // -> the current generation
 	dataTmp    = "..data_tmp" // the next ..data, renamed over it
@@ -176,7 +176,7 @@ func (t *txn) removeOldTemps(e fs.DirEntry) error {
 	}
 	var errs []error
 	_ = fs.WalkDir(t.r.root.FS(), e.Name(), func(p string, d fs.DirEntry, err error) error {
-		// A directory that cannot be read holds nothing this writer made.
+		// A directory this run cannot read is not one it could clean.
 		if err == nil && d.Type().IsRegular() && oldTemp.MatchString(d.Name()) {
 			errs = append(errs, t.r.root.Remove(p))
 		}
