@@ -74,8 +74,15 @@ type Settings struct {
 	// MaxValueBytes bounds the size of one fetched value and of one
 	// rendered file.
 	MaxValueBytes int64
-	// Concurrency bounds the API calls in flight at once.
+	// Concurrency bounds the API calls in flight at once: by default every
+	// call of a run up to 32.
 	Concurrency int
+	// SecretsBatch is when Secrets Manager secrets are read with
+	// BatchGetSecretValue: auto, always or never.
+	SecretsBatch string
+	// SSMPathMax bounds the parameters one SSM path (ssm:/app/prod/) may
+	// expand to; more is a fetch error.
+	SSMPathMax int
 
 	// Refresh mode (refresh.go): unset, the injector runs once.
 	RefreshInterval Duration
@@ -169,6 +176,14 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 		fail("CONCURRENCY", "%q: must be 1 to %d", get("CONCURRENCY"), MaxConcurrency)
 	}
 	s.Concurrency = c
+	switch s.SecretsBatch = get("SECRETS_BATCH"); s.SecretsBatch {
+	case "auto", "always", "never":
+	default:
+		fail("SECRETS_BATCH", "%q: want auto, always or never", s.SecretsBatch)
+	}
+	if s.SSMPathMax, err = strconv.Atoi(get("SSM_PATH_MAX")); err != nil || s.SSMPathMax < 1 {
+		fail("SSM_PATH_MAX", "%q: must be a positive number of parameters", get("SSM_PATH_MAX"))
+	}
 
 	for _, d := range []struct {
 		name string

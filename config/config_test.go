@@ -43,7 +43,7 @@ func TestParse(t *testing.T) {
 		{name: "defaults", env: with(nil),
 			check: func(t *testing.T, s Settings) {
 				if s.FileMode != 0o400 || s.UID != -1 || s.GID != -1 || s.Timeout != 60*time.Second || s.LogFormat != "text" ||
-					s.Concurrency != 8 || s.MaxValueBytes != 16<<20 || s.S3PathStyle {
+					s.Concurrency != 32 || s.MaxValueBytes != 16<<20 || s.S3PathStyle || s.SSMPathMax != 1000 || s.SecretsBatch != "auto" {
 					t.Errorf("defaults = %+v", s)
 				}
 			}},
@@ -101,6 +101,14 @@ func TestParse(t *testing.T) {
 		{name: "bad concurrency", env: with(map[string]string{"INJECTOR_CONCURRENCY": "0"}), wantErr: []string{"INJECTOR_CONCURRENCY", "1 to 64"}},
 		{name: "every error at once", env: map[string]string{"INJECTOR_DIR": "/", "INJECTOR_UID": "4294967296", "INJECTOR_FILE_MODE": "0666"},
 			wantErr: []string{"INJECTOR_DIR", "INJECTOR_UID", "INJECTOR_FILE_MODE", "INJECTOR_SPEC"}},
+		{name: "bad secrets batch", env: with(map[string]string{"INJECTOR_SECRETS_BATCH": "sometimes"}), wantErr: []string{"INJECTOR_SECRETS_BATCH", "auto, always or never"}},
+		{name: "bad ssm path max", env: with(map[string]string{"INJECTOR_SSM_PATH_MAX": "0"}), wantErr: []string{"INJECTOR_SSM_PATH_MAX"}},
+		{name: "batch and path max", env: with(map[string]string{"INJECTOR_SECRETS_BATCH": "never", "INJECTOR_SSM_PATH_MAX": "5000"}),
+			check: func(t *testing.T, s Settings) {
+				if s.SSMPathMax != 5000 || s.SecretsBatch != "never" {
+					t.Errorf("settings = %+v", s)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,7 +32,9 @@ type environment struct {
 	LogFormat     string `split_words:"true" name:"LOG_FORMAT" default:"text" desc:"text or json"`
 	S3PathStyle   string `split_words:"true" name:"S3_PATH_STYLE" default:"false" desc:"path-style S3 addressing, for S3-compatible endpoints"`
 	MaxValueBytes string `split_words:"true" name:"MAX_VALUE_BYTES" default:"16777216" desc:"largest value accepted, and largest file rendered"`
-	Concurrency   string `split_words:"true" name:"CONCURRENCY" default:"8" desc:"API calls in flight at once"`
+	Concurrency   string `split_words:"true" name:"CONCURRENCY" default:"32" desc:"API calls in flight at once"`
+	SecretsBatch  string `split_words:"true" name:"SECRETS_BATCH" default:"auto" desc:"when to read Secrets Manager with BatchGetSecretValue: auto (only when one call per secret would not fit in INJECTOR_CONCURRENCY), always or never"`
+	SSMPathMax    string `split_words:"true" name:"SSM_PATH_MAX" default:"1000" desc:"most parameters one SSM path (ssm:/PATH/) may expand to"`
 
 	RefreshInterval string `split_words:"true" name:"REFRESH_INTERVAL" desc:"refresh mode: check for rotated values this often (Go duration, at least 1s); unset: run once"`
 	MaxStaleness    string `split_words:"true" name:"MAX_STALENESS" desc:"refresh mode: how long files may go unconfirmed before health fails (default 3 intervals)"`

@@ -130,7 +130,7 @@ func Fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher, known sources.V
 	}
 	reqs := make([]sources.Request, 0, len(first))
 	for _, pf := range first {
-		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted})
+		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty})
 	}
 	values := sources.Values{}
 	if len(reqs) > 0 {

@@ -6,6 +6,7 @@ import (
 	"path"
 
 	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/render"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
@@ -41,8 +42,13 @@ type renderer func(s source) ([]writer.File, error)
 // renderers is the registry of formats' renderers: one line per format of
 // plan.Formats (a test checks they match).
 var renderers = map[plan.Format]renderer{
-	plan.Raw:    oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return in["value"], nil }),
-	plan.Dotenv: oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return render.Dotenv(in["value"]) }),
+	plan.Raw: oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return in["value"], nil }),
+	plan.Dotenv: oneFile(func(in map[string][]byte, s source) ([]byte, error) {
+		if isPath(s.out) {
+			return render.DotenvPath(in["value"])
+		}
+		return render.Dotenv(in["value"])
+	}),
 	plan.Template: oneFile(func(in map[string][]byte, s source) ([]byte, error) {
 		return render.Template(s.ctx, s.out.Template, in, s.maxBytes)
 	}),
@@ -89,7 +95,11 @@ func explode(s source) ([]writer.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	parts, err := render.Explode(inputs["value"])
+	explode := render.Explode
+	if isPath(s.out) {
+		explode = render.ExplodePath
+	}
+	parts, err := explode(inputs["value"])
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +108,13 @@ func explode(s source) ([]writer.File, error) {
 		files[i] = writer.File{Path: path.Join(s.out.Path, p.Path), Data: p.Data}
 	}
 	return files, nil
+}
+
+// isPath reports whether a one-input output reads an SSM path, whose value
+// is a JSON object of parameters by relative name: explode and dotenv then
+// follow the path's names (render.ExplodePath, render.DotenvPath).
+func isPath(out plan.Output) bool {
+	return len(out.Inputs) == 1 && out.Inputs[0].Ref.Source == ref.SSMPath
 }
 
 // registryFile is a renderer of one registry credentials document.

@@ -111,6 +111,9 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + motoURL,
 		"AWS_ENDPOINT_URL_SSM=" + motoURL,
 		"AWS_ENDPOINT_URL_S3=" + s3URL,
+		// Faults reach every operation: the unpinned secret of seedValues
+		// goes through BatchGetSecretValue (a case may override this).
+		"INJECTOR_SECRETS_BATCH=always",
 	}, tc.extra...)
 	start := time.Now()
 	res := h.inject(t, tc.spec, dir, env...)

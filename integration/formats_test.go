@@ -4,12 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/docker/cli/cli/config/configfile"
 )
 
 // TestFormats drives every output format through the binary and reads the
@@ -41,8 +38,8 @@ func TestFormats(t *testing.T) {
 	)
 	res := h.injectOK(t, spec, dir)
 	assertNoSecret(t, res.output, dbPass, apiKey, regPass, hubPass)
-	if got := h.proxy.count("BatchGetSecretValue"); got != 1 {
-		t.Errorf("BatchGetSecretValue calls = %d, want 1", got)
+	if got := h.proxy.count("GetSecretValue"); got != 4 {
+		t.Errorf("GetSecretValue calls = %d, want 4 (one per secret)", got)
 	}
 	// ecs-config is merged into a file another program owns, in place, by
 	// a run of its own (as on an EC2 host, INJECTOR_DIR=/etc/ecs).
@@ -53,10 +50,7 @@ func TestFormats(t *testing.T) {
 	assertNoSecret(t, res.output, regPass)
 
 	t.Run("dotenv read back by bash", func(t *testing.T) {
-		out, err := exec.Command("bash", "-c", `set -a; . "$1"; set +a; printf '%s' "$DB_PASSWORD"`, "_", filepath.Join(dir, "db.env")).Output()
-		if err != nil || string(out) != dbPass {
-			t.Fatalf("bash read %q, %v", out, err)
-		}
+		assertDotenv(t, filepath.Join(dir, "db.env"), "DB_PASSWORD", dbPass)
 	})
 	t.Run("explode", func(t *testing.T) {
 		for name, want := range map[string]string{"DB_USER": "app", "DB_PASSWORD": dbPass, "DB_PORT": "5432"} {
@@ -71,21 +65,9 @@ func TestFormats(t *testing.T) {
 		}
 	})
 	t.Run("docker config.json", func(t *testing.T) {
-		f, err := os.Open(filepath.Join(dir, "docker", "config.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		cf := configfile.New("config.json")
-		if err := cf.LoadFromReader(f); err != nil {
-			t.Fatal(err)
-		}
-		for reg, want := range map[string][2]string{"registry.example.com": {"robot", regPass}, "https://index.docker.io/v1/": {"hubuser", hubPass}} {
-			ac, err := cf.GetAuthConfig(reg)
-			if err != nil || ac.Username != want[0] || ac.Password != want[1] {
-				t.Errorf("%s: got %q/%q, %v", reg, ac.Username, ac.Password, err)
-			}
-		}
+		file := filepath.Join(dir, "docker", "config.json")
+		assertDockerAuth(t, file, "registry.example.com", "robot", regPass)
+		assertDockerAuth(t, file, "https://index.docker.io/v1/", "hubuser", hubPass)
 	})
 	t.Run("dockercfg without auths", func(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(dir, "dockercfg.json"))

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -595,6 +596,19 @@ type run struct {
 	maxRSSKiB int64 // peak resident set size
 }
 
+var peakRSSField = regexp.MustCompile(`peak_rss_kib=(\d+)`)
+
+// peakRSS is the peak RSS in KiB a process reported about itself (the
+// injector on success, the baseline), or -1.
+func peakRSS(output string) int64 {
+	m := peakRSSField.FindStringSubmatch(output)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
 // env is the injector's environment with Secrets Manager and SSM at awsURL
 // and S3 at s3URL, trusting the harness certificate (MinIO's and the TLS
 // proxies').
@@ -619,12 +633,17 @@ func (hs *harness) env(awsURL, s3URL string) []string {
 // runInjector runs the built injector once with env (killed after timeout)
 // and measures it. An exit code is not an error; failing to run is.
 func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error) {
-	return runInjectorAs(hs.bin, env, timeout, nil)
+	return runBinary(hs.bin, env, timeout)
 }
 
-// runInjectorAs is runInjector for the injector binary bin, run with the
-// credentials cred (nil: the test's own).
-func runInjectorAs(bin string, env []string, timeout time.Duration, cred *syscall.Credential) (run, error) {
+// runBinary runs bin once with env (killed after timeout) and measures it.
+func runBinary(bin string, env []string, timeout time.Duration) (run, error) {
+	return runBinaryAs(bin, env, timeout, nil)
+}
+
+// runBinaryAs is runBinary with the process's credentials cred (nil: the
+// test's own).
+func runBinaryAs(bin string, env []string, timeout time.Duration, cred *syscall.Credential) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
@@ -637,11 +656,16 @@ func runInjectorAs(bin string, env []string, timeout time.Duration, cred *syscal
 	r := run{output: out.String(), wall: time.Since(start)}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		return r, fmt.Errorf("running injector: %w", err)
+		return r, fmt.Errorf("running %s: %w", filepath.Base(bin), err)
 	}
 	r.code = cmd.ProcessState.ExitCode()
 	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	// What the process measured itself is exact; wait4's ru_maxrss counts
+	// the address space it borrowed from this (large) process through
+	// vfork before exec, so it is only the fallback.
+	if n := peakRSS(r.output); n > 0 {
+		r.maxRSSKiB = n
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSSKiB = ru.Maxrss // KiB on Linux
 	}
 	return r, nil

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/docker/cli/cli/config/configfile"
 )
 
 // leakForms returns the ways a value could appear in a log: raw, base64 (all
@@ -521,5 +523,36 @@ func checkWritten(t testing.TB, dir string, before, after, want map[string]strin
 	}
 	if err := layoutErr(dir, slices.Concat(slices.Collect(maps.Values(want)), secrets)); err != nil {
 		t.Error(err)
+	}
+}
+
+// assertDotenv sources a dotenv file in bash, as its consumers do, and
+// checks that variable name reads back as want.
+func assertDotenv(t testing.TB, file, name, want string) {
+	t.Helper()
+	out, err := exec.Command("bash", "-c", `set -a; . "$1"; set +a; printf '%s' "${!2}"`, "_", file, name).Output()
+	if err != nil || string(out) != want {
+		t.Errorf("bash read %s from %s: %d bytes, %v", name, file, len(out), err)
+	}
+}
+
+// assertDockerAuth loads a docker config.json with the docker CLI's own code
+// and checks the login it holds for registry.
+func assertDockerAuth(t testing.TB, file, registry, user, pass string) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer f.Close()
+	cf := configfile.New("config.json")
+	if err := cf.LoadFromReader(f); err != nil {
+		t.Error(err)
+		return
+	}
+	ac, err := cf.GetAuthConfig(registry)
+	if err != nil || ac.Username != user || ac.Password != pass {
+		t.Errorf("%s: wrong login for %s (user %q), %v", file, registry, ac.Username, err)
 	}
 }

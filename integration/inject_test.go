@@ -94,9 +94,9 @@ func TestInjectAllSources(t *testing.T) {
 			t.Errorf("%s mode %v, want 0400", path, fi.Mode().Perm())
 		}
 	}
-	// Fewest calls: one batch for the unpinned secrets, one call for the
-	// pinned one, one batch for the parameters.
-	for op, n := range map[string]int{"BatchGetSecretValue": 1, "GetSecretValue": 1, "GetParameters": 1} {
+	// Every call fits in one round: one GetSecretValue per secret (six
+	// unpinned, one pinned), no batch; one batch for the parameters.
+	for op, n := range map[string]int{"BatchGetSecretValue": 0, "GetSecretValue": 7, "GetParameters": 1} {
 		if got := h.proxy.count(op); got != n {
 			t.Errorf("%s calls = %d, want %d", op, got, n)
 		}
@@ -108,7 +108,9 @@ func TestBatching(t *testing.T) {
 	p := uniq()
 	var items []map[string]any
 	want := map[string]string{}
-	for i := range 25 {
+	// 40 secrets and 15 parameters: one call per secret would not fit in
+	// one round of INJECTOR_CONCURRENCY (32), so secrets are batched.
+	for i := range 40 {
 		putSecret(t, fmt.Sprintf("%s/s%02d", p, i), fmt.Sprintf("secret-%d", i))
 		items = append(items, item(fmt.Sprintf("secretsmanager:%s/s%02d", p, i), fmt.Sprintf("sm/%02d", i)))
 		want[fmt.Sprintf("sm/%02d", i)] = fmt.Sprintf("secret-%d", i)
@@ -124,8 +126,8 @@ func TestBatching(t *testing.T) {
 	dir := t.TempDir()
 	before := visibleTree(t, dir)
 	res := h.injectOK(t, specJSON(t, items...), dir)
-	if got := h.proxy.count("BatchGetSecretValue"); got != 2 {
-		t.Errorf("BatchGetSecretValue calls = %d, want 2 for 25 secrets", got)
+	if got, single := h.proxy.count("BatchGetSecretValue"), h.proxy.count("GetSecretValue"); got != 2 || single != 0 {
+		t.Errorf("BatchGetSecretValue calls = %d, GetSecretValue %d, want 2 and 0 for 40 secrets", got, single)
 	}
 	if got := h.proxy.count("GetParameters"); got != 2 {
 		t.Errorf("GetParameters calls = %d, want 2 for 15 parameters", got)
@@ -179,9 +181,9 @@ func TestRegionFromARN(t *testing.T) {
 	before := visibleTree(t, dir)
 	res := h.injectOK(t, specJSON(t, item(aws.ToString(out.ARN), "eu"), item("secretsmanager:"+p+"/us", "us")), dir)
 	checkWritten(t, dir, before, visibleTree(t, dir), map[string]string{"eu": value, "us": "us-value"})
-	// One batch per region.
-	if got := h.proxy.count("BatchGetSecretValue"); got != 2 {
-		t.Errorf("BatchGetSecretValue calls = %d, want 2 (one per region)", got)
+	// One GetSecretValue each, each in its region.
+	if got := h.proxy.count("GetSecretValue"); got != 2 {
+		t.Errorf("GetSecretValue calls = %d, want 2", got)
 	}
 	assertNoSecret(t, res.output, value)
 }

@@ -534,7 +534,7 @@ func TestLayoutNonRoot(t *testing.T) {
 	cred := &syscall.Credential{Uid: uid, Gid: uid, Groups: []uint32{}}
 	before := visibleTree(t, dir)
 	for i := range 2 {
-		r, err := runInjectorAs(bin, env, 2*time.Minute, cred)
+		r, err := runBinaryAs(bin, env, 2*time.Minute, cred)
 		if err != nil || r.code != 0 {
 			t.Fatalf("run %d as uid %d: %v, exit %d:\n%s", i, uid, err, r.code, redact(r.output, s.secrets))
 		}

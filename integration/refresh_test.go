@@ -379,7 +379,7 @@ func TestRefreshRotation(t *testing.T) {
 		rotate    func(val string)
 	}
 	rotations := []rotation{
-		{"secret", "BatchGetSecretValue", "db/password", "pw-2-" + tok, func(v string) {
+		{"secret", "GetSecretValue", "db/password", "pw-2-" + tok, func(v string) {
 			b, _ := json.Marshal(map[string]string{"user": "app", "password": v})
 			rotateSecret(t, arn, string(b))
 		}},
@@ -454,7 +454,7 @@ func TestRefreshRotation(t *testing.T) {
 	if got := readString(t, filepath.Join(dir, "db/password")); got != "pw-2-"+tok {
 		t.Error("a version staged AWSPENDING reached the files")
 	}
-	if n := r.log.count("BatchGetSecretValue", staged, time.Time{}); n != 0 {
+	if n := r.log.count("GetSecretValue", staged, time.Time{}) + r.log.count("BatchGetSecretValue", staged, time.Time{}); n != 0 {
 		t.Errorf("%d value fetches for an AWSPENDING version", n)
 	}
 	if posts, _ := sink.received(); len(posts) != len(rotations) {

@@ -266,7 +266,7 @@ func TestTemplateStopsOnSignal(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	// Wait for the value to be fetched; rendering starts right after.
-	for deadline := time.Now().Add(time.Minute); mp.count("BatchGetSecretValue") == 0; {
+	for deadline := time.Now().Add(time.Minute); mp.count("GetSecretValue")+mp.count("BatchGetSecretValue") == 0; {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			t.Fatalf("the secret was never fetched:\n%s", out.String())

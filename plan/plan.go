@@ -58,6 +58,8 @@ type Item struct {
 	AllowUnencrypted bool `json:"allowUnencrypted,omitempty"`
 	// SSECustomerKey references a secret holding the base64 SSE-C key of an S3 object.
 	SSECustomerKey string `json:"sseCustomerKey,omitempty"`
+	// AllowEmpty accepts an SSM path (ssm:/app/prod/) with no parameter under it.
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
 }
 
 // MaxSpecBytes bounds the size of a spec.
@@ -72,7 +74,8 @@ var itemFields = map[string]func(*Item, any) error{
 	"registry":         stringField(func(it *Item) *string { return &it.Registry }),
 	"email":            stringField(func(it *Item) *string { return &it.Email }),
 	"sseCustomerKey":   stringField(func(it *Item) *string { return &it.SSECustomerKey }),
-	"allowUnencrypted": setBool,
+	"allowUnencrypted": boolField(func(it *Item) *bool { return &it.AllowUnencrypted }),
+	"allowEmpty":       boolField(func(it *Item) *bool { return &it.AllowEmpty }),
 	"inputs":           setInputs,
 }
 
@@ -89,13 +92,15 @@ func setString(dst *string, v any) error {
 	return nil
 }
 
-func setBool(it *Item, v any) error {
-	b, ok := v.(bool)
-	if !ok {
-		return fmt.Errorf("must be true or false, not %s", kind(v))
+func boolField(field func(*Item) *bool) func(*Item, any) error {
+	return func(it *Item, v any) error {
+		b, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("must be true or false, not %s", kind(v))
+		}
+		*field(it) = b
+		return nil
 	}
-	it.AllowUnencrypted = b
-	return nil
 }
 
 func setInputs(it *Item, v any) error {
@@ -227,6 +232,7 @@ type Fetch struct {
 	Target           ref.Target
 	AllowUnencrypted bool
 	SSECustomerKey   *ref.Ref // S3 SSE-C: the reference holding the key
+	AllowEmpty       bool     // SSM path: no parameter under it is fine
 }
 
 // Plan is what the injector will do.
@@ -371,7 +377,10 @@ func (b *builder) inputs(it Item) ([]Input, error) {
 }
 
 func (b *builder) addFetch(r ref.Ref, it Item) error {
-	f := Fetch{Target: r.Target}
+	if err := checkPath(r, it); err != nil {
+		return err
+	}
+	f := Fetch{Target: r.Target, AllowEmpty: it.AllowEmpty}
 	if r.Source == ref.S3 {
 		f.AllowUnencrypted = it.AllowUnencrypted
 		if it.SSECustomerKey != "" {
@@ -379,8 +388,8 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 			if err != nil {
 				return fmt.Errorf("sseCustomerKey: %w", err)
 			}
-			if k.Source == ref.S3 {
-				return errors.New("sseCustomerKey must reference Secrets Manager or SSM, not S3")
+			if k.Source == ref.S3 || k.Source == ref.SSMPath {
+				return errors.New("sseCustomerKey must reference one secret, parameter or variable, not S3 or an SSM path")
 			}
 			f.SSECustomerKey = &k
 			if err := b.addFetch(k, Item{}); err != nil {
@@ -399,6 +408,7 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 	prev := &b.plan.Fetches[i]
 	// The same object named twice: be as strict as the strictest item.
 	prev.AllowUnencrypted = prev.AllowUnencrypted && f.AllowUnencrypted
+	prev.AllowEmpty = prev.AllowEmpty && f.AllowEmpty
 	if (prev.SSECustomerKey == nil) != (f.SSECustomerKey == nil) ||
 		(prev.SSECustomerKey != nil && prev.SSECustomerKey.Target != f.SSECustomerKey.Target) {
 		return fmt.Errorf("%s is named twice with different sseCustomerKey", r.Raw)

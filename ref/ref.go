@@ -1,5 +1,6 @@
 // Package ref parses the references that name where a secret lives:
-// Secrets Manager secrets, SSM parameters and S3 objects.
+// Secrets Manager secrets, SSM parameters (one, or every one under a path),
+// S3 objects and the injector's own environment variables.
 //
 // A reference is not secret: it may appear in logs and errors. What it
 // points at is.
@@ -20,6 +21,11 @@ const (
 	SecretsManager Source = iota + 1
 	SSM
 	S3
+	// Env is an environment variable of the injector's own process (ECS
+	// puts a container's `secrets` there): no AWS call reads it.
+	Env
+	// SSMPath is every SSM parameter under a path (ssm:/app/prod/).
+	SSMPath
 )
 
 func (s Source) String() string {
@@ -30,6 +36,10 @@ func (s Source) String() string {
 		return "ssm"
 	case S3:
 		return "s3"
+	case Env:
+		return "env"
+	case SSMPath:
+		return "ssm-path"
 	default:
 		return fmt.Sprintf("source(%d)", int(s))
 	}
@@ -45,7 +55,8 @@ type Target struct {
 	// Region is the region named by an ARN or ?region=, "" for the default.
 	Region string
 	// ID is the secret id (name or ARN), the SSM parameter name or ARN
-	// including any :version or :label selector, or the S3 bucket.
+	// including any :version or :label selector, the S3 bucket, or the
+	// environment variable's name.
 	ID string
 	// Key is the S3 object key.
 	Key string
@@ -67,6 +78,8 @@ func (t Target) String() string {
 			s += "?versionId=" + t.VersionID
 		}
 		return s
+	case SSMPath:
+		return "ssm:" + t.ID
 	case SecretsManager:
 		s := "secretsmanager:" + t.ID
 		if t.Pinned() {
@@ -93,7 +106,9 @@ type Ref struct {
 //	secretsmanager:NAME[:json-key:version-stage:version-id]
 //	arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:version|:label]
 //	ssm:NAME[:version|:label]
+//	ssm:/PATH/ and arn:PARTITION:ssm:REGION:ACCOUNT:parameter/PATH/ (every parameter under PATH)
 //	s3://BUCKET/KEY[?versionId=ID][&region=REGION]
+//	env:NAME
 func Parse(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, fmt.Errorf("%w: empty", ErrInvalid)
@@ -125,6 +140,7 @@ var schemes = []scheme{
 	}},
 	{"ssm:", "ssm:NAME", func(s string) (Ref, error) { return parseParameter(strings.TrimPrefix(s, "ssm:"), "") }},
 	{"s3://", "s3://BUCKET/KEY", parseS3},
+	{"env:", "env:NAME", parseEnv},
 }
 
 func parseScheme(s string) (Ref, error) {
@@ -204,6 +220,9 @@ func parseParameter(rest, arnPrefix string, opts ...option) (Ref, error) {
 	name, selector, hasSel := strings.Cut(rest, ":")
 	if name == "" {
 		return Ref{}, errors.New("empty parameter name")
+	}
+	if strings.HasSuffix(name, "/") {
+		return parsePath(name, arnPrefix != "", hasSel, opts...)
 	}
 	if hasSel && (selector == "" || strings.Contains(selector, ":")) {
 		return Ref{}, errors.New("parameter selector must be :version or :label")

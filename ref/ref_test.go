@@ -27,6 +27,11 @@ func TestParse(t *testing.T) {
 		{"ssm:plain:prod", Ref{Target: Target{Source: SSM, ID: "plain:prod"}}},
 		{"s3://bkt/dir/obj.pem", Ref{Target: Target{Source: S3, ID: "bkt", Key: "dir/obj.pem"}}},
 		{"s3://bkt/o?versionId=v1&region=ap-south-1", Ref{Target: Target{Source: S3, ID: "bkt", Key: "o", VersionID: "v1", Region: "ap-south-1"}}},
+		{"ssm:/app/prod/", Ref{Target: Target{Source: SSMPath, ID: "/app/prod/"}}},
+		{"ssm:/", Ref{Target: Target{Source: SSMPath, ID: "/"}}},
+		{"arn:aws:ssm:eu-west-1:111122223333:parameter/app/prod/", Ref{Target: Target{Source: SSMPath, Region: "eu-west-1", ID: "/app/prod/"}}},
+		{"env:DB_PASSWORD", Ref{Target: Target{Source: Env, ID: "DB_PASSWORD"}}},
+		{"env:_x9", Ref{Target: Target{Source: Env, ID: "_x9"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -63,6 +68,14 @@ func TestParseInvalid(t *testing.T) {
 		{"s3://b/k?versionId=", "exactly one value"},
 		{"s3://u@b/k", "only bucket"},
 		{"ssm:/a\n", "control character"},
+		{"ssm:app/prod/", "must start with /"},
+		{"ssm:/app//prod/", "empty element"},
+		{"ssm:/app/prod/:3", "no :version"},
+		{"env:", "empty environment variable name"},
+		{"env:9A", "[A-Za-z_]"},
+		{"env:A-B", "[A-Za-z_]"},
+		{"env:A=B", "[A-Za-z_]"},
+		{"ENV:A", "env:NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -26,6 +26,7 @@ type ssmAPI interface {
 	// GetParameters serves both the fetch (WithDecryption) and refresh
 	// mode's change check (without: only the Version is read).
 	GetParameters(ctx context.Context, in *ssm.GetParametersInput, opts ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, opts ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
 }
 
 type s3API interface {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,7 @@ type fakeAWS struct {
 	objects               map[string]*s3.GetObjectOutput // by bucket/key; Body set per call from body
 	bodies                map[string]string              // by bucket/key
 	pageAt                int                            // BatchGetSecretValue answers at most this many per page (0: all)
+	sloppyPath            bool                           // GetParametersByPath also answers names that only share the path's text
 	fail                  func(region, op string) error  // an error for this call, or nil
 	inFlight, maxInFlight atomic.Int32
 	block                 chan struct{}     // if set, every call waits for it (or ctx)
@@ -210,6 +213,48 @@ func (c fakeClient) GetParameters(ctx context.Context, in *ssm.GetParametersInpu
 		} else {
 			out.InvalidParameters = append(out.InvalidParameters, n)
 		}
+	}
+	return out, nil
+}
+
+// GetParametersByPath answers like SSM: names below the path at any depth
+// (Recursive must be set), MaxResults at most 10 (the default), a page
+// token that is the offset.
+func (c fakeClient) GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, _ ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "GetParametersByPath")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	path := aws.ToString(in.Path)
+	if !aws.ToBool(in.Recursive) || (path != "/" && strings.HasSuffix(path, "/")) {
+		return nil, apiError("ValidationException", "bad request")
+	}
+	prefix := strings.TrimSuffix(path, "/") + "/"
+	var names []string
+	for n := range c.f.params {
+		// A sloppy service would answer /app/production/x for /app/prod:
+		// the fake does when sloppy is set.
+		if strings.HasPrefix(n, prefix) || (c.f.sloppyPath && strings.HasPrefix(n, strings.TrimSuffix(prefix, "/"))) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	start := 0
+	if in.NextToken != nil {
+		start, _ = strconv.Atoi(*in.NextToken)
+	}
+	end := min(start+10, len(names))
+	out := &ssm.GetParametersByPathOutput{}
+	for _, n := range names[start:end] {
+		p := c.f.params[n]
+		if !aws.ToBool(in.WithDecryption) {
+			p.Value = aws.String("ciphertext-of-" + n) // as SSM answers a SecureString
+		}
+		out.Parameters = append(out.Parameters, p)
+	}
+	if end < len(names) {
+		out.NextToken = aws.String(strconv.Itoa(end))
 	}
 	return out, nil
 }

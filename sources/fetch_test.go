@@ -113,7 +113,7 @@ func TestFetchPagedBatch(t *testing.T) {
 		f.addSecret(fmt.Sprintf("s%d", i), fmt.Sprint(i))
 		refs = append(refs, fmt.Sprintf("secretsmanager:s%d", i))
 	}
-	vals, err := fetcher(f, Options{}).Fetch(context.Background(), requests(t, refs...))
+	vals, err := fetcher(f, Options{Batch: BatchAlways}).Fetch(context.Background(), requests(t, refs...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,26 +137,28 @@ func TestFetchPinnedAndARN(t *testing.T) {
 		{"arn:aws:secretsmanager:eu-west-1:111122223333:secret:app/db:::v9", "", ""},
 		{"secretsmanager:app/db:::v8", "", "ResourceNotFoundException"},
 		{"secretsmanager:app/db::AWSCURRENT:", "", "not staged AWSCURRENT"},
-		{"secretsmanager:app/db", "", "not staged AWSCURRENT"}, // batch answer checked too
+		{"secretsmanager:app/db", "", "not staged AWSCURRENT"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.ref, func(t *testing.T) {
-			vals, err := fetcher(f, Options{}).Fetch(context.Background(), requests(t, tt.ref))
-			assertNoValue(t, err)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrFetch) {
-					t.Fatalf("err = %v, want %q wrapping ErrFetch", err, tt.wantErr)
+		for _, batch := range []Batching{BatchNever, BatchAlways} { // the batch answer is checked too
+			t.Run(fmt.Sprintf("%s/%s", tt.ref, batch), func(t *testing.T) {
+				vals, err := fetcher(f, Options{Batch: batch}).Fetch(context.Background(), requests(t, tt.ref))
+				assertNoValue(t, err)
+				if tt.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrFetch) {
+						t.Fatalf("err = %v, want %q wrapping ErrFetch", err, tt.wantErr)
+					}
+					return
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := vals[target(t, tt.ref)]
-			if !slices.Equal(v.Bytes(), []byte{0, 1, 2}) || v.Version().ID != "v9" || v.Version().Stage != tt.wantStage {
-				t.Fatalf("value %d bytes, version %+v", v.Len(), v.Version())
-			}
-		})
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := vals[target(t, tt.ref)]
+				if !slices.Equal(v.Bytes(), []byte{0, 1, 2}) || v.Version().ID != "v9" || v.Version().Stage != tt.wantStage {
+					t.Fatalf("value %d bytes, version %+v", v.Len(), v.Version())
+				}
+			})
+		}
 	}
 	if f.regions["eu-west-1"] == 0 {
 		t.Error("the ARN's region was not used")
@@ -174,10 +176,18 @@ func TestFetchErrors(t *testing.T) {
 		retry   bool
 	}{
 		{
-			name:    "throttled batch",
+			name:    "throttled",
 			setup:   func(f *fakeAWS) { f.fail = func(_, op string) error { return throttled() } },
 			reqs:    func(t *testing.T) []Request { return requests(t, "secretsmanager:a") },
-			wantMsg: []string{"secretsmanager BatchGetSecretValue", "ThrottlingException"},
+			wantMsg: []string{"secretsmanager GetSecretValue of secretsmanager:a", "ThrottlingException"},
+			code:    "ThrottlingException", retry: true,
+		},
+		{
+			// Two calls do not fit in one (the concurrency here): a batch.
+			name:    "throttled batch",
+			setup:   func(f *fakeAWS) { f.fail = func(_, op string) error { return throttled() } },
+			reqs:    func(t *testing.T) []Request { return requests(t, "secretsmanager:a", "secretsmanager:b") },
+			wantMsg: []string{"secretsmanager BatchGetSecretValue of a, b", "ThrottlingException"},
 			code:    "ThrottlingException", retry: true,
 		},
 		{
@@ -357,10 +367,10 @@ func TestFetchCancelled(t *testing.T) {
 
 func TestCheckRegions(t *testing.T) {
 	f := newFetcher(newFake(), "", Options{})
-	if err := f.CheckRegions([]ref.Target{target(t, "arn:aws:ssm:eu-west-1:111122223333:parameter/p")}); err != nil {
+	if err := f.Check([]ref.Target{target(t, "arn:aws:ssm:eu-west-1:111122223333:parameter/p")}); err != nil {
 		t.Fatalf("ARN region refused: %v", err)
 	}
-	err := f.CheckRegions([]ref.Target{target(t, "secretsmanager:x")})
+	err := f.Check([]ref.Target{target(t, "secretsmanager:x")})
 	if !errors.Is(err, ErrNoRegion) || !strings.Contains(err.Error(), "secretsmanager:x names no region") {
 		t.Fatalf("err = %v", err)
 	}

@@ -19,15 +19,11 @@ const (
 )
 
 // s3Source reads S3 objects, one GetObject call each.
-type s3Source struct{}
+type s3Source struct{ awsService }
 
 func (s3Source) calls(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.s3(region)
-	calls := make([]call, len(reqs))
-	for i, r := range reqs {
-		calls[i] = f.getObject(client, r)
-	}
-	return calls
+	return eachRequest(reqs, func(r Request) call { return f.getObject(client, r) })
 }
 
 // getObject fetches one S3 object and refuses it unless it was stored

@@ -20,11 +20,22 @@ const (
 	opGetSecret   = "GetSecretValue"
 )
 
-// secretsManagerSource reads Secrets Manager: unpinned secrets 20 to a
-// BatchGetSecretValue call, pinned ones with GetSecretValue.
-type secretsManagerSource struct{}
+// secretsManagerSource reads Secrets Manager. By default (calls) each
+// secret is read with its own GetSecretValue, all in parallel: that draws on
+// the account's GetSecretValue quota (10,000 a second), not on
+// BatchGetSecretValue's (100 a second), which a fleet starting at once
+// would exhaust. batchCalls reads unpinned secrets 20 to a
+// BatchGetSecretValue call instead, for runs with more calls than fit in
+// flight at once (see Fetcher.plan). Either way no secret costs more than
+// one call.
+type secretsManagerSource struct{ awsService }
 
 func (secretsManagerSource) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.secretsManager(region)
+	return eachRequest(reqs, func(r Request) call { return f.getSecret(client, r.Target) })
+}
+
+func (secretsManagerSource) batchCalls(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.secretsManager(region)
 	var calls []call
 	var batch []ref.Target
@@ -91,7 +102,7 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 	}
 }
 
-// getSecret fetches one secret at a pinned version id or stage.
+// getSecret fetches one secret, at its pinned version id or stage if any.
 func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
 	return func(ctx context.Context, out *result) error {
 		in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(t.ID)}

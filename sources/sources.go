@@ -1,8 +1,9 @@
 // Package sources fetches secret values from Secrets Manager, SSM Parameter
-// Store and S3 with the fewest API calls it can: Secrets Manager secrets are
-// batched 20 to a BatchGetSecretValue call (GetSecretValue where a version is
-// pinned) and SSM parameters 10 to a GetParameters call. Errors name the
-// reference and the service's error, never a value.
+// Store, S3 and the injector's own environment. SSM parameters are read 10
+// to a GetParameters call; Secrets Manager secrets one GetSecretValue each,
+// or 20 to a BatchGetSecretValue call when that saves a round of calls (see
+// Fetcher.plan). Errors name the reference and the service's error, never a
+// value.
 package sources
 
 import (
@@ -31,6 +32,8 @@ type Request struct {
 	AllowUnencrypted bool
 	// SSECustomerKey is the 256-bit SSE-C key of an S3 object, or nil.
 	SSECustomerKey []byte
+	// AllowEmpty accepts an SSM path with no parameter under it.
+	AllowEmpty bool
 }
 
 // Values maps each fetched target to its value.
@@ -44,6 +47,15 @@ type Options struct {
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight.
 	Concurrency int
+	// Batch chooses between one call per value and batched calls for the
+	// sources that can batch (Secrets Manager): see Fetcher.plan.
+	Batch Batching
+	// MaxPathParameters bounds the parameters one SSM path may expand to
+	// (default DefaultMaxPathParameters); more is an error.
+	MaxPathParameters int
+	// LookupEnv reads the injector's own environment for env: references
+	// (os.LookupEnv in the injector); nil means an empty environment.
+	LookupEnv func(name string) (string, bool)
 }
 
 // Fetcher fetches values with clients made per service and region.
@@ -66,6 +78,9 @@ func newFetcher(c clientFactory, defaultRegion string, opts Options) *Fetcher {
 	if opts.MaxValueBytes <= 0 {
 		opts.MaxValueBytes = 16 << 20
 	}
+	if opts.MaxPathParameters <= 0 {
+		opts.MaxPathParameters = DefaultMaxPathParameters
+	}
 	return &Fetcher{clients: c, opts: opts, defaultRegion: defaultRegion}
 }
 
@@ -85,14 +100,56 @@ func Region(t ref.Target, defaultRegion string) (string, error) {
 	return defaultRegion, nil
 }
 
-// CheckRegions reports the first target that has no region.
-func (f *Fetcher) CheckRegions(targets []ref.Target) error {
+// Check runs, before any call, each target's source's own check: an AWS
+// target must have a region, an environment variable must be set and not
+// empty. It reports every target that fails, naming references, never
+// values. Every failure is a configuration error.
+func (f *Fetcher) Check(targets []ref.Target) error {
+	var errs []error
 	for _, t := range targets {
-		if _, err := Region(t, f.defaultRegion); err != nil {
-			return err
+		src, ok := registry[t.Source]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: unknown source", t))
+			continue
+		}
+		if _, err := src.check(f, t); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// NeedsAWS reports whether fetching targets calls AWS: false when every
+// target is read locally (env:), so that the injector can skip loading
+// AWS credentials, region and endpoints altogether.
+func NeedsAWS(targets []ref.Target) bool {
+	for _, t := range targets {
+		if src, ok := registry[t.Source]; !ok || src.usesAWS() {
+			return true
+		}
+	}
+	return false
+}
+
+// Batching says when a source that can read several values in one call
+// (Secrets Manager's BatchGetSecretValue) does so.
+type Batching string
+
+// Batching modes.
+const (
+	// BatchAuto batches only when one call per value would not fit in
+	// Options.Concurrency: see Fetcher.plan.
+	BatchAuto Batching = "auto"
+	// BatchAlways always batches.
+	BatchAlways Batching = "always"
+	// BatchNever makes one call per value.
+	BatchNever Batching = "never"
+)
+
+// batcher is a source that can also read its requests in fewer, batched
+// calls, which draw on a scarcer account quota.
+type batcher interface {
+	batchCalls(f *Fetcher, region string, reqs []Request) []call
 }
 
 // call is one API call's worth of work; it stores what it learnt in out.
@@ -164,6 +221,11 @@ func (f *Fetcher) run(ctx context.Context, calls []call, out *result) error {
 // source is one service the injector reads from. Adding a source is a
 // file holding its calls plus one line in registry.
 type source interface {
+	// check validates a target before any call and returns the region it
+	// is read in ("" for a source that is no AWS service).
+	check(f *Fetcher, t ref.Target) (region string, err error)
+	// usesAWS reports whether the source calls AWS.
+	usesAWS() bool
 	// calls turns the requests for the source in one region into API
 	// calls that fetch their values.
 	calls(f *Fetcher, region string, reqs []Request) []call
@@ -172,11 +234,31 @@ type source interface {
 	checks(f *Fetcher, region string, reqs []Request) []call
 }
 
+// eachRequest makes one call per request.
+func eachRequest(reqs []Request, mk func(Request) call) []call {
+	calls := make([]call, len(reqs))
+	for i, r := range reqs {
+		calls[i] = mk(r)
+	}
+	return calls
+}
+
+// awsService is the check every AWS source shares: the target needs a region.
+type awsService struct{}
+
+func (awsService) check(f *Fetcher, t ref.Target) (string, error) {
+	return Region(t, f.defaultRegion)
+}
+
+func (awsService) usesAWS() bool { return true }
+
 // registry maps each kind of reference to the source that fetches it.
 var registry = map[ref.Source]source{
 	ref.SecretsManager: secretsManagerSource{},
 	ref.SSM:            ssmSource{},
 	ref.S3:             s3Source{},
+	ref.Env:            envSource{},
+	ref.SSMPath:        ssmPathSource{},
 }
 
 // plan groups requests by source and region, each target once, in the
@@ -195,12 +277,13 @@ func (f *Fetcher) plan(reqs []Request, check bool) ([]call, error) {
 			continue
 		}
 		seen[r.Target] = true
-		region, err := Region(r.Target, f.defaultRegion)
+		src, ok := registry[r.Target.Source]
+		if !ok {
+			return nil, valueError(r.Target.String(), "unknown source")
+		}
+		region, err := src.check(f, r.Target)
 		if err != nil {
 			return nil, &Error{Ref: r.Target.String(), Err: err}
-		}
-		if _, ok := registry[r.Target.Source]; !ok {
-			return nil, valueError(r.Target.String(), "unknown source")
 		}
 		g := group{r.Target.Source, region}
 		if _, ok := groups[g]; !ok {
@@ -208,16 +291,40 @@ func (f *Fetcher) plan(reqs []Request, check bool) ([]call, error) {
 		}
 		groups[g] = append(groups[g], r)
 	}
-	var calls []call
-	for _, g := range order {
-		src := registry[g.source]
-		if check {
-			calls = append(calls, src.checks(f, g.region, groups[g])...)
-		} else {
-			calls = append(calls, src.calls(f, g.region, groups[g])...)
+	build := func(batch bool) []call {
+		var calls []call
+		for _, g := range order {
+			src := registry[g.source]
+			b, batches := src.(batcher)
+			switch {
+			case check:
+				calls = append(calls, src.checks(f, g.region, groups[g])...)
+			case batches && batch:
+				calls = append(calls, b.batchCalls(f, g.region, groups[g])...)
+			default:
+				calls = append(calls, src.calls(f, g.region, groups[g])...)
+			}
 		}
+		return calls
 	}
-	return calls, nil
+	// The rule: one call per value as long as every call of the run fits in
+	// flight at once; batches only where that would take more than one
+	// round of calls. One call per secret spends the plentiful quota
+	// (GetSecretValue: 10,000 a second an account) and is as fast as a
+	// batch while everything is in flight at once; a batch spends the
+	// scarce one (BatchGetSecretValue: 100 a second), worth it only to
+	// save rounds.
+	switch f.opts.Batch {
+	case BatchAlways:
+		return build(true), nil
+	case BatchNever:
+		return build(false), nil
+	default:
+		if calls := build(false); len(calls) <= f.opts.Concurrency {
+			return calls, nil
+		}
+		return build(true), nil
+	}
 }
 
 // parameterCalls makes one call of mk per 10 parameters of a region.

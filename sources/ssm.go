@@ -22,7 +22,7 @@ const (
 )
 
 // ssmSource reads SSM Parameter Store, 10 parameters to a GetParameters call.
-type ssmSource struct{}
+type ssmSource struct{ awsService }
 
 func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	return f.parameterCalls(region, reqs, f.getParameters)

@@ -37,7 +37,7 @@ type Versions map[ref.Target]secret.Version
 
 // Fixed reports whether a target names a version that can never change: a
 // Secrets Manager version id, an SSM parameter version number, an S3 object
-// version id. A staging label or an SSM label can move, so it is not fixed.
+// version id, an environment variable. A staging label or an SSM label can move, so it is not fixed.
 func Fixed(t ref.Target) bool {
 	switch t.Source {
 	case ref.SecretsManager, ref.S3:
@@ -45,6 +45,9 @@ func Fixed(t ref.Target) bool {
 	case ref.SSM:
 		_, sel := splitSelector(t.ID)
 		return sel != "" && strings.Trim(sel, "0123456789") == ""
+	case ref.Env:
+		// The injector's environment is fixed when it starts.
+		return true
 	}
 	return false
 }

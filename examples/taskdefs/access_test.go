@@ -45,6 +45,7 @@ const (
 	actGetSecretValue      = "secretsmanager:GetSecretValue"
 	actDescribeSecret      = "secretsmanager:DescribeSecret"
 	actGetParameters       = "ssm:GetParameters"
+	actGetParametersByPath = "ssm:GetParametersByPath"
 	actGetObject           = "s3:GetObject"
 	actGetObjectVersion    = "s3:GetObjectVersion"
 	actKMSDecrypt          = "kms:Decrypt"
@@ -130,6 +131,16 @@ func targetAccess(t ref.Target, w wiring) ([]access, error) {
 		name, _, _ := strings.Cut(t.ID, ":")
 		return []access{{actGetParameters,
 			fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", w.partition, region, w.account, strings.TrimPrefix(name, "/"))}}, nil
+	case ref.SSMPath:
+		// GetParametersByPath is authorized against the path in the
+		// request (without its trailing slash), not each parameter.
+		return []access{{actGetParametersByPath,
+			fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", w.partition, region, w.account, strings.Trim(t.ID, "/"))}}, nil
+	case ref.Env:
+		// Read from the injector's own environment: no call, no
+		// permission (ECS reads its secrets with the execution role, see
+		// envsecrets_test.go).
+		return nil, nil
 	case ref.S3:
 		// GetObject with a versionId is authorized by s3:GetObjectVersion
 		// alone; s3:GetObject only covers the current version.
@@ -148,7 +159,7 @@ func targetAccess(t ref.Target, w wiring) ([]access, error) {
 // SSM and S3 in the region each value is read from. An S3 object read with
 // an SSE-C key is decrypted with that key, not through KMS.
 func kmsViaServices(p plan.Plan, w wiring) []string {
-	endpoint := map[ref.Source]string{ref.SecretsManager: "secretsmanager", ref.SSM: "ssm", ref.S3: "s3"}
+	endpoint := map[ref.Source]string{ref.SecretsManager: "secretsmanager", ref.SSM: "ssm", ref.SSMPath: "ssm", ref.S3: "s3"}
 	var out []string
 	add := func(t ref.Target) {
 		svc, ok := endpoint[t.Source]

@@ -136,7 +136,13 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 	if w.region == "" {
 		fail("cannot tell the task's region: set AWS_REGION on the injector or awslogs-region")
 	}
-	role, err := parseARN(aws.ToString(td.TaskRoleArn))
+	// A task whose injector reads only env: items needs no task role
+	// (envsecrets_test.go); its account is then the execution role's.
+	roleARN := aws.ToString(td.TaskRoleArn)
+	if roleARN == "" && envOnly(w.plan) {
+		roleARN = aws.ToString(td.ExecutionRoleArn)
+	}
+	role, err := parseARN(roleARN)
 	if err != nil {
 		fail("taskRoleArn: %w", err)
 	} else {

@@ -1,0 +1,150 @@
+package sources
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecs-secret-injector/injector/ref"
+	"github.com/ecs-secret-injector/injector/secret"
+)
+
+const opGetParametersByPath = "GetParametersByPath"
+
+// DefaultMaxPathParameters is how many parameters one SSM path may expand
+// to unless Options.MaxPathParameters says otherwise.
+const DefaultMaxPathParameters = 1000
+
+// ssmPathSource expands an SSM path (ssm:/app/prod/) to every parameter
+// below it, at any depth, with GetParametersByPath (Recursive,
+// WithDecryption), following every page.
+//
+// The value of a path is a JSON object that maps each parameter's name
+// relative to the path to its value, keys sorted:
+//
+//	ssm:/app/prod/ -> {"db/password":"...","db/url":"...","region":"..."}
+//
+// Its version ID is a digest of every name and version number under the
+// path: it changes when any parameter is added, removed or updated.
+type ssmPathSource struct{ awsService }
+
+func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.ssm(region)
+	return eachRequest(reqs, func(r Request) call { return f.getParametersByPath(client, r) })
+}
+
+// checks learns the path's version (see ssmPathSource) from the same pages
+// without decryption: SecureString values come back as ciphertext and are
+// dropped unread.
+func (ssmPathSource) checks(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.ssm(region)
+	return eachRequest(reqs, func(r Request) call {
+		return func(ctx context.Context, out *result) error {
+			var names []string
+			err := f.walkPath(ctx, client, r.Target, false, func(name, _ string, p types.Parameter) error {
+				names = append(names, name+"@"+strconv.FormatInt(p.Version, 10))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out.putVersion(r.Target, pathVersion(names))
+			return nil
+		}
+	})
+}
+
+func (f *Fetcher) getParametersByPath(client ssmAPI, r Request) call {
+	t := r.Target
+	return func(ctx context.Context, out *result) error {
+		params := map[string]string{}
+		var versions []string
+		var size int64
+		err := f.walkPath(ctx, client, t, true, func(name, rel string, p types.Parameter) error {
+			params[rel] = aws.ToString(p.Value)
+			versions = append(versions, name+"@"+strconv.FormatInt(p.Version, 10))
+			size += int64(len(rel) + len(aws.ToString(p.Value)))
+			return f.checkSize(t, size)
+		})
+		if err != nil {
+			return err
+		}
+		if len(params) == 0 && !r.AllowEmpty {
+			return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
+				Err: errors.New(`no parameter under the path (set "allowEmpty": true to accept none)`)}
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(params); err != nil {
+			return valueError(t.String(), "encoding the parameters: %v", err)
+		}
+		v := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		out.put(t, secret.New(v, pathVersion(versions)))
+		return nil
+	}
+}
+
+// walkPath calls visit for every parameter below the path t names, with its
+// full name and its name relative to the path, following every page. Names
+// the service answers that are not below the path (/app/production/x for
+// /app/prod/) are never part of it. More than MaxPathParameters is an error.
+func (f *Fetcher) walkPath(ctx context.Context, client ssmAPI, t ref.Target, decrypt bool, visit func(name, rel string, p types.Parameter) error) error {
+	// The prefix every name below the path has; the API wants the path
+	// without its trailing slash, except for the root.
+	prefix := t.ID
+	path := strings.TrimSuffix(prefix, "/")
+	if path == "" {
+		path = "/"
+	}
+	in := &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(decrypt)}
+	seen := map[string]bool{}
+	for {
+		resp, err := client.GetParametersByPath(ctx, in)
+		if err != nil {
+			return callError(t.String(), ssmService, opGetParametersByPath, err)
+		}
+		for _, p := range resp.Parameters {
+			name := aws.ToString(p.Name)
+			rel, ok := strings.CutPrefix(name, prefix)
+			if !ok || rel == "" {
+				continue
+			}
+			if seen[rel] {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
+					Err: fmt.Errorf("parameter %s returned twice", name)}
+			}
+			seen[rel] = true
+			if len(seen) > f.opts.MaxPathParameters {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
+					Err: fmt.Errorf("more than %d parameters under the path (INJECTOR_SSM_PATH_MAX raises the limit)", f.opts.MaxPathParameters)}
+			}
+			if err := visit(name, rel, p); err != nil {
+				return err
+			}
+		}
+		if aws.ToString(resp.NextToken) == "" {
+			return nil
+		}
+		in.NextToken = resp.NextToken
+	}
+}
+
+// pathVersion is the version of a path: a digest of every name@version
+// below it.
+func pathVersion(versions []string) secret.Version {
+	slices.Sort(versions)
+	sum := sha256.Sum256([]byte(strings.Join(versions, "\n")))
+	return secret.Version{ID: hex.EncodeToString(sum[:16])}
+}
