@@ -577,3 +577,37 @@ func TestLayoutCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutLockTimeout: while another process holds ..lock, a run waits,
+// and when INJECTOR_TIMEOUT ends it fails with exit 5 and a clear message,
+// the files as they were.
+func TestLayoutLockTimeout(t *testing.T) {
+	s := seedValues(t, false)
+	spec := specJSON(t, s.items...)
+	dir := t.TempDir()
+	h.injectOK(t, spec, dir)
+	f, err := os.Open(filepath.Join(dir, "..lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	before := visibleTree(t, dir)
+	res := h.inject(t, spec, dir, "INJECTOR_TIMEOUT=2s")
+	assertNoSecret(t, res.output, s.secrets...)
+	if res.code != 5 || !strings.Contains(res.output, "another injector run holds the lock on ..lock") {
+		t.Fatalf("exit %d, want 5 saying another run holds the lock:\n%s", res.code, redact(res.output, s.secrets))
+	}
+	if d := diffSnapshots(before, visibleTree(t, dir)); d != "" {
+		t.Errorf("the files changed:\n%s", d)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	h.injectOK(t, spec, dir)
+	if err := layoutErr(dir, s.secrets); err != nil {
+		t.Error(err)
+	}
+}
