@@ -527,3 +527,26 @@ func TestWriteOverlayLowerDir(t *testing.T) {
 		checkClean(t, merged)
 	}
 }
+
+// TestUpdateWaitsForLock: Update takes turns with other runs on the file's
+// directory, and gives up with a clear error when its context ends.
+func TestUpdateWaitsForLock(t *testing.T) {
+	dir := t.TempDir()
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err = Update(ctx, dir, "ecs.config", opts0400, func([]byte) ([]byte, error) { return []byte("x"), nil })
+	if !errors.Is(err, ErrWrite) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "another injector run holds the lock") {
+		t.Fatalf("err = %v, want a clear lock timeout", err)
+	}
+	if got := tree(t, dir); len(got) != 0 {
+		t.Fatalf("tree = %v, want empty", got)
+	}
+}
