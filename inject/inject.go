@@ -32,14 +32,33 @@ type Report struct {
 	Files   []string // paths written, relative to the output root
 }
 
-// Run carries out p under dir. On error nothing new is left under dir; the
-// error wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
+// Run carries out p under dir: as one generation of files (writer.Write),
+// or, for an in-place output (ecs-config), by replacing that one file
+// (writer.Update, which reads the file to merge into while it holds its
+// directory). On error what readers see under dir is unchanged; the error
+// wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
 	values, err := Fetch(ctx, p.Fetches, f, nil)
 	if err != nil {
 		return Report{}, err
 	}
 	log.Debug("fetched", "values", len(values))
+	rep := Report{Fetched: len(values)}
+	if out, ok := inPlace(p); ok {
+		err := writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
+			files, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+			}
+			return files[0].Data, nil
+		})
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Files = []string{out.Path}
+		log.Info("wrote", "path", out.Path, "layout", "in place")
+		return rep, nil
+	}
 	files, err := Render(ctx, p, values, dir)
 	if err != nil {
 		return Report{}, err
@@ -47,7 +66,6 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 	if err := writer.Write(ctx, dir, files, opts); err != nil {
 		return Report{}, err
 	}
-	rep := Report{Fetched: len(values)}
 	for _, f := range files {
 		rep.Files = append(rep.Files, f.Path)
 		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
@@ -55,24 +73,40 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 	return rep, nil
 }
 
+// inPlace returns p's output if it is an in-place one (ecs-config), which
+// the plan allows only alone.
+func inPlace(p plan.Plan) (plan.Output, bool) {
+	if len(p.Outputs) == 1 && p.Outputs[0].Format.InPlace() {
+		return p.Outputs[0], true
+	}
+	return plan.Output{}, false
+}
+
+func maxFileBytes(p plan.Plan) int64 {
+	if p.MaxFileBytes <= 0 {
+		return plan.DefaultMaxFileBytes
+	}
+	return p.MaxFileBytes
+}
+
 // Render renders every output of p from values, which must hold every
 // value p fetches; each file is bounded by p.MaxFileBytes, and templates
-// stop when ctx ends. dir is read only for ecs-config, which merges into
-// the file already there. The error wraps ErrRender, or writer.ErrWrite
-// when the output root refused that read.
+// stop when ctx ends. dir is read only for an in-place output
+// (ecs-config), which merges into the file already there. The error wraps
+// ErrRender, or writer.ErrWrite when the output root refused that read.
 func Render(ctx context.Context, p plan.Plan, values sources.Values, dir string) ([]writer.File, error) {
-	maxBytes := p.MaxFileBytes
-	if maxBytes <= 0 {
-		maxBytes = plan.DefaultMaxFileBytes
-	}
 	var files []writer.File
 	for _, out := range p.Outputs {
-		fs, err := renderOutput(ctx, out, values, dir, maxBytes)
-		if errors.Is(err, writer.ErrWrite) {
-			// The output root refused a read (to merge into a file), as
-			// it would refuse the write.
-			return nil, fmt.Errorf("%s: %w", out.Path, err)
+		var existing []byte
+		if out.Format.InPlace() {
+			var err error
+			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
+				// The output root refused a read, as it would refuse
+				// the write.
+				return nil, fmt.Errorf("%s: %w", out.Path, err)
+			}
 		}
+		fs, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}

@@ -13,13 +13,13 @@ import (
 )
 
 // source is what a renderer reads: the output, its inputs' values, the
-// bound on each file and, for formats that merge into a file already there,
-// the output root.
+// bound on each file and, for formats that merge into a file already there
+// (in place), that file's current content.
 type source struct {
 	ctx      context.Context
 	out      plan.Output
 	values   sources.Values
-	dir      string
+	existing []byte
 	maxBytes int64
 }
 
@@ -59,14 +59,14 @@ var renderers = map[plan.Format]renderer{
 }
 
 // renderOutput turns one planned output into the files it writes, each at
-// most maxBytes long. dir is read only for ecs-config, which merges into the
-// file already there.
-func renderOutput(ctx context.Context, out plan.Output, values sources.Values, dir string, maxBytes int64) ([]writer.File, error) {
+// most maxBytes long. existing is the current content of an in-place
+// output's file (ecs-config merges into it).
+func renderOutput(ctx context.Context, out plan.Output, values sources.Values, existing []byte, maxBytes int64) ([]writer.File, error) {
 	r, ok := renderers[out.Format]
 	if !ok {
 		return nil, fmt.Errorf("unknown format %q", out.Format)
 	}
-	files, err := r(source{ctx: ctx, out: out, values: values, dir: dir, maxBytes: maxBytes})
+	files, err := r(source{ctx: ctx, out: out, values: values, existing: existing, maxBytes: maxBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -130,13 +130,9 @@ func registryFile(fn func(creds []render.Credential, s source) ([]byte, error)) 
 }
 
 // ecsConfig merges the credentials into the ecs.config already at the
-// output's path.
+// output's path (writer.Update reads it while it holds its directory).
 func ecsConfig(creds []render.Credential, s source) ([]byte, error) {
-	existing, err := writer.ReadFile(s.dir, s.out.Path)
-	if err != nil {
-		return nil, err
-	}
-	return render.ECSConfig(existing, creds)
+	return render.ECSConfig(s.existing, creds)
 }
 
 func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {

@@ -109,7 +109,7 @@ func BenchmarkInject100SM100SSM10S3(b *testing.B) {
 		if err := r.check(want); err != nil {
 			b.Fatal(err)
 		}
-		if err := benchCheckFiles(dir, want); err != nil {
+		if err := benchCheckFiles(dir, want, true); err != nil {
 			b.Fatal(err)
 		}
 		calls := moto.counts()
@@ -292,7 +292,7 @@ func runFleet(b *testing.B, shape fleetShape) {
 				err = results[m].check(fleet[m].want)
 			}
 			if err == nil {
-				err = benchCheckFiles(dirs[m], fleet[m].want)
+				err = benchCheckFiles(dirs[m], fleet[m].want, true)
 			}
 			if err != nil {
 				failed++
@@ -398,13 +398,18 @@ func (r run) check(want map[string]string) error {
 }
 
 // benchCheckFiles fails unless dir, empty before the run, holds exactly the
-// wanted files (see written). It names paths, never values.
-func benchCheckFiles(dir string, want map[string]string) error {
-	after, err := snapshot(dir)
+// wanted files (see written) and, with layout, in the injector's layout
+// (see layoutErr; a baseline program writes plain files). It names paths,
+// never values.
+func benchCheckFiles(dir string, want map[string]string, layout bool) error {
+	after, err := visibleSnapshot(dir)
 	if err != nil {
 		return err
 	}
-	return written(dir, nil, after, want)
+	if err := written(dir, nil, after, want); err != nil || !layout {
+		return err
+	}
+	return layoutErr(dir, slices.Collect(maps.Values(want)))
 }
 
 // benchParallel calls fn(0..n-1) on a few goroutines and joins the errors.

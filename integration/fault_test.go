@@ -49,6 +49,7 @@ type faultCase struct {
 	wantMsg   []string          // each must appear in the output
 	wantFiles map[string]string // on success: the files written, path -> content
 	written   []string          // on success: more files written, checked by check
+	inPlace   bool              // ecs-config: one file replaced in place, no generation
 	wantCalls map[string]int    // exact calls per operation, both proxies together
 	minCalls  map[string]int    // at least this many calls per operation
 	noCall    bool              // no call may reach moto or MinIO
@@ -91,7 +92,8 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	if tc.prepare != nil {
 		tc.prepare(t, dir, outside)
 	}
-	before, outsideBefore := snapshotTree(t, dir), snapshotTree(t, outside)
+	before, outsideBefore := visibleTree(t, dir), snapshotTree(t, outside)
+	namesBefore, dataBefore := injectorNames(dir)
 
 	mp, motoURL := h.startProxy(t, h.motoDirect, false)
 	mp.reset(tc.moto)
@@ -133,10 +135,18 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 	if limit := tc.within * withinMargin; tc.within > 0 && elapsed > limit {
 		t.Errorf("run took %s, want at most %s (%s with a margin of %d)", elapsed.Round(time.Millisecond), limit, tc.within, withinMargin)
 	}
-	after := snapshotTree(t, dir)
+	after := visibleTree(t, dir)
 	if tc.wantCode != 0 {
 		if d := diffSnapshots(before, after); d != "" {
-			t.Errorf("output root changed on failure:\n%s", d)
+			t.Errorf("what a reader sees in the output root changed on failure:\n%s", d)
+		}
+		// The lock file may be new; nothing else of the injector's.
+		names, data := injectorNames(dir)
+		if names = slices.DeleteFunc(names, func(n string) bool { return n == "..lock" }); !slices.Equal(names, slices.DeleteFunc(namesBefore, func(n string) bool { return n == "..lock" })) || data != dataBefore {
+			t.Errorf("the injector's names changed on failure: %v (..data -> %q), were %v (..data -> %q)", names, data, namesBefore, dataBefore)
+		}
+		if err := secretsOutside(dir, dataBefore, secrets); err != nil {
+			t.Error(err)
 		}
 	} else {
 		want := map[string]string{}
@@ -148,7 +158,13 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 			}
 			want[p] = string(b)
 		}
-		checkWritten(t, dir, before, after, want)
+		if tc.inPlace {
+			if err := written(dir, before, after, want); err != nil {
+				t.Error(err)
+			}
+		} else {
+			checkWritten(t, dir, before, after, want, secrets...)
+		}
 	}
 	if d := diffSnapshots(outsideBefore, snapshotTree(t, outside)); d != "" {
 		t.Errorf("a directory outside the output root changed:\n%s", d)
@@ -549,6 +565,14 @@ func TestFaultsDiskFull(t *testing.T) {
 			},
 			spec:     specJSON(t, s.items[0], bigItem, s.items[2]),
 			wantCode: 5, wantMsg: []string{"blob/big", "no space left on device"}},
+		{name: "value larger than the free space, replacing a generation", root: tinyFS,
+			prepare: func(t *testing.T, dir, _ string) {
+				if res := h.inject(t, specJSON(t, s.items[0], s.items[2]), dir); res.code != 0 {
+					t.Fatalf("first run: exit %d:\n%s", res.code, redact(res.output, secrets))
+				}
+			},
+			spec:     specJSON(t, s.items[0], bigItem, s.items[2]),
+			wantCode: 5, wantMsg: []string{"blob/big", "no space left on device"}},
 		{name: "no free inodes", root: fewInodesFS, spec: specJSON(t, s.items...),
 			wantCode: 5, wantMsg: []string{"no space left on device"}},
 		{name: "read-only file system", root: readOnlyFS, spec: specJSON(t, s.items...),
@@ -566,28 +590,33 @@ func TestFaultsDiskFull(t *testing.T) {
 	})
 }
 
-// TestFaultsSymlinks plants symbolic links in the output root. Every one on
-// the way to a target, or as the target, is refused with exit 5 before any
-// file is written, and nothing they point at changes.
+// TestFaultsSymlinks plants symbolic links in the output root. A link at a
+// name an item writes, or below it, is replaced (with what the name held),
+// never followed: the run succeeds and nothing it pointed at changes. An
+// ecs-config file, replaced in place, refuses a link on the way or as the
+// file with exit 5.
 func TestFaultsSymlinks(t *testing.T) {
 	s := seedValues(t, false)
-	// A good item first: it must not be written either.
+	// A good item first: it is written too.
 	spec := func(path string) string {
 		return specJSON(t, s.items[0], item(s.items[2]["from"], path))
+	}
+	files := func(path string) map[string]string {
+		return map[string]string{"sm/batch": s.batch, path: s.param}
 	}
 	// ecs-config reads the file it merges into before writing it.
 	password := "registry-password-" + randHex(8)
 	login, _ := json.Marshal(map[string]string{"username": "robot", "password": password})
 	loginName := uniq() + "/login"
 	putSecret(t, loginName, string(login))
-	ecsSpec := specJSON(t, s.items[0], map[string]any{
+	ecsSpec := specJSON(t, map[string]any{
 		"from": "secretsmanager:" + loginName, "path": "ecs/ecs.config", "format": "ecs-config", "registry": "registry.example.com",
 	})
 	secrets := append(slices.Clone(s.secrets), password, string(login),
 		base64.StdEncoding.EncodeToString([]byte("robot:"+password)))
 
 	runFaultCases(t, secrets, []faultCase{
-		{name: "ecs.config merged", spec: ecsSpec, wantFiles: map[string]string{"sm/batch": s.batch}, written: []string{"ecs/ecs.config"},
+		{name: "ecs.config merged", spec: ecsSpec, written: []string{"ecs/ecs.config"}, inPlace: true,
 			prepare: func(t *testing.T, dir, _ string) {
 				plantFile(t, filepath.Join(dir, "ecs", "ecs.config"), "ECS_CLUSTER=prod\n", 0o644)
 			},
@@ -601,60 +630,60 @@ func TestFaultsSymlinks(t *testing.T) {
 			prepare: func(t *testing.T, dir, outside string) {
 				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "ecs", "ecs.config"))
 			},
-			wantCode: 5, wantMsg: []string{"ecs/ecs.config", "not a regular file"}},
+			wantCode: 5, wantMsg: []string{"ecs/ecs.config", "symbolic link"}},
 		{name: "ecs.config directory links outside", spec: ecsSpec,
 			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "ecs")) },
-			wantCode: 5, wantMsg: []string{"ecs/ecs.config"}},
+			wantCode: 5, wantMsg: []string{"ecs/ecs.config", "ecs is a symbolic link"}},
 		{name: "ecs.config directory links inside the root", spec: ecsSpec,
 			prepare: func(t *testing.T, dir, _ string) {
 				plantFile(t, filepath.Join(dir, "real", "ecs.config"), "ECS_CLUSTER=prod\n", 0o644)
 				plantLink(t, "real", filepath.Join(dir, "ecs"))
 			},
 			wantCode: 5, wantMsg: []string{"ecs is a symbolic link"}},
-		{name: "directory links outside", spec: spec("app/key"),
-			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "app")) },
-			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
-		{name: "directory links outside, relative", spec: spec("app/key"),
+		{name: "directory links outside", spec: spec("app/key"), wantFiles: files("app/key"),
+			prepare: func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "app")) }},
+		{name: "directory links outside, relative", spec: spec("app/key"), wantFiles: files("app/key"),
 			prepare: func(t *testing.T, dir, _ string) {
 				plantLink(t, "../../../../../../../../tmp", filepath.Join(dir, "app"))
-			},
-			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
-		{name: "deeper directory links outside", spec: spec("app/conf/key"),
+			}},
+		{name: "deeper directory links outside", spec: spec("app/conf/key"), wantFiles: files("app/conf/key"),
 			prepare: func(t *testing.T, dir, outside string) {
 				mkdir(t, filepath.Join(dir, "app"))
 				plantLink(t, outside, filepath.Join(dir, "app", "conf"))
-			},
-			wantCode: 5, wantMsg: []string{"app/conf is a symbolic link"}},
-		{name: "directory links inside the root", spec: spec("app/key"),
+			}},
+		{name: "directory links inside the root", spec: spec("app/key"), wantFiles: files("app/key"),
 			prepare: func(t *testing.T, dir, _ string) {
-				mkdir(t, filepath.Join(dir, "real"))
+				plantFile(t, filepath.Join(dir, "real", "key"), "inside-original", 0o644)
 				plantLink(t, "real", filepath.Join(dir, "app"))
-			},
-			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
-		{name: "target links to a file outside", spec: spec("app/key"),
+			}},
+		{name: "target links to a file outside", spec: spec("app/key"), wantFiles: files("app/key"),
 			prepare: func(t *testing.T, dir, outside string) {
 				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "app", "key"))
-			},
-			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
-		{name: "target links to a file inside the root", spec: spec("app/key"),
+			}},
+		{name: "target links to a file inside the root", spec: spec("app/key"), wantFiles: files("app/key"),
 			prepare: func(t *testing.T, dir, _ string) {
 				plantFile(t, filepath.Join(dir, "real"), "inside-original", 0o644)
 				plantLink(t, "../real", filepath.Join(dir, "app", "key"))
-			},
-			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
-		{name: "target is a dangling link", spec: spec("app/key"),
+			}},
+		{name: "target is a dangling link", spec: spec("key"), wantFiles: files("key"),
 			prepare: func(t *testing.T, dir, outside string) {
-				plantLink(t, filepath.Join(outside, "created-through-link"), filepath.Join(dir, "app", "key"))
-			},
-			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
-		{name: "directory is a dangling link", spec: spec("app/key"),
+				plantLink(t, filepath.Join(outside, "created-through-link"), filepath.Join(dir, "key"))
+			}},
+		{name: "directory is a dangling link", spec: spec("app/key"), wantFiles: files("app/key"),
 			prepare: func(t *testing.T, dir, outside string) {
 				plantLink(t, filepath.Join(outside, "no-such-dir"), filepath.Join(dir, "app"))
+			}},
+		{name: "target links to a directory outside", spec: spec("key"), wantFiles: files("key"),
+			prepare: func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "key")) }},
+		{name: "..data links outside", spec: spec("key"), wantFiles: files("key"),
+			prepare: func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "..data")) }},
+		{name: "..data is a directory", spec: spec("key"), wantFiles: files("key"),
+			prepare: func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "..data", "key"), "planted", 0o644) }},
+		{name: "..lock links outside", spec: spec("key"),
+			prepare: func(t *testing.T, dir, outside string) {
+				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "..lock"))
 			},
-			wantCode: 5, wantMsg: []string{"app is a symbolic link"}},
-		{name: "target links to a directory outside", spec: spec("app/key"),
-			prepare:  func(t *testing.T, dir, outside string) { plantLink(t, outside, filepath.Join(dir, "app", "key")) },
-			wantCode: 5, wantMsg: []string{"app/key", "target is a symbolic link"}},
+			wantCode: 5, wantMsg: []string{"lock file ..lock", "too many levels of symbolic links"}},
 	})
 }
 
@@ -693,6 +722,10 @@ func TestFaultsSpec(t *testing.T) {
 		{name: "NUL in path", spec: badPath("a\x00b"), wantMsg: []string{"control character"}},
 		{name: "DEL in path", spec: badPath("a\x7fb"), wantMsg: []string{"control character"}},
 		{name: "backslash in path", spec: badPath(`a\..\..\b`), wantMsg: []string{"backslash"}},
+		{name: "path in the injector's names", spec: badPath("..data/x"), wantMsg: []string{`"..data/x"`, "belong to the injector"}},
+		{name: "path with a .. prefix", spec: badPath("..secrets"), wantMsg: []string{"belong to the injector"}},
+		{name: "ecs-config beside another item", spec: withGood(map[string]any{"from": "secretsmanager:x", "path": "ecs.config", "format": "ecs-config", "registry": "r.example"}),
+			wantMsg: []string{"ecs-config", "cannot be written atomically together with other paths"}},
 		{name: "control character in ref", spec: badRef("secretsmanager:a\tb"), wantMsg: []string{"control character"}},
 		{name: "unknown scheme", spec: badRef("vault:secret/x"), wantMsg: []string{"invalid reference"}},
 		{name: "empty secret name", spec: badRef("secretsmanager:"), wantMsg: []string{"empty secret name"}},
@@ -732,9 +765,10 @@ func TestFaultsSpec(t *testing.T) {
 }
 
 // TestFaultsPathConflicts: conflicts that only the fetched values reveal (an
-// exploded key landing on another item's path) and ones the output root holds
-// (a directory where a file goes, a file where a directory goes). They are
-// found before any file is written: exit 5, nothing changed.
+// exploded key landing on another item's path) are found before any file is
+// written: exit 5, nothing changed. What the output root holds at a name an
+// item writes (a directory where a file goes, a file where a directory goes,
+// a fifo) is replaced.
 func TestFaultsPathConflicts(t *testing.T) {
 	s := seedValues(t, false)
 	p := uniq()
@@ -753,11 +787,11 @@ func TestFaultsPathConflicts(t *testing.T) {
 		{name: "exploded key is another item's directory", spec: specJSON(t, s.items[0], explode, raw("cfg/key/inner")),
 			wantCode: 5, wantMsg: []string{`"cfg/key/inner" is inside "cfg/key"`}},
 		{name: "target is an existing directory", spec: specJSON(t, s.items[0], raw("app/key")),
-			prepare:  func(t *testing.T, dir, _ string) { mkdir(t, filepath.Join(dir, "app", "key")) },
-			wantCode: 5, wantMsg: []string{"app/key", "not a regular file"}},
+			prepare:   func(t *testing.T, dir, _ string) { mkdir(t, filepath.Join(dir, "app", "key", "inner")) },
+			wantFiles: map[string]string{"sm/batch": s.batch, "app/key": s.param}},
 		{name: "directory is an existing file", spec: specJSON(t, s.items[0], explode),
-			prepare:  func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "cfg"), "a file", 0o644) },
-			wantCode: 5, wantMsg: []string{"cfg exists and is not a directory"}},
+			prepare:   func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "cfg"), "a file", 0o644) },
+			wantFiles: map[string]string{"sm/batch": s.batch, "cfg/key": cfgA, "cfg/other": cfgB}},
 		{name: "target is a fifo", spec: specJSON(t, s.items[0], raw("app/key")),
 			prepare: func(t *testing.T, dir, _ string) {
 				mkdir(t, filepath.Join(dir, "app"))
@@ -765,7 +799,7 @@ func TestFaultsPathConflicts(t *testing.T) {
 					t.Skipf("mkfifo: %v: %s", err, out)
 				}
 			},
-			wantCode: 5, wantMsg: []string{"app/key", "not a regular file"}},
+			wantFiles: map[string]string{"sm/batch": s.batch, "app/key": s.param}},
 	})
 }
 
@@ -785,24 +819,33 @@ func immutable(t *testing.T, p string) {
 	})
 }
 
-// TestFaultsReplacedFile: the output root holds an older version of a target.
-// When a later item fails, at fetch time, while staging or after the older
-// file was already replaced, the older file is back byte for byte (the same
-// inode, mode and content) and no backup or temporary is left.
+// TestFaultsReplacedFile: the output root holds an older version of a
+// target, from the image or an older injector (a plain file), or from an
+// earlier run (a generation). When the run fails, at fetch time, while
+// rendering or while writing, what a reader sees is the very file that was
+// there (the same inode, mode and content), and nothing new is left.
 func TestFaultsReplacedFile(t *testing.T) {
 	s := seedValues(t, false)
 	const old = "older version of the file\n"
 	newer := item(s.items[0]["from"], "app/config")
 	later := item(s.items[2]["from"], "app/later")
+	missing := item("secretsmanager:"+uniq()+"/missing", "app/later")
+	unrenderable := item(s.items[0]["from"].(string)+":nokey::", "app/later")
 
-	// withOlder plants the older app/config (then calls more) before the run
-	// and checks after it that app/config is the very file planted.
-	withOlder := func(tc faultCase, more func(t *testing.T, dir, outside string)) faultCase {
+	// withOlder plants the older app/config (a plain file, or with gen a
+	// generation written by a successful run), calls more, and checks after
+	// the run that app/config is the very file that was there.
+	withOlder := func(tc faultCase, gen bool, more func(t *testing.T, dir, outside string)) faultCase {
 		var planted os.FileInfo
 		tc.prepare = func(t *testing.T, dir, outside string) {
-			p := filepath.Join(dir, "app", "config")
-			plantFile(t, p, old, 0o640)
-			fi, err := os.Stat(p)
+			if gen {
+				if res := h.inject(t, specJSON(t, newer), dir); res.code != 0 {
+					t.Fatalf("first run: exit %d:\n%s", res.code, redact(res.output, s.secrets))
+				}
+			} else {
+				plantFile(t, filepath.Join(dir, "app", "config"), old, 0o640)
+			}
+			fi, err := os.Stat(filepath.Join(dir, "app", "config"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -822,36 +865,84 @@ func TestFaultsReplacedFile(t *testing.T) {
 		}
 		return tc
 	}
+	// rootImmutable makes the output root unchangeable once ..lock exists:
+	// the new generation cannot be created.
+	rootImmutable := func(t *testing.T, dir, _ string) {
+		f, err := os.OpenFile(filepath.Join(dir, "..lock"), os.O_CREATE|os.O_RDONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		immutable(t, dir)
+	}
 
-	runFaultCases(t, s.secrets, []faultCase{
-		{name: "success replaces the older file", spec: specJSON(t, newer, later),
-			prepare:   func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "app", "config"), old, 0o640) },
-			wantFiles: map[string]string{"app/config": s.batch, "app/later": s.param},
-			check: func(t *testing.T, dir string, _, _ *proxy) {
-				fi, err := os.Stat(filepath.Join(dir, "app", "config"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if fi.Mode().Perm() != 0o400 {
-					t.Errorf("app/config mode %v, want 0400", fi.Mode().Perm())
-				}
-			}},
-		withOlder(faultCase{name: "later rename fails after the older file was replaced", spec: specJSON(t, newer, later),
-			wantCode: 5, wantMsg: []string{"app/later", "keeping the previous file", "operation not permitted"}},
-			func(t *testing.T, dir, _ string) {
-				// app/later exists and cannot be linked or replaced: staging
-				// passes, committing it fails after app/config was renamed.
-				plantFile(t, filepath.Join(dir, "app", "later"), "locked original\n", 0o644)
-				immutable(t, filepath.Join(dir, "app", "later"))
-			}),
-		withOlder(faultCase{name: "later item fails while staging", spec: specJSON(t, newer, later),
-			wantCode: 5, wantMsg: []string{"app/later", "symbolic link"}},
-			func(t *testing.T, dir, outside string) {
-				plantLink(t, filepath.Join(outside, "keep"), filepath.Join(dir, "app", "later"))
-			}),
-		withOlder(faultCase{name: "later item fails to fetch", spec: specJSON(t, newer, item("secretsmanager:"+uniq()+"/missing", "app/later")),
-			wantCode: 3, wantMsg: []string{"ResourceNotFoundException"}}, nil),
-		withOlder(faultCase{name: "later item fails to render", spec: specJSON(t, newer, item(s.items[0]["from"].(string)+":nokey::", "app/later")),
-			wantCode: 4, wantMsg: []string{"app/later", "not a JSON object"}}, nil),
+	var cases []faultCase
+	for _, gen := range []bool{false, true} {
+		kind := "plain file"
+		if gen {
+			kind = "generation"
+		}
+		cases = append(cases,
+			withOlder(faultCase{name: kind + ", later item fails to fetch", spec: specJSON(t, newer, missing),
+				wantCode: 3, wantMsg: []string{"ResourceNotFoundException"}}, gen, nil),
+			withOlder(faultCase{name: kind + ", later item fails to render", spec: specJSON(t, newer, unrenderable),
+				wantCode: 4, wantMsg: []string{"app/later", "not a JSON object"}}, gen, nil),
+			withOlder(faultCase{name: kind + ", output root cannot be changed", spec: specJSON(t, newer, later),
+				wantCode: 5, wantMsg: []string{"creating the generation directory", "operation not permitted"}}, gen, rootImmutable),
+		)
+	}
+	cases = append(cases, faultCase{name: "success replaces the older file", spec: specJSON(t, newer, later),
+		prepare:   func(t *testing.T, dir, _ string) { plantFile(t, filepath.Join(dir, "app", "config"), old, 0o640) },
+		wantFiles: map[string]string{"app/config": s.batch, "app/later": s.param},
+		check: func(t *testing.T, dir string, _, _ *proxy) {
+			fi, err := os.Stat(filepath.Join(dir, "app", "config"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o400 {
+				t.Errorf("app/config mode %v, want 0400", fi.Mode().Perm())
+			}
+		}})
+	runFaultCases(t, s.secrets, cases)
+}
+
+// TestFaultsAfterSwitch: the old content of a replaced name cannot be
+// removed (a file in it is immutable). The new files are visible, the run
+// says so and exits 5, and the next run, once the file can go, removes it.
+func TestFaultsAfterSwitch(t *testing.T) {
+	s := seedValues(t, false)
+	dir := t.TempDir()
+	plantFile(t, filepath.Join(dir, "app", "config"), "older\n", 0o640)
+	stuck := filepath.Join(dir, "app", "stuck")
+	plantFile(t, stuck, "older, immutable\n", 0o640)
+	if out, err := exec.Command("chattr", "+i", stuck).CombinedOutput(); err != nil {
+		t.Skipf("cannot make a file immutable (needs chattr, CAP_LINUX_IMMUTABLE and a file system that supports it): %v: %s", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		// Wherever the file is by now, it must go with the test's directory.
+		moved, _ := filepath.Glob(filepath.Join(dir, "..tmp.*", "stuck"))
+		for _, p := range append(moved, stuck) {
+			_ = exec.Command("chattr", "-i", p).Run()
+		}
 	})
+	spec := specJSON(t, item(s.items[0]["from"], "app/config"))
+	res := h.inject(t, spec, dir)
+	assertNoSecret(t, res.output, s.secrets...)
+	if res.code != 5 || !strings.Contains(res.output, "the new files are visible, but") || !strings.Contains(res.output, "removing what app held before") {
+		t.Fatalf("exit %d, want 5 saying the new files are visible but the old content of app stays:\n%s", res.code, redact(res.output, s.secrets))
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "app", "config")); err != nil || string(b) != s.batch {
+		t.Errorf("app/config does not hold the new value (%d bytes, %v)", len(b), err)
+	}
+	// The old directory waits under a name of the injector's.
+	matches, _ := filepath.Glob(filepath.Join(dir, "..tmp.*", "stuck"))
+	if len(matches) != 1 {
+		t.Fatalf("old content of app not found under ..tmp.*: %v", matches)
+	}
+	if out, err := exec.Command("chattr", "-i", matches[0]).CombinedOutput(); err != nil {
+		t.Fatalf("chattr -i: %v: %s", err, out)
+	}
+	before := visibleTree(t, dir)
+	h.injectOK(t, spec, dir)
+	checkWritten(t, dir, before, visibleTree(t, dir), map[string]string{"app/config": s.batch}, s.secrets...)
 }

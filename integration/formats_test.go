@@ -26,8 +26,6 @@ func TestFormats(t *testing.T) {
 	putSecret(t, p+"/hub", `{"username":"hubuser","password":"`+hubPass+`"}`)
 
 	dir := t.TempDir()
-	const otherLines = "ECS_CLUSTER=prod\nECS_ENGINE_AUTH_TYPE=docker\nECS_ENGINE_AUTH_DATA={\"old\":1}\nECS_LOGLEVEL=info\n"
-	plantFile(t, filepath.Join(dir, "ecs.config"), otherLines, 0o600)
 	sm := func(name string) string { return "secretsmanager:" + p + "/" + name }
 	spec := specJSON(t,
 		map[string]any{"from": sm("db"), "path": "db.env", "format": "dotenv"},
@@ -37,13 +35,19 @@ func TestFormats(t *testing.T) {
 		map[string]any{"from": sm("reg"), "path": "docker/config.json", "format": "dockerconfigjson", "registry": "registry.example.com"},
 		map[string]any{"from": sm("hub"), "path": "docker/config.json", "format": "dockerconfigjson", "registry": "docker.io"},
 		map[string]any{"from": sm("reg"), "path": "dockercfg.json", "format": "dockercfg", "registry": "registry.example.com", "email": "ops@example.com"},
-		map[string]any{"from": sm("reg"), "path": "ecs.config", "format": "ecs-config", "registry": "registry.example.com"},
 	)
 	res := h.injectOK(t, spec, dir)
 	assertNoSecret(t, res.output, dbPass, apiKey, regPass, hubPass)
 	if got := h.proxy.count("GetSecretValue"); got != 4 {
 		t.Errorf("GetSecretValue calls = %d, want 4 (one per secret)", got)
 	}
+	// ecs-config is merged into a file another program owns, in place, by
+	// a run of its own (as on an EC2 host, INJECTOR_DIR=/etc/ecs).
+	etcECS := t.TempDir()
+	const otherLines = "ECS_CLUSTER=prod\nECS_ENGINE_AUTH_TYPE=docker\nECS_ENGINE_AUTH_DATA={\"old\":1}\nECS_LOGLEVEL=info\n"
+	plantFile(t, filepath.Join(etcECS, "ecs.config"), otherLines, 0o600)
+	res = h.injectOK(t, specJSON(t, map[string]any{"from": sm("reg"), "path": "ecs.config", "format": "ecs-config", "registry": "registry.example.com"}), etcECS)
+	assertNoSecret(t, res.output, regPass)
 
 	t.Run("dotenv read back by bash", func(t *testing.T) {
 		assertDotenv(t, filepath.Join(dir, "db.env"), "DB_PASSWORD", dbPass)
@@ -80,7 +84,7 @@ func TestFormats(t *testing.T) {
 		}
 	})
 	t.Run("ecs.config merged", func(t *testing.T) {
-		b, err := os.ReadFile(filepath.Join(dir, "ecs.config"))
+		b, err := os.ReadFile(filepath.Join(etcECS, "ecs.config"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,6 +96,10 @@ func TestFormats(t *testing.T) {
 		}
 		if strings.Contains(got, `"old"`) || strings.Count(got, "ECS_ENGINE_AUTH_") != 2 {
 			t.Errorf("old auth lines not replaced:\n%s", got)
+		}
+		// Replaced in place: no generation, lock file or temporary beside it.
+		if entries, err := os.ReadDir(etcECS); err != nil || len(entries) != 1 {
+			t.Errorf("%s holds %v (%v), want only ecs.config", etcECS, entries, err)
 		}
 	})
 }

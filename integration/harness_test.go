@@ -639,10 +639,17 @@ func (hs *harness) runInjector(env []string, timeout time.Duration) (run, error)
 // runBinary runs bin once with env and args (killed after timeout) and
 // measures it.
 func runBinary(bin string, env []string, timeout time.Duration, args ...string) (run, error) {
+	return runBinaryAs(bin, env, timeout, nil, args...)
+}
+
+// runBinaryAs is runBinary with the process's credentials cred (nil: the
+// test's own).
+func runBinaryAs(bin string, env []string, timeout time.Duration, cred *syscall.Credential, args ...string) (run, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

@@ -348,13 +348,150 @@ func diffSnapshots(before, after map[string]string) string {
 	return strings.Join(lines, "\n")
 }
 
-// written checks a successful run into dir, given snapshots of it before and
-// after: every wanted file (path -> content) holds its content, and nothing
-// else in the root is new or changed (no temporary, no backup). It names
-// paths and sizes, never content.
+// visibleSnapshot is snapshot of what a reader sees in the output root
+// dir: the top-level names beginning with ".." (the injector's own) are left
+// out, and a top-level link into ..data is described as what it resolves to.
+func visibleSnapshot(dir string) (map[string]string, error) {
+	snap, err := snapshot(dir)
+	if err != nil || snap["."] != "" {
+		return snap, err
+	}
+	for p, desc := range snap {
+		top, _, _ := strings.Cut(p, "/")
+		if strings.HasPrefix(top, "..") {
+			delete(snap, p)
+			continue
+		}
+		if p != top || !strings.Contains(desc, " -> ..data/") {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, p))
+		switch {
+		case err != nil:
+			snap[p] = fmt.Sprintf("%s, unresolved: %v", desc, err)
+		case fi.IsDir():
+			below, err := snapshot(filepath.Join(dir, p) + "/")
+			if err != nil {
+				return nil, err
+			}
+			for q, d := range below {
+				snap[p+"/"+q] = d
+			}
+			snap[p] = fmt.Sprintf("d %v", fi.Mode().Perm())
+		default:
+			b, err := os.ReadFile(filepath.Join(dir, p))
+			if err != nil {
+				return nil, err
+			}
+			sum := sha256.Sum256(b)
+			snap[p] = fmt.Sprintf("%s %v %d bytes sha256:%x", fi.Mode().Type(), fi.Mode().Perm(), len(b), sum[:8])
+		}
+	}
+	return snap, nil
+}
+
+// visibleTree is visibleSnapshot, failing t on an error.
+func visibleTree(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	snap, err := visibleSnapshot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// injectorNames returns the top-level names beginning with ".." under dir,
+// sorted, and the target of ..data ("" if there is none).
+func injectorNames(dir string) (names []string, data string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "..") {
+			names = append(names, e.Name())
+		}
+	}
+	data, _ = os.Readlink(filepath.Join(dir, "..data"))
+	return names, data
+}
+
+// layoutErr checks the output root dir after a successful run: the only
+// names of the injector are ..data, ..lock and the generation ..data points
+// to; every top-level entry of that generation is visible through a link
+// NAME -> ..data/NAME; and none of the secrets appears in any file outside
+// the generation.
+func layoutErr(dir string, secrets []string) error {
+	names, gen := injectorNames(dir)
+	want := []string{"..data", "..lock", gen}
+	slices.Sort(want)
+	if !slices.Equal(names, want) || !strings.HasPrefix(gen, "..") || strings.Contains(gen, "/") {
+		return fmt.Errorf("the injector's names are %v with ..data -> %q; want only ..data, ..lock and one generation", names, gen)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, gen))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err != nil || l != "..data/"+e.Name() {
+			errs = append(errs, fmt.Errorf("%s/%s is not visible as %s -> ..data/%[2]s (%q, %v)", gen, e.Name(), e.Name(), l, err))
+		}
+	}
+	if err := secretsOutside(dir, gen, secrets); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// secretsOutside fails if any secret appears in a regular file under dir
+// other than those in the generation gen ("" for none). It names paths and
+// secret numbers, never values.
+func secretsOutside(dir, gen string, secrets []string) error {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil // no root, nothing under it
+	}
+	var errs []error
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if gen != "" && rel == gen {
+			return fs.SkipDir
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i, s := range secrets {
+			if s != "" && bytes.Contains(b, []byte(s)) {
+				errs = append(errs, fmt.Errorf("secret #%d is in %s, outside the current generation", i, rel))
+			}
+		}
+		return nil
+	})
+	return errors.Join(err, errors.Join(errs...))
+}
+
+// written checks a successful run into dir, given visible snapshots of it
+// before and after: every wanted file (path -> content) holds its content,
+// each top-level name a wanted path uses holds only what was asked for, and
+// nothing else a reader sees is new or changed. It names paths and sizes,
+// never content.
 func written(dir string, before, after, want map[string]string) error {
 	var errs []error
+	tops := map[string]bool{}
+	for p := range want {
+		top, _, _ := strings.Cut(p, "/")
+		tops[top] = true
+	}
 	expected, after := maps.Clone(before), maps.Clone(after)
+	for p := range expected {
+		if top, _, _ := strings.Cut(p, "/"); tops[top] {
+			delete(expected, p)
+		}
+	}
 	for _, p := range slices.Sorted(maps.Keys(want)) {
 		content := want[p]
 		got, err := os.ReadFile(filepath.Join(dir, p))
@@ -365,12 +502,9 @@ func written(dir string, before, after, want map[string]string) error {
 		if !bytes.Equal(got, []byte(content)) {
 			errs = append(errs, fmt.Errorf("%s holds the wrong content (%d bytes, want %d)", p, len(got), len(content)))
 		}
-		delete(expected, p)
 		delete(after, p)
 		for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
-			if _, existed := before[d]; !existed {
-				delete(after, d)
-			}
+			delete(after, d)
 		}
 	}
 	if d := diffSnapshots(expected, after); d != "" {
@@ -379,10 +513,15 @@ func written(dir string, before, after, want map[string]string) error {
 	return errors.Join(errs...)
 }
 
-// checkWritten is written, failing t on an error.
-func checkWritten(t testing.TB, dir string, before, after, want map[string]string) {
+// checkWritten checks a successful run into dir as written does, and that
+// the root holds one generation and no value outside it (layoutErr, with
+// the wanted contents and secrets as the values to look for).
+func checkWritten(t testing.TB, dir string, before, after, want map[string]string, secrets ...string) {
 	t.Helper()
 	if err := written(dir, before, after, want); err != nil {
+		t.Error(err)
+	}
+	if err := layoutErr(dir, slices.Concat(slices.Collect(maps.Values(want)), secrets)); err != nil {
 		t.Error(err)
 	}
 }

@@ -404,14 +404,14 @@ func TestSSMByARN(t *testing.T) {
 		return fault{body: string(answer)}
 	})
 	dir := t.TempDir()
-	before := snapshotTree(t, dir)
+	before := visibleTree(t, dir)
 	res := h.inject(t, specJSON(t, item(byVersion, "db-password"), item(byLabel, "api-key")), dir,
 		"AWS_ENDPOINT_URL_SSM="+motoURL, "AWS_ENDPOINT_URL_SECRETS_MANAGER="+motoURL)
 	if res.code != 0 {
 		t.Fatalf("exit %d:\n%s", res.code, redact(res.output, []string{vVersion, vLabel}))
 	}
 	assertNoSecret(t, res.output, vVersion, vLabel)
-	checkWritten(t, dir, before, snapshotTree(t, dir), map[string]string{"db-password": vVersion, "api-key": vLabel})
+	checkWritten(t, dir, before, visibleTree(t, dir), map[string]string{"db-password": vVersion, "api-key": vLabel})
 	mp.mu.Lock()
 	defer mp.mu.Unlock()
 	if len(requests) != 1 {

@@ -44,7 +44,7 @@ func TestSSMPath(t *testing.T) {
 		map[string]any{"from": "ssm:" + many, "path": "many", "format": "explode"},
 	)
 	dir := t.TempDir()
-	before := snapshotTree(t, dir)
+	before := visibleTree(t, dir)
 	res := h.injectOK(t, spec, dir)
 	want := map[string]string{"prod/db/url": dbURL, "prod/db/password": dbPass, "prod/region": "eu-west-1",
 		"app.conf": "url=" + dbURL}
@@ -62,7 +62,7 @@ func TestSSMPath(t *testing.T) {
 	want["prod.json"] = string(raw)
 	envFile, _ := os.ReadFile(filepath.Join(dir, "prod.env"))
 	want["prod.env"] = string(envFile)
-	checkWritten(t, dir, before, snapshotTree(t, dir), want)
+	checkWritten(t, dir, before, visibleTree(t, dir), want)
 	assertDotenv(t, filepath.Join(dir, "prod.env"), "DB_PASSWORD", dbPass)
 	assertDotenv(t, filepath.Join(dir, "prod.env"), "DB_URL", dbURL)
 	assertDotenv(t, filepath.Join(dir, "prod.env"), "REGION", "eu-west-1")

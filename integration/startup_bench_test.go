@@ -102,7 +102,7 @@ func startupPair(b *testing.B, n int, injector, baseline string) {
 			err = r.check(want)
 		}
 		if err == nil {
-			err = benchCheckFiles(dir, want)
+			err = benchCheckFiles(dir, want, dirVar == "INJECTOR_DIR")
 		}
 		if err == nil {
 			err = os.RemoveAll(dir)

@@ -28,6 +28,9 @@ type formatSpec struct {
 	// registry: the item takes registry and email, and items with the
 	// same path and format merge into one document.
 	registry bool
+	// inPlace: the file is replaced in place, not written in a generation,
+	// so it must be the only output of its run (see checkInPlace).
+	inPlace bool
 }
 
 // formats is the registry of formats.
@@ -38,11 +41,15 @@ var formats = map[Format]formatSpec{
 	Template:         {template: true, doc: "Go text/template over named inputs"},
 	DockerCfg:        {registry: true, doc: "the ECS agent's dockercfg JSON (no \"auths\")"},
 	DockerConfigJSON: {registry: true, doc: "docker config.json with \"auths\""},
-	ECSConfig:        {registry: true, doc: "ECS_ENGINE_AUTH_TYPE/ECS_ENGINE_AUTH_DATA merged into ecs.config"},
+	ECSConfig:        {registry: true, inPlace: true, doc: "ECS_ENGINE_AUTH_TYPE/ECS_ENGINE_AUTH_DATA merged into ecs.config"},
 }
 
 // Formats lists every format, sorted by name.
 func Formats() []Format { return slices.Sorted(maps.Keys(formats)) }
+
+// InPlace reports whether f replaces a file in place rather than writing it
+// in a generation; such an output is alone in its plan.
+func (f Format) InPlace() bool { return formats[f].inPlace }
 
 // Doc says in one line what f writes.
 func (f Format) Doc() string { return formats[f].doc }

@@ -264,6 +264,9 @@ func Build(items []Item) (Plan, error) {
 	if err := checkNesting(b.plan.Outputs); err != nil {
 		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
+	if err := checkInPlace(b.plan.Outputs); err != nil {
+		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
 	if err := checkRegistries(b.plan.Outputs); err != nil {
 		return Plan{}, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
@@ -289,6 +292,9 @@ func (b *builder) add(it Item) error {
 	p, err := CleanPath(it.Path)
 	if err != nil {
 		return err
+	}
+	if top, _, _ := strings.Cut(p, "/"); strings.HasPrefix(top, "..") {
+		return fmt.Errorf("path %q: names beginning with .. belong to the injector's output layout (..data, ..lock, generations)", p)
 	}
 	inputs, err := b.inputs(it)
 	if err != nil {
@@ -424,6 +430,20 @@ func CleanPath(p string) (string, error) {
 		return "", fmt.Errorf("path %q must be relative and stay inside the output root", p)
 	}
 	return c, nil
+}
+
+// checkInPlace rejects an in-place output (ecs-config) alongside any other
+// output. It replaces one file in place (the ECS agent's ecs.config, which
+// the agent reads at a fixed path) while every other format is written as a
+// generation that one rename makes current: no single step can replace
+// both, or two in-place files, together.
+func checkInPlace(outs []Output) error {
+	for _, o := range outs {
+		if o.Format.InPlace() && len(outs) > 1 {
+			return fmt.Errorf("format %s (path %q) replaces a single file in place and cannot be written atomically together with other paths: give it an injector run of its own", o.Format, o.Path)
+		}
+	}
+	return nil
 }
 
 // checkRegistries refuses registry documents that clients would read

@@ -141,6 +141,15 @@ func TestBuildInvalid(t *testing.T) {
 		{"registry with quote", []Item{{From: "ssm:/a", Path: "a", Format: DockerCfg, Registry: `r"x`}}, "a quote"},
 		{"s3 options on ssm", []Item{{From: "ssm:/a", Path: "a", AllowUnencrypted: true}}, "s3:// references only"},
 		{"sse-c key from s3", []Item{{From: "s3://b/k", Path: "a", SSECustomerKey: "s3://b/key"}}, "not S3"},
+		{"reserved name", []Item{{From: "ssm:/a", Path: "..data/a"}}, "belong to the injector"},
+		{"reserved prefix", []Item{{From: "ssm:/a", Path: "..x"}}, "belong to the injector"},
+		{"reserved explode", []Item{{From: "ssm:/a", Path: "./..lock", Format: Explode}}, "belong to the injector"},
+		{"ecs-config with another path", []Item{
+			{From: "ssm:/a", Path: "a"},
+			{From: "ssm:/b", Path: "ecs.config", Format: ECSConfig, Registry: "r"}}, "cannot be written atomically together"},
+		{"two ecs-config files", []Item{
+			{From: "ssm:/a", Path: "a/ecs.config", Format: ECSConfig, Registry: "r"},
+			{From: "ssm:/b", Path: "b/ecs.config", Format: ECSConfig, Registry: "r"}}, "cannot be written atomically together"},
 		{"sse-c keys differ", []Item{
 			{From: "s3://b/k", Path: "a", SSECustomerKey: "ssm:/k1"},
 			{From: "s3://b/k", Path: "b", SSECustomerKey: "ssm:/k2"}}, "different sseCustomerKey"},
@@ -152,6 +161,19 @@ func TestBuildInvalid(t *testing.T) {
 				t.Fatalf("err = %v, want ErrSpec saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestBuildLayout: only a first path element beginning with ".." is
+// reserved, and an ecs-config output alone may merge several registries.
+func TestBuildLayout(t *testing.T) {
+	for _, items := range [][]Item{
+		{{From: "ssm:/a", Path: ".hidden/..x"}, {From: "ssm:/b", Path: "a/..b/c"}, {From: "ssm:/c", Path: ".x"}},
+		{{From: "ssm:/a", Path: "ecs.config", Format: ECSConfig, Registry: "r"}, {From: "ssm:/b", Path: "ecs.config", Format: ECSConfig, Registry: "s"}},
+	} {
+		if _, err := Build(items); err != nil {
+			t.Errorf("Build(%v): %v", items, err)
+		}
 	}
 }
 

@@ -3,7 +3,8 @@
 #   - BenchmarkStartup: the injector against a minimal GetSecretValue program
 #     (integration/baseline) for 1, 20 and 200 secrets, interleaved, 20 ms per
 #     call; both binaries' sizes and peak RSS (each measured in-process);
-#   - writer micro-benchmarks (200 small files, new and replaced);
+#   - writer micro-benchmarks (200 files of 1 KiB, new and replaced, in the
+#     temporary directory and on /dev/shm);
 #   - BenchmarkInject100SM100SSM10S3: one injector process per iteration,
 #     100 secrets + 100 SSM parameters + 10 S3 objects, 20 ms per API call;
 #   - BenchmarkFleet200: 200 injectors at once against per-operation quotas

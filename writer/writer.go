@@ -1,23 +1,30 @@
-// Package writer puts files under an output root all at once or not at all.
+// Package writer puts files under an output root as one complete set.
 //
-// Every file is written to a temporary name beside its target, synced, given
-// its mode and owner, and only then renamed into place. All access goes
-// through an os.Root, so no path and no planted symbolic link can lead outside
-// the root; symbolic links on the way to a target are refused outright. If
-// anything fails, files already renamed are put back as they were, and
-// temporary files and directories the write created are removed.
+// Write uses the layout Kubernetes gives secret and configMap volumes: each
+// run writes every file into a new generation directory under the root (a
+// name beginning with ".."), with final modes and owners, makes it durable,
+// and then makes it current with one atomic step, the rename of a symbolic
+// link "..data" that points to it. Each top-level name the files use is a
+// relative symbolic link NAME -> ..data/NAME. Readers see the old set or the
+// new one, whole, at every instant, even if the writer is killed; the next
+// run removes what a killed one left behind. Runs on one root take turns,
+// holding a lock on the file "..lock".
+//
+// Update replaces a single file in place instead (ecs-config, merged into a
+// file another program owns, such as /etc/ecs/ecs.config).
+//
+// All access is relative to directory descriptors (*at system calls or an
+// os.Root), so no path and no planted symbolic link leads outside the root.
 package writer
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -35,293 +42,112 @@ type Options struct {
 	// Mode is the permission of each file. Directories the writer creates get
 	// rwx for the owner and r-x for each class that may read the files.
 	Mode fs.FileMode
-	// UID and GID own the files and created directories; -1 leaves them.
+	// UID and GID own the files, directories and links written; -1 leaves
+	// them.
 	UID, GID int
 }
 
-// Write writes all files under dir, or none.
-func Write(ctx context.Context, dir string, files []File, opts Options) error {
-	if err := check(files); err != nil {
-		return fmt.Errorf("%w: %w", ErrWrite, err)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return fmt.Errorf("%w: opening output root: %w", ErrWrite, err)
-	}
-	defer root.Close()
-	tx := &txn{root: root, opts: opts}
-	if err := tx.run(ctx, files); err != nil {
-		if rbErr := tx.rollback(); rbErr != nil {
-			err = errors.Join(err, fmt.Errorf("rolling back: %w", rbErr))
-		}
-		return fmt.Errorf("%w: %w", ErrWrite, err)
-	}
-	tx.cleanup()
-	return nil
-}
-
-// check rejects paths that are not local, duplicates, and a path that is both
-// a file and another file's directory.
-func check(files []File) error {
-	seen := make(map[string]bool, len(files))
-	for _, f := range files {
-		if f.Path == "" || f.Path == "." || path.Clean(f.Path) != f.Path || !filepath.IsLocal(filepath.FromSlash(f.Path)) || strings.Contains(f.Path, `\`) {
-			return fmt.Errorf("path %q is not a clean path inside the output root", f.Path)
-		}
-		if seen[f.Path] {
-			return fmt.Errorf("path %q is written twice", f.Path)
-		}
-		seen[f.Path] = true
-	}
-	for _, f := range files {
-		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-			if seen[d] {
-				return fmt.Errorf("path %q is inside %q, which is also a file", f.Path, d)
-			}
-		}
-	}
-	return nil
-}
-
-type staged struct {
-	target, temp, backup string
-	committed            bool
-}
-
-type txn struct {
-	root    *os.Root
-	opts    Options
-	dirs    []string // created, in creation order
-	staged  []*staged
-	touched map[string]bool // directories holding renamed files
-}
-
-func (tx *txn) run(ctx context.Context, files []File) error {
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := tx.stage(f); err != nil {
-			return fmt.Errorf("%s: %w", f.Path, err)
-		}
-	}
-	tx.touched = map[string]bool{}
-	for _, s := range tx.staged {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := tx.commit(s); err != nil {
-			return fmt.Errorf("%s: %w", s.target, err)
-		}
-		tx.touched[path.Dir(s.target)] = true
-	}
-	for d := range tx.touched {
-		if err := tx.syncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stage makes the target's directories and writes the data to a synced
-// temporary file beside it.
-func (tx *txn) stage(f File) error {
-	if err := tx.mkdirs(path.Dir(f.Path)); err != nil {
-		return err
-	}
-	switch fi, err := tx.root.Lstat(f.Path); {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return err
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return errors.New("target is a symbolic link; refusing to write through it")
-	case !fi.Mode().IsRegular():
-		return fmt.Errorf("target exists and is not a regular file (%s)", fi.Mode().Type())
-	}
-	temp, err := tempName(f.Path, "tmp")
-	if err != nil {
-		return err
-	}
-	out, err := tx.root.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	s := &staged{target: f.Path, temp: temp}
-	tx.staged = append(tx.staged, s)
-	_, err = out.Write(f.Data)
-	if err == nil && (tx.opts.UID >= 0 || tx.opts.GID >= 0) {
-		err = out.Chown(tx.opts.UID, tx.opts.GID)
-	}
-	if err == nil {
-		err = out.Chmod(tx.opts.Mode.Perm())
-	}
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// mkdirs creates the missing directories of dir, refusing symbolic links.
-func (tx *txn) mkdirs(dir string) error {
-	if dir == "." {
-		return nil
-	}
-	cur := ""
-	for part := range strings.SplitSeq(dir, "/") {
-		cur = path.Join(cur, part)
-		fi, err := tx.root.Lstat(cur)
-		switch {
-		case err == nil && fi.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%s is a symbolic link; refusing to follow it", cur)
-		case err == nil && !fi.IsDir():
-			return fmt.Errorf("%s exists and is not a directory", cur)
-		case err == nil:
-			continue
-		case !errors.Is(err, fs.ErrNotExist):
-			return err
-		}
-		if err := tx.root.Mkdir(cur, tx.dirMode()); err != nil {
-			return err
-		}
-		tx.dirs = append(tx.dirs, cur)
-		// Mkdir's mode is filtered by the umask; set it exactly.
-		if err := tx.root.Chmod(cur, tx.dirMode()); err != nil {
-			return err
-		}
-		if tx.opts.UID >= 0 || tx.opts.GID >= 0 {
-			if err := tx.root.Lchown(cur, tx.opts.UID, tx.opts.GID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // dirMode gives the owner rwx and r-x to each class that can read the files.
-func (tx *txn) dirMode() fs.FileMode {
+func (o Options) dirMode() fs.FileMode {
 	m := fs.FileMode(0o700)
 	for _, class := range []fs.FileMode{0o040, 0o004} {
-		if tx.opts.Mode&class != 0 {
+		if o.Mode&class != 0 {
 			m |= class | class>>2 // r and x
 		}
 	}
 	return m
 }
 
-// commit renames the temporary file over the target, keeping a hard link to
-// any file it replaces so that a rollback can put it back.
-func (tx *txn) commit(s *staged) error {
-	if _, err := tx.root.Lstat(s.target); err == nil {
-		backup, err := tempName(s.target, "old")
-		if err != nil {
-			return err
-		}
-		if err := tx.root.Link(s.target, backup); err != nil {
-			return fmt.Errorf("keeping the previous file: %w", err)
-		}
-		s.backup = backup
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
+func (o Options) chowns() bool { return o.UID >= 0 || o.GID >= 0 }
+
+// Write makes files the complete set visible under dir, replacing the set an
+// earlier run made. Each top-level name the files use replaces whatever
+// stands there; links into ..data that no file uses any more are removed;
+// other entries are left alone. If Write fails before the switch, what
+// readers see is unchanged and nothing new is left; an error after it says
+// that the new files are visible.
+func Write(ctx context.Context, dir string, files []File, opts Options) error {
+	return write(ctx, dir, files, opts, testHooks{})
+}
+
+// testHooks let tests and benchmarks look into a write.
+type testHooks struct {
+	switched   func() // called right after the switch
+	noExchange bool   // act as on a file system without RENAME_EXCHANGE
+}
+
+// write is Write, with hooks.
+func write(ctx context.Context, dir string, files []File, opts Options, hooks testHooks) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	if err := tx.root.Rename(s.temp, s.target); err != nil {
-		return err
+	names, err := check(files)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	s.committed = true
+	r, err := openRoot(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	defer r.close()
+	unlock, err := lockFile(ctx, r.fd, lockName)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	defer unlock()
+	t := &txn{r: r, opts: opts, names: names, noExchange: hooks.noExchange}
+	if err := t.removeLeftovers(true); err != nil {
+		return fmt.Errorf("%w: removing what an earlier run left behind: %w", ErrWrite, err)
+	}
+	if err := t.prepare(ctx, files); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
+	}
+	if err := t.switchData(); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
+	}
+	if hooks.switched != nil {
+		hooks.switched()
+	}
+	if err := t.settle(); err != nil {
+		return fmt.Errorf("%w: the new files are visible, but %w", ErrWrite, err)
+	}
 	return nil
 }
 
-func (tx *txn) syncDir(dir string) error {
-	d, err := tx.root.Open(dir)
-	if err != nil {
-		return err
+// check rejects paths that are not local, duplicates, a path that is both a
+// file and another file's directory, and names the layout reserves. It
+// returns the sorted top-level names the files use.
+func check(files []File) ([]string, error) {
+	seen := make(map[string]bool, len(files))
+	var names []string
+	for _, f := range files {
+		if err := checkPath(f.Path); err != nil {
+			return nil, err
+		}
+		if seen[f.Path] {
+			return nil, fmt.Errorf("path %q is written twice", f.Path)
+		}
+		seen[f.Path] = true
+		top, _, _ := strings.Cut(f.Path, "/")
+		if strings.HasPrefix(top, "..") {
+			return nil, fmt.Errorf("path %q: names beginning with .. belong to the injector's output layout", f.Path)
+		}
+		names = append(names, top)
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// rollback puts back replaced files, removes new ones, temporaries and
-// created directories.
-func (tx *txn) rollback() error {
-	var errs []error
-	for i := len(tx.staged) - 1; i >= 0; i-- {
-		s := tx.staged[i]
-		switch {
-		case s.committed && s.backup != "":
-			errs = append(errs, tx.root.Rename(s.backup, s.target))
-		case s.committed:
-			errs = append(errs, tx.root.Remove(s.target))
-		default:
-			errs = append(errs, ignoreMissing(tx.root.Remove(s.temp)))
-			if s.backup != "" {
-				errs = append(errs, ignoreMissing(tx.root.Remove(s.backup)))
+	for _, f := range files {
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			if seen[d] {
+				return nil, fmt.Errorf("path %q is inside %q, which is also a file", f.Path, d)
 			}
 		}
 	}
-	for i := len(tx.dirs) - 1; i >= 0; i-- {
-		errs = append(errs, ignoreMissing(tx.root.Remove(tx.dirs[i])))
-	}
-	return errors.Join(errs...)
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
 
-// cleanup removes the links kept for rollback after a successful write.
-func (tx *txn) cleanup() {
-	for _, s := range tx.staged {
-		if s.backup != "" {
-			_ = tx.root.Remove(s.backup)
-		}
+func checkPath(p string) error {
+	if p == "" || p == "." || path.Clean(p) != p || !filepath.IsLocal(filepath.FromSlash(p)) || strings.Contains(p, `\`) {
+		return fmt.Errorf("path %q is not a clean path inside the output root", p)
 	}
-}
-
-func ignoreMissing(err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return err
-}
-
-// tempName returns a hidden, unpredictable name beside p.
-func tempName(p, kind string) (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return path.Join(path.Dir(p), "."+path.Base(p)+"."+kind+"-"+hex.EncodeToString(b[:])), nil
-}
-
-// ReadFile returns the current content of a file under dir, or nil if it
-// does not exist. It refuses a symbolic link, like Write. Its errors wrap
-// ErrWrite: an output root that refuses the read would refuse the write.
-func ReadFile(dir, name string) ([]byte, error) {
-	b, err := readFile(dir, name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading %s to merge into: %w", ErrWrite, name, err)
-	}
-	return b, nil
-}
-
-func readFile(dir, name string) ([]byte, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, fmt.Errorf("opening output root: %w", err)
-	}
-	defer root.Close()
-	fi, err := root.Lstat(name)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file", name)
-	}
-	return root.ReadFile(name)
+	return nil
 }

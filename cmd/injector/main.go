@@ -1,7 +1,8 @@
 // Command injector fetches secrets from AWS Secrets Manager, SSM Parameter
 // Store and encrypted S3 and writes them as files under INJECTOR_DIR. It is
 // meant to run first in an ECS task; it exits 0 only when every file is in
-// place, and leaves no new file behind when it fails.
+// place, and when it fails what the app reads under INJECTOR_DIR is as it
+// was (see package writer for the layout).
 //
 // With no arguments it injects; `injector version` and `injector --help`
 // (see commands.go) help operators.

@@ -101,8 +101,14 @@ func run(ctx context.Context, keep bool, log *slog.Logger) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("injector: %w", err)
 	}
-	fmt.Printf("injector wrote under %s:\n", out)
-	err = filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+	gen, err := os.Readlink(filepath.Join(out, "..data"))
+	if err != nil {
+		return err
+	}
+	// List what the app sees: the visible names, through ..data (names
+	// beginning with ".." are the injector's own).
+	fmt.Printf("injector wrote under %s (..data -> %s):\n", out, gen)
+	err = filepath.WalkDir(filepath.Join(out, gen), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -110,7 +116,7 @@ func run(ctx context.Context, keep bool, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(out, p)
+		rel, _ := filepath.Rel(filepath.Join(out, gen), p)
 		fmt.Printf("  %v %5d  %s\n", fi.Mode().Perm(), fi.Size(), rel)
 		return nil
 	})

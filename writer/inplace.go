@@ -1,0 +1,241 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// inPlaceTemp matches Update's temporary files.
+var inPlaceTemp = regexp.MustCompile(`^\.injector\.tmp-[0-9a-f]{16}$`)
+
+// Update replaces the single file name under dir with what fn makes of its
+// current content (nil if there is none): it writes a temporary file in the
+// same directory, syncs it, renames it over name and syncs the directory.
+// It is for a file that another program owns and reads at a fixed path (the
+// ECS agent's ecs.config), where the generation layout of Write does not
+// apply. Missing directories are created; symbolic links on the way, or as
+// the file, are refused. Runs on one directory take turns (a lock on the
+// directory itself), and each removes the temporary files a killed run left
+// there. An error from fn is returned as it is; the others wrap ErrWrite.
+// On error the file is as it was.
+func Update(ctx context.Context, dir, name string, opts Options, fn func(current []byte) ([]byte, error)) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	if err := checkPath(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("%w: opening output root: %w", ErrWrite, err)
+	}
+	defer root.Close()
+	u := &update{root: root, opts: opts}
+	defer func() {
+		if u.dir != nil {
+			u.dir.Close()
+		}
+	}()
+	err = u.run(ctx, name, fn)
+	if err == nil {
+		return nil
+	}
+	if rbErr := u.undo(); rbErr != nil {
+		err = errors.Join(err, fmt.Errorf("cleaning up: %w", rbErr))
+	}
+	if u.fnErr {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrWrite, name, err)
+}
+
+type update struct {
+	root  *os.Root
+	opts  Options
+	dirs  []string // created, in creation order
+	dir   *os.File // the file's directory
+	temp  string   // the temporary file, until renamed
+	fnErr bool     // the error came from fn
+}
+
+func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, error)) error {
+	parent, base := path.Dir(name), path.Base(name)
+	if err := u.mkdirs(parent); err != nil {
+		return err
+	}
+	d, err := u.root.OpenFile(parent, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	u.dir = d
+	fd := int(d.Fd())
+	if err := waitLock(ctx, fd, parent); err != nil {
+		return err
+	}
+	if err := removeInPlaceLeftovers(d, base); err != nil {
+		return fmt.Errorf("removing what an earlier run left behind: %w", err)
+	}
+	current, err := readRegular(fd, base)
+	if err != nil {
+		return err
+	}
+	data, err := fn(current)
+	if err != nil {
+		u.fnErr = true
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	u.temp = ".injector.tmp-" + randomHex(8)
+	if err := writeFile(fd, u.temp, data, u.opts, true); err != nil {
+		return err
+	}
+	if err := unix.Renameat(fd, u.temp, fd, base); err != nil {
+		return &fs.PathError{Op: "rename", Path: base, Err: err}
+	}
+	u.temp = ""
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing its directory: %w", err)
+	}
+	return nil
+}
+
+// readRegular returns the content of the regular file name under dirfd, or
+// nil if there is none.
+func readRegular(dirfd int, name string) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil, nil
+	case errors.Is(err, unix.ELOOP):
+		return nil, errors.New("target is a symbolic link; refusing to write through it")
+	case err != nil:
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("target exists and is not a regular file (%s)", fi.Mode().Type())
+	}
+	return io.ReadAll(f)
+}
+
+// removeInPlaceLeftovers removes, from the directory d, Update's temporary
+// files and the per-file scheme's ones for name.
+func removeInPlaceLeftovers(d *os.File, name string) error {
+	if _, err := d.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		n := e.Name()
+		old := oldTemp.MatchString(n) && strings.HasPrefix(n, "."+name+".")
+		if e.Type().IsRegular() && (inPlaceTemp.MatchString(n) || old) {
+			if err := unix.Unlinkat(int(d.Fd()), n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, &fs.PathError{Op: "unlink", Path: n, Err: err})
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// mkdirs creates the missing directories of dir, refusing symbolic links.
+func (u *update) mkdirs(dir string) error {
+	if dir == "." {
+		return nil
+	}
+	cur := ""
+	for part := range strings.SplitSeq(dir, "/") {
+		cur = path.Join(cur, part)
+		fi, err := u.root.Lstat(cur)
+		switch {
+		case err == nil && fi.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link; refusing to follow it", cur)
+		case err == nil && !fi.IsDir():
+			return fmt.Errorf("%s exists and is not a directory", cur)
+		case err == nil:
+			continue
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
+		}
+		if err := u.root.Mkdir(cur, 0o700); err != nil {
+			return err
+		}
+		u.dirs = append(u.dirs, cur)
+		if u.opts.chowns() {
+			if err := u.root.Lchown(cur, u.opts.UID, u.opts.GID); err != nil {
+				return err
+			}
+		}
+		if err := u.root.Chmod(cur, u.opts.dirMode()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// undo removes the temporary file and the directories run created.
+func (u *update) undo() error {
+	var errs []error
+	if u.dir != nil && u.temp != "" {
+		if err := unix.Unlinkat(int(u.dir.Fd()), u.temp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, err)
+		}
+	}
+	for i := len(u.dirs) - 1; i >= 0; i-- {
+		if err := u.root.Remove(u.dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ReadFile returns the current content of a file under dir, or nil if it
+// does not exist. It refuses a symbolic link as the file. Its errors wrap
+// ErrWrite: an output root that refuses the read would refuse the write.
+// (Update reads the file under its lock; ReadFile is for a caller that
+// renders first and writes later.)
+func ReadFile(dir, name string) ([]byte, error) {
+	b, err := readFile(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading %s to merge into: %w", ErrWrite, name, err)
+	}
+	return b, nil
+}
+
+func readFile(dir, name string) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening output root: %w", err)
+	}
+	defer root.Close()
+	fi, err := root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	return root.ReadFile(name)
+}
