@@ -128,20 +128,24 @@ func (s Settings) validateRefresh() error {
 
 // checkNotifyURL accepts an http URL to a loopback address: the app's
 // reload endpoint in the same task.
+// Its messages show the URL without user information, query or fragment,
+// which may hold a token.
 func checkNotifyURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", raw)
+		return errors.New("not a URL")
 	}
+	shown := *u
+	shown.User, shown.RawQuery, shown.ForceQuery, shown.Fragment, shown.RawFragment = nil, "", false, "", ""
 	if u.Scheme != "http" {
-		return fmt.Errorf("%q: want an http:// URL", raw)
+		return fmt.Errorf("%q: want an http:// URL", shown.String())
 	}
 	host := u.Hostname()
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("%q: the host must be localhost or a loopback address (the app in the same task)", raw)
+		return fmt.Errorf("%q: the host must be localhost or a loopback address (the app in the same task)", shown.String())
 	}
 	if u.User != nil {
-		return fmt.Errorf("%q: no user information in the URL", raw)
+		return fmt.Errorf("%q: no user information in the URL", shown.String())
 	}
 	return nil
 }

@@ -67,6 +67,8 @@ func TestLoadRefresh(t *testing.T) {
 			}
 		}},
 		{name: "localhost", env: with("INJECTOR_NOTIFY_URL", "http://localhost:9/x"), check: func(*testing.T, Settings) {}},
+		{name: "refused URL hides its query", env: with("INJECTOR_NOTIFY_URL", "http://app.internal:9/x?token=tok-never-shown"),
+			wantErr: `"http://app.internal:9/x": the host must be localhost`},
 		{name: "ipv6 loopback", env: with("INJECTOR_NOTIFY_URL", "http://[::1]:9/x"), check: func(*testing.T, Settings) {}},
 		{name: "pid file", env: with("INJECTOR_NOTIFY_SIGNAL", "SIGUSR1", "INJECTOR_NOTIFY_PID_FILE", "/run/app.pid"), check: func(t *testing.T, s Settings) {
 			if s.NotifySignal.Sig != syscall.SIGUSR1 {

@@ -56,12 +56,19 @@ func (n *HTTPNotifier) Notify(ctx context.Context, ev Event) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		// The error would quote the URL, query and all.
+		return fmt.Errorf("%s: cannot build the request", n)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "ecs-secret-injector")
 	resp, err := n.client.Do(req)
 	if err != nil {
+		// A *url.Error prints the whole URL, whose query may hold a
+		// token: name the URL without it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%s: %w", n, ue.Err)
+		}
 		return err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

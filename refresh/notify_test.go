@@ -3,6 +3,8 @@ package refresh
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"errors"
 	"io"
 	"log/slog"
@@ -203,5 +205,28 @@ func TestSignalNotifierProcessName(t *testing.T) {
 	n.Process = "nothing-by-this-name"
 	if err := n.Notify(context.Background(), Event{}); err == nil || !strings.Contains(err.Error(), "no process named") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// A token in the notify URL's query never reaches an error (and so a log),
+// even when the app does not answer.
+func TestHTTPNotifierErrorHidesQuery(t *testing.T) {
+	const token = "tok-3f9a7c1e-never-logged"
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens: the POST fails to connect
+	n := NewHTTPNotifier("http://" + addr + "/reload?token=" + token + "#frag")
+	err = n.Notify(context.Background(), Event{})
+	if err == nil {
+		t.Fatal("POST to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), token) || strings.Contains(fmt.Sprint(n), token) {
+		t.Fatalf("the token leaks: %v", err)
+	}
+	if !strings.Contains(err.Error(), addr+"/reload") {
+		t.Errorf("error does not name the URL: %v", err)
 	}
 }
