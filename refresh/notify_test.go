@@ -3,11 +3,11 @@ package refresh
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
