@@ -3,10 +3,13 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
 // The value of an SSM path (ssm:/app/prod/) is a JSON object that maps each
@@ -17,11 +20,23 @@ import (
 // raw and template take it as it is; ExplodePath and DotenvPath turn it
 // into files and variables.
 
-// decodePath decodes the value of an SSM path.
+// decodePath decodes the value of an SSM path with the one strict decoder
+// for values: an object whose every member is a string, each name once.
 func decodePath(value []byte) (map[string]*string, error) {
-	var m map[string]*string
-	if err := json.Unmarshal(value, &m); err != nil || m == nil || slices.Contains(slices.Collect(maps.Values(m)), nil) {
-		return nil, fmt.Errorf("not the value of an SSM path: %w", ErrInvalidJSON)
+	members, err := strictjson.Object(value)
+	if err != nil {
+		if errors.Is(err, ErrInvalidJSON) {
+			return nil, fmt.Errorf("not the value of an SSM path: %w", err)
+		}
+		return nil, fmt.Errorf("not the value of an SSM path: %w: %w", ErrInvalidJSON, err)
+	}
+	m := make(map[string]*string, len(members))
+	for _, mb := range members {
+		s, ok := mb.Value.(string)
+		if !ok {
+			return nil, fmt.Errorf("not the value of an SSM path: parameter %q is not a string: %w", mb.Key, ErrInvalidJSON)
+		}
+		m[mb.Key] = &s
 	}
 	return m, nil
 }

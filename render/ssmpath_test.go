@@ -86,3 +86,13 @@ func TestDotenvPath(t *testing.T) {
 		}
 	}
 }
+
+// The value of a path is read by the one strict decoder: a parameter named
+// twice is refused, not silently given its last value.
+func TestExplodePathStrict(t *testing.T) {
+	for _, v := range []string{`{"a":"1","a":"2"}`, "{\"a\":\"\xff\"}"} {
+		if _, err := ExplodePath([]byte(v)); !errors.Is(err, ErrInvalidJSON) && !errors.Is(err, ErrDuplicateKey) {
+			t.Errorf("ExplodePath(%q) err = %v, want a strict JSON error", v, err)
+		}
+	}
+}
