@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,15 @@ import (
 type Event struct {
 	Generation int64    `json:"generation"`
 	Changed    []string `json:"changed"`
+}
+
+// then returns the event that stands for ev and a newer one that supersedes
+// it before ev was delivered: the newer generation, and every path either
+// changed (an app that reloads only the listed files must not miss one).
+func (ev Event) then(newer Event) Event {
+	changed := append(slices.Clone(ev.Changed), newer.Changed...)
+	slices.Sort(changed)
+	return Event{Generation: newer.Generation, Changed: slices.Compact(changed)}
 }
 
 // Notifier tells the app about a change. Notify is tried again until it
@@ -189,7 +199,7 @@ func newCourier(n Notifier, log *slog.Logger) *courier {
 		backoff: [2]time.Duration{250 * time.Millisecond, 30 * time.Second}}
 }
 
-// post hands ev over, replacing an event not yet taken. It never blocks.
+// post hands ev over, folding in an event not yet taken. It never blocks.
 // There is one poster (the refresh loop).
 func (c *courier) post(ev Event) {
 	for {
@@ -199,7 +209,8 @@ func (c *courier) post(ev Event) {
 		default:
 		}
 		select {
-		case <-c.next:
+		case old := <-c.next:
+			ev = old.then(ev)
 		default:
 		}
 	}
@@ -240,7 +251,7 @@ func (c *courier) deliver(ctx context.Context, ev Event) {
 		case newer := <-c.next:
 			t.Stop()
 			c.log.Info("notification superseded by a newer change", "notifier", c.n.String(), "generation", ev.Generation, "by", newer.Generation)
-			ev, attempt, wait = newer, 0, c.backoff[0]
+			ev, attempt, wait = ev.then(newer), 0, c.backoff[0]
 			continue
 		case <-t.C:
 		}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,7 +79,7 @@ func TestCourierSupersedes(t *testing.T) {
 	}}
 	c := fastCourier(rec)
 	runCourier(t, c)
-	c.post(Event{Generation: 2})
+	c.post(Event{Generation: 2, Changed: []string{"db/password", "api-key"}})
 	for {
 		rec.mu.Lock()
 		tries := rec.tries
@@ -88,8 +89,9 @@ func TestCourierSupersedes(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	c.post(Event{Generation: 3})
-	if ev := waitEvent(t, rec.got); ev.Generation != 3 {
+	c.post(Event{Generation: 3, Changed: []string{"tls/key.pem", "api-key"}})
+	// The newer event also names what the superseded one changed.
+	if ev := waitEvent(t, rec.got); ev.Generation != 3 || !slices.Equal(ev.Changed, []string{"api-key", "db/password", "tls/key.pem"}) {
 		t.Errorf("delivered %+v", ev)
 	}
 	time.Sleep(20 * time.Millisecond)
@@ -228,5 +230,17 @@ func TestHTTPNotifierErrorHidesQuery(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), addr+"/reload") {
 		t.Errorf("error does not name the URL: %v", err)
+	}
+}
+
+// An event not yet taken is folded into the next one posted: the newest
+// generation, every changed path once.
+func TestCourierPostFolds(t *testing.T) {
+	c := fastCourier(&recorder{got: make(chan Event, 10)})
+	c.post(Event{Generation: 4, Changed: []string{"b", "a"}})
+	c.post(Event{Generation: 5, Changed: []string{"c", "a"}})
+	ev := <-c.next
+	if ev.Generation != 5 || !slices.Equal(ev.Changed, []string{"a", "b", "c"}) {
+		t.Errorf("pending event %+v", ev)
 	}
 }
