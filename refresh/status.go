@@ -75,7 +75,8 @@ func (s Status) Healthy(now time.Time) error {
 }
 
 // WriteStatus replaces the status file under dir atomically: a temporary
-// file (also a ".." name) renamed over it.
+// file (a ..tmp. name, which the writer removes at its start if a killed
+// run left it) renamed over it.
 func WriteStatus(dir string, s Status) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -88,7 +89,8 @@ func WriteStatus(dir string, s Status) error {
 	defer root.Close()
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	tmp := StatusFile + ".tmp-" + hex.EncodeToString(b[:])
+	// A ..tmp. name: a run killed here leaves it for the writer's clean-up.
+	tmp := "..tmp.status-" + hex.EncodeToString(b[:])
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing status: %w", err)
