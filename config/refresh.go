@@ -24,7 +24,7 @@ type Duration struct {
 	Set bool
 }
 
-// Decode implements envconfig.Decoder. An empty value is an error: unset
+// Decode parses a setting's text (Parse calls it). An empty value is an error: unset
 // the variable to leave the setting off.
 func (d *Duration) Decode(s string) error {
 	if s == "" {
@@ -51,7 +51,7 @@ var signals = map[string]syscall.Signal{
 	"SIGWINCH": syscall.SIGWINCH, "SIGALRM": syscall.SIGALRM, "SIGCONT": syscall.SIGCONT,
 }
 
-// Decode implements envconfig.Decoder.
+// Decode parses a setting's text (Parse calls it).
 func (s *Signal) Decode(v string) error {
 	name := strings.ToUpper(strings.TrimSpace(v))
 	if !strings.HasPrefix(name, "SIG") {
