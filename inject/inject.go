@@ -59,7 +59,7 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 		log.Info("wrote", "path", out.Path, "layout", "in place")
 		return rep, nil
 	}
-	files, err := Render(ctx, p, values, dir)
+	files, err := Render(ctx, p, values)
 	if err != nil {
 		return Report{}, err
 	}
@@ -91,22 +91,13 @@ func maxFileBytes(p plan.Plan) int64 {
 
 // Render renders every output of p from values, which must hold every
 // value p fetches; each file is bounded by p.MaxFileBytes, and templates
-// stop when ctx ends. dir is read only for an in-place output
-// (ecs-config), which merges into the file already there. The error wraps
-// ErrRender, or writer.ErrWrite when the output root refused that read.
-func Render(ctx context.Context, p plan.Plan, values sources.Values, dir string) ([]writer.File, error) {
+// stop when ctx ends. An in-place output (ecs-config), which merges into
+// the file already there, is rendered by Run under writer.Update instead.
+// The error wraps ErrRender.
+func Render(ctx context.Context, p plan.Plan, values sources.Values) ([]writer.File, error) {
 	var files []writer.File
 	for _, out := range p.Outputs {
-		var existing []byte
-		if out.Format.InPlace() {
-			var err error
-			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
-				// The output root refused a read, as it would refuse
-				// the write.
-				return nil, fmt.Errorf("%s: %w", out.Path, err)
-			}
-		}
-		fs, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
+		fs, err := renderOutput(ctx, out, values, nil, maxFileBytes(p))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}

@@ -95,7 +95,7 @@ func (r *Refresher) Publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files, err := inject.Render(ctx, r.plan, values, r.opts.Dir)
+	files, err := inject.Render(ctx, r.plan, values)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (r *Refresher) publish(ctx context.Context, changed []plan.Fetch) error {
 	}
 	values := maps.Clone(r.values)
 	maps.Copy(values, fetched)
-	files, err := inject.Render(ctx, r.plan, values, r.opts.Dir)
+	files, err := inject.Render(ctx, r.plan, values)
 	if err != nil {
 		return err
 	}
