@@ -32,45 +32,78 @@ type Report struct {
 	Files   []string // paths written, relative to the output root
 }
 
-// Run carries out p under dir: as one generation of files (writer.Write),
+// Run carries out p under dir: as one generation of files (Generation),
 // or, for an in-place output (ecs-config), by replacing that one file
 // (writer.Update, which reads the file to merge into while it holds its
 // directory). On error what readers see under dir is unchanged; the error
 // wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
-	values, err := Fetch(ctx, p.Fetches, f, nil)
+	if out, ok := inPlace(p); ok {
+		return update(ctx, p, out, f, dir, opts, log)
+	}
+	values, files, err := Generation(ctx, p, f, dir, opts, log)
 	if err != nil {
 		return Report{}, err
 	}
-	log.Debug("fetched", "values", len(values))
 	rep := Report{Fetched: len(values)}
-	if out, ok := inPlace(p); ok {
-		err := writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
-			files, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
-			}
-			return files[0].Data, nil
-		})
-		if err != nil {
-			return Report{}, err
-		}
-		rep.Files = []string{out.Path}
-		log.Info("wrote", "path", out.Path, "layout", "in place")
-		return rep, nil
+	for _, f := range files {
+		rep.Files = append(rep.Files, f.Path)
+	}
+	return rep, nil
+}
+
+// Generation fetches every value p needs, renders p's files and writes
+// them under dir as one generation (writer.Write), logging each file
+// written. It returns the values and the files, for a caller that renders
+// again later (refresh mode). p must have no in-place output (Render). On
+// error what readers see under dir is unchanged; the error wraps
+// sources.ErrFetch, ErrRender or writer.ErrWrite.
+func Generation(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (sources.Values, []writer.File, error) {
+	values, err := fetchAll(ctx, p, f, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	files, err := Render(ctx, p, values)
 	if err != nil {
-		return Report{}, err
+		return nil, nil, err
 	}
 	if err := writer.Write(ctx, dir, files, opts); err != nil {
-		return Report{}, err
+		return nil, nil, err
 	}
 	for _, f := range files {
-		rep.Files = append(rep.Files, f.Path)
 		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
 	}
-	return rep, nil
+	return values, files, nil
+}
+
+// update replaces the in-place output out of p under dir.
+func update(ctx context.Context, p plan.Plan, out plan.Output, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
+	values, err := fetchAll(ctx, p, f, log)
+	if err != nil {
+		return Report{}, err
+	}
+	err = writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
+		files, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		return files[0].Data, nil
+	})
+	if err != nil {
+		return Report{}, err
+	}
+	log.Info("wrote", "path", out.Path, "layout", "in place")
+	return Report{Fetched: len(values), Files: []string{out.Path}}, nil
+}
+
+// fetchAll fetches every value p needs.
+func fetchAll(ctx context.Context, p plan.Plan, f Fetcher, log *slog.Logger) (sources.Values, error) {
+	values, err := Fetch(ctx, p.Fetches, f, nil)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("fetched", "values", len(values))
+	return values, nil
 }
 
 // inPlace returns p's output if it is an in-place one (ecs-config), which
