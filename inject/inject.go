@@ -147,7 +147,7 @@ func Fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher, known sources.V
 	first, second := Rounds(fetches)
 	reqs := make([]sources.Request, 0, len(first))
 	for _, pf := range first {
-		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty})
+		reqs = append(reqs, NewRequest(pf, nil))
 	}
 	values := sources.Values{}
 	if len(reqs) > 0 {
@@ -199,18 +199,24 @@ func Rounds(fetches []plan.Fetch) (first, second []plan.Fetch) {
 	return first, second
 }
 
+// NewRequest is the request that fetches (or checks) pf, with key as its
+// SSE-C key (nil for none). It is the one place a sources.Request is made
+// from a plan.Fetch.
+func NewRequest(pf plan.Fetch, key []byte) sources.Request {
+	return sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty, SSECustomerKey: key}
+}
+
 // Request is the request that fetches (or checks) pf; an SSE-C key is
 // read from values. The error is a *sources.Error naming pf.
 func Request(pf plan.Fetch, values sources.Values) (sources.Request, error) {
-	r := sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted}
+	var key []byte
 	if pf.SSECustomerKey != nil {
-		key, err := sseKey(*pf.SSECustomerKey, values)
-		if err != nil {
+		var err error
+		if key, err = sseKey(*pf.SSECustomerKey, values); err != nil {
 			return sources.Request{}, &sources.Error{Ref: pf.Target.String(), Err: err}
 		}
-		r.SSECustomerKey = key
 	}
-	return r, nil
+	return NewRequest(pf, key), nil
 }
 
 // sseKey decodes the base64 SSE-C key that r selects.
