@@ -35,21 +35,13 @@ const (
 // exactly when the value is the same version.
 type Versions map[ref.Target]secret.Version
 
-// Fixed reports whether a target names a version that can never change: a
-// Secrets Manager version id, an SSM parameter version number, an S3 object
-// version id, an environment variable. A staging label or an SSM label can move, so it is not fixed.
+// Fixed reports whether a target names a version that can never change
+// (its source's fixed): a Secrets Manager version id, an SSM parameter
+// version number, an S3 object version id, an environment variable. A
+// staging label or an SSM label can move, so it is not fixed.
 func Fixed(t ref.Target) bool {
-	switch t.Source {
-	case ref.SecretsManager, ref.S3:
-		return t.VersionID != ""
-	case ref.SSM:
-		_, sel := splitSelector(t.ID)
-		return sel != "" && strings.Trim(sel, "0123456789") == ""
-	case ref.Env:
-		// The injector's environment is fixed when it starts.
-		return true
-	}
-	return false
+	src, ok := registry[t.Source]
+	return ok && src.fixed(t)
 }
 
 // Versions asks for the current version of every request's target whose
@@ -65,6 +57,18 @@ func (f *Fetcher) Versions(ctx context.Context, reqs []Request) (Versions, error
 	err = f.run(ctx, pl.calls, out)
 	return out.versions, err
 }
+
+// fixed: a version id never moves; a staging label can.
+func (secretsManagerSource) fixed(t ref.Target) bool { return t.VersionID != "" }
+
+// fixed: a parameter version number never moves; a label can.
+func (ssmSource) fixed(t ref.Target) bool {
+	_, sel := splitSelector(t.ID)
+	return sel != "" && strings.Trim(sel, "0123456789") == ""
+}
+
+// fixed: an object version id never moves.
+func (s3Source) fixed(t ref.Target) bool { return t.VersionID != "" }
 
 func (secretsManagerSource) checks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.secretsManager(region)
