@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
@@ -114,25 +114,14 @@ func describeSecret(client secretsManagerAPI, t ref.Target) call {
 func parameterVersions(client ssmAPI, targets []ref.Target) call {
 	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, Note: "versions only, without decryption"}
 	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		names := make([]string, len(targets))
-		for i, t := range targets {
-			names[i] = t.ID
-		}
-		resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(false)})
-		if err != nil {
-			return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
-		}
-		var errs []error
-		for _, t := range targets {
-			p, ok := findParameter(t.ID, resp.Parameters)
-			if !ok {
-				errs = append(errs, &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
-					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")})
-				continue
+		return getParameters(ctx, client, targets, false, func(t ref.Target, p types.Parameter, found bool) error {
+			if !found {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
+					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
 			}
 			out.putVersion(t, secret.Version{ID: strconv.FormatInt(p.Version, 10)})
-		}
-		return errors.Join(errs...)
+			return nil
+		})
 	}}
 }
 
