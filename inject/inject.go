@@ -32,45 +32,78 @@ type Report struct {
 	Files   []string // paths written, relative to the output root
 }
 
-// Run carries out p under dir: as one generation of files (writer.Write),
+// Run carries out p under dir: as one generation of files (Generation),
 // or, for an in-place output (ecs-config), by replacing that one file
 // (writer.Update, which reads the file to merge into while it holds its
 // directory). On error what readers see under dir is unchanged; the error
 // wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
-	values, err := Fetch(ctx, p.Fetches, f, nil)
-	if err != nil {
-		return Report{}, err
-	}
-	log.Debug("fetched", "values", len(values))
-	rep := Report{Fetched: len(values)}
 	if out, ok := inPlace(p); ok {
-		err := writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
-			files, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
-			}
-			return files[0].Data, nil
-		})
-		if err != nil {
-			return Report{}, err
-		}
-		rep.Files = []string{out.Path}
-		log.Info("wrote", "path", out.Path, "layout", "in place")
-		return rep, nil
+		return update(ctx, p, out, f, dir, opts, log)
 	}
-	files, err := Render(ctx, p, values, dir)
+	values, files, err := Generation(ctx, p, f, dir, opts, log)
 	if err != nil {
 		return Report{}, err
 	}
-	if err := writer.Write(ctx, dir, files, opts); err != nil {
-		return Report{}, err
-	}
+	rep := Report{Fetched: len(values)}
 	for _, f := range files {
 		rep.Files = append(rep.Files, f.Path)
-		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
 	}
 	return rep, nil
+}
+
+// Generation fetches every value p needs, renders p's files and writes
+// them under dir as one generation (writer.Write), logging each file
+// written. It returns the values and the files, for a caller that renders
+// again later (refresh mode). p must have no in-place output (Render). On
+// error what readers see under dir is unchanged; the error wraps
+// sources.ErrFetch, ErrRender or writer.ErrWrite.
+func Generation(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (sources.Values, []writer.File, error) {
+	values, err := fetchAll(ctx, p, f, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := Render(ctx, p, values)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writer.Write(ctx, dir, files, opts); err != nil {
+		return nil, nil, err
+	}
+	for _, f := range files {
+		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
+	}
+	return values, files, nil
+}
+
+// update replaces the in-place output out of p under dir.
+func update(ctx context.Context, p plan.Plan, out plan.Output, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (Report, error) {
+	values, err := fetchAll(ctx, p, f, log)
+	if err != nil {
+		return Report{}, err
+	}
+	err = writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
+		files, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		return files[0].Data, nil
+	})
+	if err != nil {
+		return Report{}, err
+	}
+	log.Info("wrote", "path", out.Path, "layout", "in place")
+	return Report{Fetched: len(values), Files: []string{out.Path}}, nil
+}
+
+// fetchAll fetches every value p needs.
+func fetchAll(ctx context.Context, p plan.Plan, f Fetcher, log *slog.Logger) (sources.Values, error) {
+	values, err := Fetch(ctx, p.Fetches, f, nil)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("fetched", "values", len(values))
+	return values, nil
 }
 
 // inPlace returns p's output if it is an in-place one (ecs-config), which
@@ -91,22 +124,13 @@ func maxFileBytes(p plan.Plan) int64 {
 
 // Render renders every output of p from values, which must hold every
 // value p fetches; each file is bounded by p.MaxFileBytes, and templates
-// stop when ctx ends. dir is read only for an in-place output
-// (ecs-config), which merges into the file already there. The error wraps
-// ErrRender, or writer.ErrWrite when the output root refused that read.
-func Render(ctx context.Context, p plan.Plan, values sources.Values, dir string) ([]writer.File, error) {
+// stop when ctx ends. An in-place output (ecs-config), which merges into
+// the file already there, is rendered by Run under writer.Update instead.
+// The error wraps ErrRender.
+func Render(ctx context.Context, p plan.Plan, values sources.Values) ([]writer.File, error) {
 	var files []writer.File
 	for _, out := range p.Outputs {
-		var existing []byte
-		if out.Format.InPlace() {
-			var err error
-			if existing, err = writer.ReadFile(dir, out.Path); err != nil {
-				// The output root refused a read, as it would refuse
-				// the write.
-				return nil, fmt.Errorf("%s: %w", out.Path, err)
-			}
-		}
-		fs, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
+		fs, err := renderOutput(ctx, out, values, nil, maxFileBytes(p))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}
@@ -123,7 +147,7 @@ func Fetch(ctx context.Context, fetches []plan.Fetch, f Fetcher, known sources.V
 	first, second := Rounds(fetches)
 	reqs := make([]sources.Request, 0, len(first))
 	for _, pf := range first {
-		reqs = append(reqs, sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty})
+		reqs = append(reqs, NewRequest(pf, nil))
 	}
 	values := sources.Values{}
 	if len(reqs) > 0 {
@@ -175,18 +199,24 @@ func Rounds(fetches []plan.Fetch) (first, second []plan.Fetch) {
 	return first, second
 }
 
+// NewRequest is the request that fetches (or checks) pf, with key as its
+// SSE-C key (nil for none). It is the one place a sources.Request is made
+// from a plan.Fetch.
+func NewRequest(pf plan.Fetch, key []byte) sources.Request {
+	return sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty, SSECustomerKey: key}
+}
+
 // Request is the request that fetches (or checks) pf; an SSE-C key is
 // read from values. The error is a *sources.Error naming pf.
 func Request(pf plan.Fetch, values sources.Values) (sources.Request, error) {
-	r := sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted}
+	var key []byte
 	if pf.SSECustomerKey != nil {
-		key, err := sseKey(*pf.SSECustomerKey, values)
-		if err != nil {
+		var err error
+		if key, err = sseKey(*pf.SSECustomerKey, values); err != nil {
 			return sources.Request{}, &sources.Error{Ref: pf.Target.String(), Err: err}
 		}
-		r.SSECustomerKey = key
 	}
-	return r, nil
+	return NewRequest(pf, key), nil
 }
 
 // sseKey decodes the base64 SSE-C key that r selects.

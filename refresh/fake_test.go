@@ -27,6 +27,7 @@ type fakeSource struct {
 	fetches  int
 	checks   int
 	fetched  []sources.Request
+	checked  []sources.Request
 	checkErr func(t ref.Target) error // per target; nil for none
 	fetchErr error
 	block    chan struct{} // if set, Versions waits for it or ctx
@@ -83,6 +84,7 @@ func (s *fakeSource) Versions(ctx context.Context, reqs []sources.Request) (sour
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.checked = append(s.checked, reqs...)
 	out := sources.Versions{}
 	var errs []error
 	for _, r := range reqs {

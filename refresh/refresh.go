@@ -91,19 +91,9 @@ func New(p plan.Plan, src Source, opts Options) *Refresher {
 func (r *Refresher) Publish(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	values, err := inject.Fetch(ctx, r.plan.Fetches, r.src, nil)
+	values, files, err := inject.Generation(ctx, r.plan, r.src, r.opts.Dir, r.opts.Write, r.log)
 	if err != nil {
 		return err
-	}
-	files, err := inject.Render(ctx, r.plan, values, r.opts.Dir)
-	if err != nil {
-		return err
-	}
-	if err := writer.Write(ctx, r.opts.Dir, files, r.opts.Write); err != nil {
-		return err
-	}
-	for _, f := range files {
-		r.log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
 	}
 	r.values, r.files = values, files
 	now := time.Now().UTC()
@@ -251,7 +241,7 @@ func (r *Refresher) publish(ctx context.Context, changed []plan.Fetch) error {
 	}
 	values := maps.Clone(r.values)
 	maps.Copy(values, fetched)
-	files, err := inject.Render(ctx, r.plan, values, r.opts.Dir)
+	files, err := inject.Render(ctx, r.plan, values)
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,23 @@ func TestNoChangeNoFetchNoWrite(t *testing.T) {
 	}
 }
 
+// TestAllowEmptyKept checks that a path item with allowEmpty keeps it in
+// the requests of the first generation's fetch and of every check.
+func TestAllowEmptyKept(t *testing.T) {
+	src := newSource()
+	src.set("ssm:/app/none/", "{}")
+	r, _ := published(t, `[{"from": "ssm:/app/none/", "path": "none.json", "allowEmpty": true}]`, src)
+	if err := r.cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.fetched) != 1 || len(src.checked) != 1 {
+		t.Fatalf("fetched %+v, checked %+v; want one request each", src.fetched, src.checked)
+	}
+	if !src.fetched[0].AllowEmpty || !src.checked[0].AllowEmpty {
+		t.Errorf("AllowEmpty: fetched %v, checked %v; want true", src.fetched[0].AllowEmpty, src.checked[0].AllowEmpty)
+	}
+}
+
 // TestRotationFetchesOnlyWhatChanged checks that a rotation fetches the one
 // changed value, rewrites the files from it and keeps the other files'
 // bytes, and posts one event naming the changed paths.

@@ -55,17 +55,11 @@ func envCall(reqs []Request) Call {
 	return Call{Targets: ts, Note: "the injector's own environment, no call"}
 }
 
-// checks reports every variable at the version its value has (none): the
-// environment is fixed when the process starts, so refresh never sees a
-// change (Fixed leaves env: targets out of checks altogether).
-func (envSource) checks(_ *Fetcher, _ string, reqs []Request) []call {
-	return []call{{Call: envCall(reqs), do: func(_ context.Context, out *result) error {
-		for _, r := range reqs {
-			out.putVersion(r.Target, secret.Version{})
-		}
-		return nil
-	}}}
-}
+// fixed: the injector's environment is fixed when it starts.
+func (envSource) fixed(ref.Target) bool { return true }
+
+// checks is never asked about an env: target: every one is fixed.
+func (envSource) checks(*Fetcher, string, []Request) []call { return nil }
 
 func (f *Fetcher) lookupEnv(t ref.Target) (string, error) {
 	var v string

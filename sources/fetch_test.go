@@ -215,6 +215,12 @@ func TestFetchErrors(t *testing.T) {
 			code:    "InvalidParameters",
 		},
 		{
+			name:    "missing parameters, each named",
+			reqs:    func(t *testing.T) []Request { return requests(t, "ssm:/nope", "ssm:/p", "ssm:/gone") },
+			wantMsg: []string{"ssm GetParameters of /nope: parameter not found or not readable", "ssm GetParameters of /gone: parameter not found or not readable"},
+			code:    "InvalidParameters",
+		},
+		{
 			name:    "missing object version",
 			reqs:    func(t *testing.T) []Request { return requests(t, "s3://bucket/enc?versionId=old") },
 			wantMsg: []string{"s3 GetObject of s3://bucket/enc?versionId=old", "NoSuchVersion"},

@@ -234,8 +234,12 @@ type source interface {
 	// calls that fetch their values.
 	calls(f *Fetcher, region string, reqs []Request) []call
 	// checks turns them into calls that learn each target's current
-	// version without fetching a value (refresh mode).
+	// version without fetching a value (refresh mode). It is never asked
+	// about a target that is fixed.
 	checks(f *Fetcher, region string, reqs []Request) []call
+	// fixed reports whether the target names a version that can never
+	// change, which refresh mode then never checks (Fixed).
+	fixed(t ref.Target) bool
 }
 
 // eachRequest makes one call per request.

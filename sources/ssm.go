@@ -25,39 +25,50 @@ const (
 type ssmSource struct{ awsService }
 
 func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
-	return f.parameterCalls(region, reqs, f.getParameters)
+	return f.parameterCalls(region, reqs, f.fetchParameters)
 }
 
-// getParameters fetches up to 10 parameters in one call, decrypting
+// fetchParameters fetches up to 10 parameters in one call, decrypting
 // SecureString values.
-func (f *Fetcher) getParameters(client ssmAPI, targets []ref.Target) call {
+func (f *Fetcher) fetchParameters(client ssmAPI, targets []ref.Target) call {
 	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, KMS: true, Note: "up to 10 names, with decryption"}
 	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		names := make([]string, len(targets))
-		for i, t := range targets {
-			names[i] = t.ID
-		}
-		resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
-		if err != nil {
-			return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
-		}
-		if len(resp.InvalidParameters) > 0 {
-			return &Error{Ref: strings.Join(resp.InvalidParameters, ", "), Service: ssmService, Operation: opGetParameters,
-				Code: "InvalidParameters", Err: errors.New("parameters not found or not readable")}
-		}
-		for _, t := range targets {
-			p, ok := findParameter(t.ID, resp.Parameters)
-			if !ok {
-				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters, Err: errors.New("not returned")}
+		return getParameters(ctx, client, targets, true, func(t ref.Target, p types.Parameter, found bool) error {
+			if !found {
+				return &Error{Ref: t.ID, Service: ssmService, Operation: opGetParameters,
+					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
 			}
 			v := []byte(aws.ToString(p.Value))
 			if err := f.checkSize(t, int64(len(v))); err != nil {
 				return err
 			}
 			out.put(t, secret.New(v, secret.Version{ID: strconv.FormatInt(p.Version, 10)}))
-		}
-		return nil
+			return nil
+		})
 	}}
+}
+
+// getParameters makes one GetParameters call for targets (at most 10),
+// decrypting SecureString values if decrypt, and calls visit with each
+// target and the parameter that answers it (found is false when none
+// does). It returns the call's error, or every error visit returned.
+func getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, decrypt bool, visit func(t ref.Target, p types.Parameter, found bool) error) error {
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.ID
+	}
+	resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)})
+	if err != nil {
+		return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
+	}
+	var errs []error
+	for _, t := range targets {
+		p, found := findParameter(t.ID, resp.Parameters)
+		if err := visit(t, p, found); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // findParameter finds the parameter answering a requested name or ARN, with

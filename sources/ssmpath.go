@@ -44,6 +44,9 @@ func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	return eachRequest(reqs, func(r Request) call { return f.getParametersByPath(client, r) })
 }
 
+// fixed: parameters come and go under a path, and each can change.
+func (ssmPathSource) fixed(ref.Target) bool { return false }
+
 // checks learns the path's version (see ssmPathSource) from the same pages
 // without decryption: SecureString values come back as ciphertext and are
 // dropped unread.

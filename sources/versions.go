@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
@@ -35,21 +35,13 @@ const (
 // exactly when the value is the same version.
 type Versions map[ref.Target]secret.Version
 
-// Fixed reports whether a target names a version that can never change: a
-// Secrets Manager version id, an SSM parameter version number, an S3 object
-// version id, an environment variable. A staging label or an SSM label can move, so it is not fixed.
+// Fixed reports whether a target names a version that can never change
+// (its source's fixed): a Secrets Manager version id, an SSM parameter
+// version number, an S3 object version id, an environment variable. A
+// staging label or an SSM label can move, so it is not fixed.
 func Fixed(t ref.Target) bool {
-	switch t.Source {
-	case ref.SecretsManager, ref.S3:
-		return t.VersionID != ""
-	case ref.SSM:
-		_, sel := splitSelector(t.ID)
-		return sel != "" && strings.Trim(sel, "0123456789") == ""
-	case ref.Env:
-		// The injector's environment is fixed when it starts.
-		return true
-	}
-	return false
+	src, ok := registry[t.Source]
+	return ok && src.fixed(t)
 }
 
 // Versions asks for the current version of every request's target whose
@@ -65,6 +57,18 @@ func (f *Fetcher) Versions(ctx context.Context, reqs []Request) (Versions, error
 	err = f.run(ctx, pl.calls, out)
 	return out.versions, err
 }
+
+// fixed: a version id never moves; a staging label can.
+func (secretsManagerSource) fixed(t ref.Target) bool { return t.VersionID != "" }
+
+// fixed: a parameter version number never moves; a label can.
+func (ssmSource) fixed(t ref.Target) bool {
+	_, sel := splitSelector(t.ID)
+	return sel != "" && strings.Trim(sel, "0123456789") == ""
+}
+
+// fixed: an object version id never moves.
+func (s3Source) fixed(t ref.Target) bool { return t.VersionID != "" }
 
 func (secretsManagerSource) checks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.secretsManager(region)
@@ -110,25 +114,14 @@ func describeSecret(client secretsManagerAPI, t ref.Target) call {
 func parameterVersions(client ssmAPI, targets []ref.Target) call {
 	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, Note: "versions only, without decryption"}
 	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		names := make([]string, len(targets))
-		for i, t := range targets {
-			names[i] = t.ID
-		}
-		resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(false)})
-		if err != nil {
-			return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
-		}
-		var errs []error
-		for _, t := range targets {
-			p, ok := findParameter(t.ID, resp.Parameters)
-			if !ok {
-				errs = append(errs, &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
-					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")})
-				continue
+		return getParameters(ctx, client, targets, false, func(t ref.Target, p types.Parameter, found bool) error {
+			if !found {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
+					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
 			}
 			out.putVersion(t, secret.Version{ID: strconv.FormatInt(p.Version, 10)})
-		}
-		return errors.Join(errs...)
+			return nil
+		})
 	}}
 }
 

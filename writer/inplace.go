@@ -208,34 +208,3 @@ func (u *update) undo() error {
 	}
 	return errors.Join(errs...)
 }
-
-// ReadFile returns the current content of a file under dir, or nil if it
-// does not exist. It refuses a symbolic link as the file. Its errors wrap
-// ErrWrite: an output root that refuses the read would refuse the write.
-// (Update reads the file under its lock; ReadFile is for a caller that
-// renders first and writes later.)
-func ReadFile(dir, name string) ([]byte, error) {
-	b, err := readFile(dir, name)
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading %s to merge into: %w", ErrWrite, name, err)
-	}
-	return b, nil
-}
-
-func readFile(dir, name string) ([]byte, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, fmt.Errorf("opening output root: %w", err)
-	}
-	defer root.Close()
-	fi, err := root.Lstat(name)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	case err != nil:
-		return nil, err
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file", name)
-	}
-	return root.ReadFile(name)
-}

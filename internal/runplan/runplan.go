@@ -40,11 +40,11 @@ var sseKeyStandIn = make([]byte, 32)
 
 // request is the request a run makes for pf, as far as planning sees it.
 func request(pf plan.Fetch) sources.Request {
-	r := sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty}
+	var key []byte
 	if pf.SSECustomerKey != nil {
-		r.SSECustomerKey = sseKeyStandIn
+		key = sseKeyStandIn
 	}
-	return r
+	return inject.NewRequest(pf, key)
 }
 
 func requests(fetches []plan.Fetch) []sources.Request {

@@ -217,3 +217,36 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("checks: %+v, not checked %v", v.Checks, v.NotChecked)
 	}
 }
+
+// recorder is a Planner that records the requests it is asked to plan.
+type recorder struct{ fetch, checks []sources.Request }
+
+func (r *recorder) PlanFetch(reqs []sources.Request) (sources.Round, error) {
+	r.fetch = append(r.fetch, reqs...)
+	return sources.Round{}, nil
+}
+
+func (r *recorder) PlanChecks(reqs []sources.Request) (sources.Round, error) {
+	r.checks = append(r.checks, reqs...)
+	return sources.Round{}, nil
+}
+
+// TestRequestsKeepAllowEmpty checks that a path item with allowEmpty keeps
+// it in the requests planned for the fetch and for the checks, as a run
+// makes them.
+func TestRequestsKeepAllowEmpty(t *testing.T) {
+	p, err := plan.Build([]plan.Item{{From: "ssm:/app/none/", Path: "none.json", AllowEmpty: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	if _, err := New(p, &rec, true); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.fetch) != 1 || len(rec.checks) != 1 {
+		t.Fatalf("fetch %+v, checks %+v; want one request each", rec.fetch, rec.checks)
+	}
+	if !rec.fetch[0].AllowEmpty || !rec.checks[0].AllowEmpty {
+		t.Errorf("AllowEmpty: fetch %v, checks %v; want true", rec.fetch[0].AllowEmpty, rec.checks[0].AllowEmpty)
+	}
+}
