@@ -47,6 +47,7 @@ type faultCase struct {
 	extra     []string // environment added to or overriding the harness's
 	wantCode  int
 	wantMsg   []string          // each must appear in the output
+	wantOne   []string          // at least one must appear in the output
 	wantFiles map[string]string // on success: the files written, path -> content
 	written   []string          // on success: more files written, checked by check
 	inPlace   bool              // ecs-config: one file replaced in place, no generation
@@ -131,6 +132,11 @@ func runFaultCase(t *testing.T, tc faultCase, secrets []string) {
 		if !strings.Contains(res.output, m) && !strings.Contains(unescaped, m) {
 			t.Errorf("output does not say %q", m)
 		}
+	}
+	if len(tc.wantOne) > 0 && !slices.ContainsFunc(tc.wantOne, func(m string) bool {
+		return strings.Contains(res.output, m) || strings.Contains(unescaped, m)
+	}) {
+		t.Errorf("output says none of %q", tc.wantOne)
 	}
 	if limit := tc.within * withinMargin; tc.within > 0 && elapsed > limit {
 		t.Errorf("run took %s, want at most %s (%s with a margin of %d)", elapsed.Round(time.Millisecond), limit, tc.within, withinMargin)
@@ -553,18 +559,22 @@ func TestFaultsDiskFull(t *testing.T) {
 	bigItem := item("s3://"+bucket+"/big", "blob/big")
 	secrets := append(slices.Clone(s.secrets), big, token)
 
+	// The writer writes a generation's files in parallel: the big value can
+	// never fit, but a small one may be the first to find no space left.
+	// Either way the message names the file.
+	fileNames := []string{"blob/big", "sm/batch", "sm/pinned", "ssm/param"}
 	runFaultCases(t, secrets, []faultCase{
 		{name: "small values fit", root: tinyFS, spec: specJSON(t, s.items...), wantFiles: s.files},
 		{name: "value larger than the free space", root: tinyFS,
 			spec:     specJSON(t, s.items[0], s.items[1], bigItem, s.items[2]),
-			wantCode: 5, wantMsg: []string{"blob/big", "no space left on device"}},
+			wantCode: 5, wantMsg: []string{"no space left on device"}, wantOne: fileNames},
 		{name: "value larger than the free space, replacing files", root: tinyFS,
 			prepare: func(t *testing.T, dir, _ string) {
 				plantFile(t, filepath.Join(dir, "sm", "batch"), "older batch\n", 0o400)
 				plantFile(t, filepath.Join(dir, "blob", "big"), "older big\n", 0o640)
 			},
 			spec:     specJSON(t, s.items[0], bigItem, s.items[2]),
-			wantCode: 5, wantMsg: []string{"blob/big", "no space left on device"}},
+			wantCode: 5, wantMsg: []string{"no space left on device"}, wantOne: fileNames},
 		{name: "value larger than the free space, replacing a generation", root: tinyFS,
 			prepare: func(t *testing.T, dir, _ string) {
 				if res := h.inject(t, specJSON(t, s.items[0], s.items[2]), dir); res.code != 0 {
@@ -572,7 +582,7 @@ func TestFaultsDiskFull(t *testing.T) {
 				}
 			},
 			spec:     specJSON(t, s.items[0], bigItem, s.items[2]),
-			wantCode: 5, wantMsg: []string{"blob/big", "no space left on device"}},
+			wantCode: 5, wantMsg: []string{"no space left on device"}, wantOne: fileNames},
 		{name: "no free inodes", root: fewInodesFS, spec: specJSON(t, s.items...),
 			wantCode: 5, wantMsg: []string{"no space left on device"}},
 		{name: "read-only file system", root: readOnlyFS, spec: specJSON(t, s.items...),
