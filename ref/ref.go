@@ -91,6 +91,32 @@ func (t Target) String() string {
 	}
 }
 
+// SplitSelector splits an SSM parameter id (a name or an ARN, as in
+// Target.ID) into the parameter and its :version or :label selector, if
+// any. Parameter names cannot hold a colon, so the selector follows the
+// first one after an ARN's "parameter/".
+func SplitSelector(id string) (parameter, selector string) {
+	start := 0
+	if strings.HasPrefix(id, "arn:") {
+		if i := strings.Index(id, ":parameter/"); i >= 0 {
+			start = i + len(":parameter/")
+		}
+	}
+	if i := strings.IndexByte(id[start:], ':'); i >= 0 {
+		return id[:start+i], id[start+i+1:]
+	}
+	return id, ""
+}
+
+// Account is the account an ARN target names, or "" for one written
+// without an ARN.
+func (t Target) Account() string {
+	if parts := strings.SplitN(t.ID, ":", 6); len(parts) == 6 && parts[0] == "arn" {
+		return parts[4]
+	}
+	return ""
+}
+
 // Ref is a parsed reference: a target plus what to take from its value.
 type Ref struct {
 	Target

@@ -169,3 +169,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitSelectorAndAccount(t *testing.T) {
+	tests := []struct {
+		ref, param, sel, account string
+	}{
+		{"ssm:/app/key", "/app/key", "", ""},
+		{"ssm:/app/key:3", "/app/key", "3", ""},
+		{"ssm:/app/key:prod", "/app/key", "prod", ""},
+		{"arn:aws:ssm:eu-west-1:111122223333:parameter/app/key", "arn:aws:ssm:eu-west-1:111122223333:parameter/app/key", "", "111122223333"},
+		{"arn:aws:ssm:eu-west-1:111122223333:parameter/app/key:7", "arn:aws:ssm:eu-west-1:111122223333:parameter/app/key", "7", "111122223333"},
+		{"arn:aws:secretsmanager:us-east-1:444455556666:secret:db-AbCdEf", "", "", "444455556666"},
+		{"secretsmanager:db", "", "", ""},
+	}
+	for _, tt := range tests {
+		r, err := Parse(tt.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Source == SSM {
+			if p, s := SplitSelector(r.ID); p != tt.param || s != tt.sel {
+				t.Errorf("SplitSelector(%q) = %q, %q; want %q, %q", r.ID, p, s, tt.param, tt.sel)
+			}
+		}
+		if got := r.Account(); got != tt.account {
+			t.Errorf("%s: Account() = %q, want %q", tt.ref, got, tt.account)
+		}
+	}
+}

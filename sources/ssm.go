@@ -76,7 +76,7 @@ func getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, dec
 // Selector in the answer; then a numeric selector is matched by Version and a
 // label by the name alone when only one answer has that name.
 func findParameter(id string, params []types.Parameter) (types.Parameter, bool) {
-	base, sel := splitSelector(id)
+	base, sel := ref.SplitSelector(id)
 	var loose, plain []types.Parameter
 	for _, p := range params {
 		if base != aws.ToString(p.Name) && base != aws.ToString(p.ARN) {
@@ -105,20 +105,4 @@ func findParameter(id string, params []types.Parameter) (types.Parameter, bool) 
 		return loose[0], true
 	}
 	return types.Parameter{}, false
-}
-
-// splitSelector splits "name:selector" (or an ARN's "parameter/name:selector").
-// Parameter names cannot hold a colon, so the selector follows the first one
-// after the ARN's resource prefix.
-func splitSelector(id string) (base, selector string) {
-	start := 0
-	if strings.HasPrefix(id, "arn:") {
-		if i := strings.Index(id, ":parameter/"); i >= 0 {
-			start = i + len(":parameter/")
-		}
-	}
-	if i := strings.IndexByte(id[start:], ':'); i >= 0 {
-		return id[:start+i], id[start+i+1:]
-	}
-	return id, ""
 }

@@ -63,7 +63,7 @@ func (secretsManagerSource) fixed(t ref.Target) bool { return t.VersionID != "" 
 
 // fixed: a parameter version number never moves; a label can.
 func (ssmSource) fixed(t ref.Target) bool {
-	_, sel := splitSelector(t.ID)
+	_, sel := ref.SplitSelector(t.ID)
 	return sel != "" && strings.Trim(sel, "0123456789") == ""
 }
 

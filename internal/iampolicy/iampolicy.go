@@ -152,7 +152,7 @@ func (b *builder) add(c sources.Call) error {
 		case "secretsmanager:DescribeSecret":
 			err = b.grantSecret(actDescribeSecret, t, c.Region)
 		case "ssm:GetParameters":
-			err = b.grantParameter(actGetParameters, parameterName(t.ID), t, c.Region)
+			err = b.grantParameter(actGetParameters, parameterOf(t.ID), t, c.Region)
 		case "ssm:GetParametersByPath":
 			// Authorized on the path in the request, without its
 			// trailing slash.
@@ -285,19 +285,6 @@ func hasSecretSuffix(name string) bool {
 	return true
 }
 
-// parameterName is a parameter id (name or ARN) without its :version or
-// :label selector, which is not part of the parameter's ARN.
-func parameterName(id string) string {
-	start := 0
-	if i := strings.Index(id, ":parameter/"); strings.HasPrefix(id, "arn:") && i >= 0 {
-		start = i + len(":parameter/")
-	}
-	if i := strings.IndexByte(id[start:], ':'); i >= 0 {
-		return id[:start+i]
-	}
-	return id
-}
-
 // defaultAccount is the account of references that name none: given, or
 // the one account the calls' ARNs name. The error says why there is none;
 // it matters only if a reference needs it (then it is an ErrNoAccount).
@@ -308,8 +295,8 @@ func defaultAccount(calls []sources.Call, given string) (string, error) {
 	accounts := map[string]bool{}
 	for _, c := range calls {
 		for _, t := range c.Targets {
-			if parts := strings.SplitN(t.ID, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[4] != "" {
-				accounts[parts[4]] = true
+			if a := t.Account(); a != "" {
+				accounts[a] = true
 			}
 		}
 	}
@@ -342,4 +329,10 @@ func PartitionOf(region string) string {
 		}
 	}
 	return "aws"
+}
+
+// parameterOf is the parameter an SSM id names, without its selector.
+func parameterOf(id string) string {
+	p, _ := ref.SplitSelector(id)
+	return p
 }
