@@ -6,7 +6,6 @@ import (
 	"path"
 
 	"github.com/ecs-secret-injector/injector/plan"
-	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/render"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
@@ -44,7 +43,7 @@ type renderer func(s source) ([]writer.File, error)
 var renderers = map[plan.Format]renderer{
 	plan.Raw: oneFile(func(in map[string][]byte, _ source) ([]byte, error) { return in["value"], nil }),
 	plan.Dotenv: oneFile(func(in map[string][]byte, s source) ([]byte, error) {
-		if isPath(s.out) {
+		if s.out.ReadsPath() {
 			return render.DotenvPath(in["value"])
 		}
 		return render.Dotenv(in["value"])
@@ -96,7 +95,7 @@ func explode(s source) ([]writer.File, error) {
 		return nil, err
 	}
 	explode := render.Explode
-	if isPath(s.out) {
+	if s.out.ReadsPath() {
 		explode = render.ExplodePath
 	}
 	parts, err := explode(inputs["value"])
@@ -108,13 +107,6 @@ func explode(s source) ([]writer.File, error) {
 		files[i] = writer.File{Path: path.Join(s.out.Path, p.Path), Data: p.Data}
 	}
 	return files, nil
-}
-
-// isPath reports whether a one-input output reads an SSM path, whose value
-// is a JSON object of parameters by relative name: explode and dotenv then
-// follow the path's names (render.ExplodePath, render.DotenvPath).
-func isPath(out plan.Output) bool {
-	return len(out.Inputs) == 1 && out.Inputs[0].Ref.Source == ref.SSMPath
 }
 
 // registryFile is a renderer of one registry credentials document.

@@ -494,3 +494,9 @@ func (p Plan) Targets() []ref.Target {
 	}
 	return ts
 }
+
+// ReadsPath reports whether the output reads one SSM path (ssm:/PATH/),
+// whose value is an object of parameters by relative name.
+func (o Output) ReadsPath() bool {
+	return len(o.Inputs) == 1 && o.Inputs[0].Ref.Source == ref.SSMPath
+}

@@ -138,7 +138,7 @@ func newRoundView(r sources.Round) roundView {
 // outputNote says where the files of a directory output, and the
 // variables of a dotenv file of an SSM path, come from.
 func outputNote(o plan.Output) string {
-	path := len(o.Inputs) == 1 && o.Inputs[0].Ref.Source == ref.SSMPath
+	path := o.ReadsPath()
 	switch {
 	case o.Format == plan.Explode && path:
 		return "a file per parameter under the path, at its name below it"
