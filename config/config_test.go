@@ -284,6 +284,9 @@ func TestLoadReadsEverySetting(t *testing.T) {
 // are someone else's.
 func TestLoadIgnoresUnprefixed(t *testing.T) {
 	for _, v := range Variables() {
+		if !strings.HasPrefix(v.Name, Prefix+"_") {
+			t.Fatalf("setting %q lacks the prefix %s_", v.Name, Prefix)
+		}
 		t.Setenv(v.Name, "")
 		os.Unsetenv(v.Name)
 		t.Setenv(strings.TrimPrefix(v.Name, Prefix+"_"), "bogus")
