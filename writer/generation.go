@@ -125,8 +125,14 @@ func settle(f *os.File, mode fs.FileMode, opts Options) error {
 
 // parallel calls fn(0) ... fn(n-1) on up to writeWorkers goroutines. It stops
 // starting calls at the first error or when ctx ends, and returns the error
-// of the lowest index that failed.
+// of the lowest index that failed. One call runs on the caller's goroutine.
 func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	if n == 1 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(0)
+	}
 	errs := make([]error, n)
 	var next atomic.Int64
 	var failed atomic.Bool

@@ -8,15 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"regexp"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
-
-// inPlaceTemp matches Update's temporary files.
-var inPlaceTemp = regexp.MustCompile(`^\.injector\.tmp-[0-9a-f]{16}$`)
 
 // Update replaces the single file name under dir with what fn makes of its
 // current content (nil if there is none): it writes a temporary file in the
@@ -148,8 +144,8 @@ func removeInPlaceLeftovers(d *os.File, name string) error {
 	var errs []error
 	for _, e := range entries {
 		n := e.Name()
-		old := oldTemp.MatchString(n) && strings.HasPrefix(n, "."+name+".")
-		if e.Type().IsRegular() && (inPlaceTemp.MatchString(n) || old) {
+		old := isOldTemp(n) && strings.HasPrefix(n, "."+name+".")
+		if e.Type().IsRegular() && (isInPlaceTemp(n) || old) {
 			if err := unix.Unlinkat(int(d.Fd()), n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 				errs = append(errs, &fs.PathError{Op: "unlink", Path: n, Err: err})
 			}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -26,11 +25,6 @@ const (
 	genPrefix  = ".."         // generations: ..<UTC time>.<8 hex>
 	timeLayout = "2006_01_02_15_04_05"
 )
-
-// oldTemp matches the temporary and backup files of the per-file scheme
-// that this layout replaced (".NAME.tmp-<16 hex>", ".NAME.old-<16 hex>"):
-// a run killed under it left them, holding values, and none removed them.
-var oldTemp = regexp.MustCompile(`^\..+\.(tmp|old)-[0-9a-f]{16}$`)
 
 // outRoot is an open output root.
 type outRoot struct {
@@ -130,11 +124,6 @@ func (t *txn) current() string {
 	return target
 }
 
-// generation matches the names mkGeneration gives.
-var generation = regexp.MustCompile(`^\.\.[0-9]{4}(_[0-9]{2}){5}\.[0-9a-f]{8}$`)
-
-func isGeneration(name string) bool { return generation.MatchString(name) }
-
 // removeLeftovers removes the generations that ..data does not point to, a
 // stray ..data_tmp (or a ..data that is not a link), and ..tmp.* (the
 // content a replaced name held). Other ".." names of the injector (the
@@ -166,7 +155,7 @@ func (t *txn) removeLeftovers(oldScheme bool) error {
 // directory, not a link to one) below e.
 func (t *txn) removeOldTemps(e fs.DirEntry) error {
 	if e.Type().IsRegular() {
-		if oldTemp.MatchString(e.Name()) {
+		if isOldTemp(e.Name()) {
 			return t.r.root.Remove(e.Name())
 		}
 		return nil
@@ -177,7 +166,7 @@ func (t *txn) removeOldTemps(e fs.DirEntry) error {
 	var errs []error
 	_ = fs.WalkDir(t.r.root.FS(), e.Name(), func(p string, d fs.DirEntry, err error) error {
 		// A directory this run cannot read is not one it could clean.
-		if err == nil && d.Type().IsRegular() && oldTemp.MatchString(d.Name()) {
+		if err == nil && d.Type().IsRegular() && isOldTemp(d.Name()) {
 			errs = append(errs, t.r.root.Remove(p))
 		}
 		return nil
