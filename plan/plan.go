@@ -9,7 +9,6 @@ import (
 	"maps"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -247,7 +246,19 @@ type Plan struct {
 // DefaultMaxFileBytes is the bound on a rendered file when the plan sets none.
 const DefaultMaxFileBytes = 16 << 20
 
-var inputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// isInputName reports whether k is a template input's name: a letter or _,
+// then letters, digits and _ (checked by hand: a regular expression would
+// be compiled at every start-up).
+func isInputName(k string) bool {
+	for i := range len(k) {
+		c := k[i]
+		letter := c == '_' || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return k != ""
+}
 
 // Build validates items and plans the work.
 func Build(items []Item) (Plan, error) {
@@ -347,7 +358,7 @@ func (b *builder) inputs(it Item) ([]Input, error) {
 			return nil, fmt.Errorf("format %s needs from or inputs", it.Format)
 		}
 		for k, v := range it.Inputs {
-			if !inputName.MatchString(k) || k == "value" {
+			if !isInputName(k) || k == "value" {
 				return nil, fmt.Errorf("input name %q must be an identifier other than value", k)
 			}
 			named[k] = v

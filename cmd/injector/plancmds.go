@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/ecs-secret-injector/injector/config"
@@ -142,10 +141,44 @@ func policyFlags(o *policyOptions) *flag.FlagSet {
 	return fs
 }
 
-var (
-	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
-	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
-)
+// isAccountID reports whether s is a 12-digit account id. This and
+// isPartition are checked by hand: regular expressions would be compiled at
+// every start-up, the injection's too.
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isPartition reports whether s looks like a partition: aws, then any
+// number of - and lowercase words (aws-cn, aws-us-gov).
+func isPartition(s string) bool {
+	rest, ok := strings.CutPrefix(s, "aws")
+	if !ok {
+		return false
+	}
+	for rest != "" {
+		word, ok := strings.CutPrefix(rest, "-")
+		if !ok {
+			return false
+		}
+		n := 0
+		for n < len(word) && 'a' <= word[n] && word[n] <= 'z' {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		rest = word[n:]
+	}
+	return true
+}
 
 // runPolicy is `injector policy`: the least-privilege IAM policy for what
 // a run with these settings calls, as one JSON document on stdout.
@@ -160,10 +193,10 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		log.Error(failed, "exit", exitConfig, "error", err)
 		return exitConfig
 	}
-	if o.account != "" && !accountPattern.MatchString(o.account) {
+	if o.account != "" && !isAccountID(o.account) {
 		return fail(fmt.Errorf("%w: --account %q: want a 12-digit account id", config.ErrConfig, o.account))
 	}
-	if o.partition != "" && !partitionPattern.MatchString(o.partition) {
+	if o.partition != "" && !isPartition(o.partition) {
 		return fail(fmt.Errorf("%w: --partition %q: want a partition such as aws, aws-cn or aws-us-gov", config.ErrConfig, o.partition))
 	}
 	region := o.region

@@ -249,3 +249,20 @@ func unindent(block string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// isAccountID and isPartition are patterns checked by hand.
+func TestPolicyFlagPatterns(t *testing.T) {
+	account := regexp.MustCompile(`^[0-9]{12}$`)
+	partition := regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	for _, s := range []string{
+		"", "123456789012", "12345678901", "1234567890123", "12345678901a", "١٢٣٤٥٦٧٨٩٠١٢", " 123456789012",
+		"aws", "aws-cn", "aws-us-gov", "aws-", "aws--cn", "aws-cn-", "aws-Cn", "aws-c1", "awscn", "AWS", "aws-iso-b", "x-aws", "aws\n",
+	} {
+		if got, want := isAccountID(s), account.MatchString(s); got != want {
+			t.Errorf("isAccountID(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := isPartition(s), partition.MatchString(s); got != want {
+			t.Errorf("isPartition(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
