@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,16 +183,13 @@ func authEntries(creds []Credential, hostOnly bool) ([]authEntry, error) {
 // marshalJSON encodes v without HTML escaping (so no "\u003c" backslashes
 // appear) and without a trailing newline.
 func marshalJSON(v any, indent string) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", indent)
-	if err := enc.Encode(v); err != nil {
+	b, err := strictjson.Marshal(v, indent)
+	if err != nil {
 		// Only strings and maps of strings are encoded; this cannot fail, and
 		// the error (which could quote a value) is not passed on.
 		return nil, fmt.Errorf("encode registry credentials: %w", ErrInvalidCredential)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return b, nil
 }
 
 type dockercfgEntry struct {

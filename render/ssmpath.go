@@ -1,8 +1,6 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -115,11 +113,9 @@ func DotenvPath(value []byte) ([]byte, error) {
 		owner[key] = name
 		vars[key] = *params[name]
 	}
-	var obj bytes.Buffer
-	enc := json.NewEncoder(&obj)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(vars); err != nil {
+	obj, err := strictjson.Marshal(vars, "")
+	if err != nil {
 		return nil, fmt.Errorf("dotenv: %w", ErrInvalidValue)
 	}
-	return Dotenv(obj.Bytes())
+	return Dotenv(obj)
 }

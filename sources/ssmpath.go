@@ -1,11 +1,9 @@
 package sources
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ecs-secret-injector/injector/internal/strictjson"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
 )
@@ -91,13 +90,10 @@ func (f *Fetcher) getParametersByPath(client ssmAPI, r Request) call {
 			return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParametersByPath,
 				Err: errors.New(`no parameter under the path (set "allowEmpty": true to accept none)`)}
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(params); err != nil {
+		v, err := strictjson.Marshal(params, "")
+		if err != nil {
 			return valueError(t.String(), "encoding the parameters: %v", err)
 		}
-		v := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 		out.put(t, secret.New(v, pathVersion(versions)))
 		return nil
 	}}

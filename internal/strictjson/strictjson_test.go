@@ -200,3 +200,14 @@ func checkObject(t *testing.T, data []byte, decoded any) {
 		}
 	}
 }
+
+func TestMarshal(t *testing.T) {
+	got, err := Marshal(map[string]string{"k": "<a&b>"}, "")
+	if err != nil || string(got) != `{"k":"<a&b>"}` {
+		t.Fatalf("Marshal = %q, %v", got, err)
+	}
+	got, err = Marshal(map[string]string{"k": "v"}, "  ")
+	if err != nil || string(got) != "{\n  \"k\": \"v\"\n}" {
+		t.Fatalf("Marshal indented = %q, %v", got, err)
+	}
+}
