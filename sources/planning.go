@@ -52,6 +52,20 @@ type Round struct {
 	Unbatched int
 }
 
+// IsAPI reports whether the call goes to an AWS API (an env: read does not).
+func (c Call) IsAPI() bool { return c.Service != "" }
+
+// APICalls is how many of the round's calls go to an AWS API.
+func (r Round) APICalls() int {
+	n := 0
+	for _, c := range r.Calls {
+		if c.IsAPI() {
+			n++
+		}
+	}
+	return n
+}
+
 // PlanFetch returns the calls Fetch(reqs) makes, without making any. Its
 // error is the one Fetch would return before its first call.
 func (f *Fetcher) PlanFetch(reqs []Request) (Round, error) {

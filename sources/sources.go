@@ -352,7 +352,7 @@ func (f *Fetcher) plan(reqs []Request, check bool) (planned, error) {
 func apiCalls(calls []call) int {
 	n := 0
 	for _, c := range calls {
-		if c.Service != "" {
+		if c.IsAPI() {
 			n++
 		}
 	}

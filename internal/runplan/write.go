@@ -120,15 +120,12 @@ func newView(run Run, env Env) view {
 }
 
 func newRoundView(r sources.Round) roundView {
-	rv := roundView{Batched: r.Batched, Unbatched: r.Unbatched}
+	rv := roundView{APICalls: r.APICalls(), Batched: r.Batched, Unbatched: r.Unbatched}
 	for _, c := range r.Calls {
 		cv := callView{Service: c.Service, Operation: c.Operation, Region: c.Region, KMS: c.KMS,
 			SSECustomerKey: c.SSECustomerKey, Version: c.Version, Note: c.Note}
 		for _, t := range c.Targets {
 			cv.Reads = append(cv.Reads, targetText(t))
-		}
-		if c.Service != "" {
-			rv.APICalls++
 		}
 		rv.Calls = append(rv.Calls, cv)
 	}
