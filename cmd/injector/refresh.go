@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os/signal"
 	"time"
 
 	"github.com/ecs-secret-injector/injector/config"
@@ -13,6 +14,10 @@ import (
 // (failing the same way), then checks every interval until SIGTERM or
 // SIGINT, which leave the last complete generation in place and exit 0.
 func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
+	// A long-running mode waits until its signal handlers are in place (see
+	// signalContext).
+	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
+	defer stop()
 	p, f, err := prepare(ctx, s, log)
 	if err != nil {
 		return exitConfig, err
