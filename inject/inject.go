@@ -54,11 +54,48 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 
 // Generation fetches every value p needs, renders p's files and writes
 // them under dir as one generation (writer.Write), logging each file
-// written. It returns the values and the files, for a caller that renders
-// again later (refresh mode). p must have no in-place output (Render). On
-// error what readers see under dir is unchanged; the error wraps
-// sources.ErrFetch, ErrRender or writer.ErrWrite.
+// written. The writer's preparation (the root's lock, what killed runs
+// left, the new generation's directory) needs no value, so it runs while
+// the values are fetched. It returns the values and the files, for a
+// caller that renders again later (refresh mode). p must have no in-place
+// output (Render). On error what readers see under dir is unchanged; the
+// error wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Generation(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (sources.Values, []writer.File, error) {
+	bctx, stopBegin := context.WithCancel(ctx)
+	defer stopBegin()
+	type begun struct {
+		x   *writer.Txn
+		err error
+	}
+	ready := make(chan begun, 1)
+	go func() {
+		x, err := writer.Begin(bctx, dir, opts)
+		ready <- begun{x, err}
+	}()
+	values, files, err := fetchRender(ctx, p, f, log)
+	if err != nil {
+		// Stop a Begin still waiting for the lock, and undo one that is done.
+		stopBegin()
+		if b := <-ready; b.err == nil {
+			err = errors.Join(err, b.x.Abort())
+		}
+		return nil, nil, err
+	}
+	b := <-ready
+	if b.err != nil {
+		return nil, nil, b.err
+	}
+	if err := b.x.Commit(ctx, files); err != nil {
+		return nil, nil, err
+	}
+	for _, f := range files {
+		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
+	}
+	return values, files, nil
+}
+
+// fetchRender fetches every value p needs and renders p's files.
+func fetchRender(ctx context.Context, p plan.Plan, f Fetcher, log *slog.Logger) (sources.Values, []writer.File, error) {
 	values, err := fetchAll(ctx, p, f, log)
 	if err != nil {
 		return nil, nil, err
@@ -66,12 +103,6 @@ func Generation(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts wr
 	files, err := Render(ctx, p, values)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := writer.Write(ctx, dir, files, opts); err != nil {
-		return nil, nil, err
-	}
-	for _, f := range files {
-		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
 	}
 	return values, files, nil
 }

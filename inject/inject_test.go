@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/ecs-secret-injector/injector/inject"
@@ -281,8 +282,45 @@ func TestRunFailures(t *testing.T) {
 			if got := visible(t, dir); len(got) != 0 {
 				t.Errorf("files written after a failure: %v", got)
 			}
+			checkNoGeneration(t, dir)
 		})
 	}
+}
+
+// checkNoGeneration fails if the injector left any of its names under dir
+// but the lock file (the writer prepares while values are fetched).
+func checkNoGeneration(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "..") && e.Name() != "..lock" {
+			t.Errorf("left %s behind", e.Name())
+		}
+	}
+}
+
+// TestRunFetchFailsWhileLocked: while another run holds the root's lock, a
+// run whose fetch fails reports the fetch error at once instead of waiting
+// for the lock (its context has no deadline: waiting would hang).
+func TestRunFetchFailsWhileLocked(t *testing.T) {
+	dir := t.TempDir()
+	lock, err := os.OpenFile(filepath.Join(dir, "..lock"), os.O_CREATE|os.O_RDONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeFetcher{fail: map[string]error{"ssm:/a": errors.New("AccessDenied")}}
+	_, err = inject.Run(context.Background(), buildPlan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
+	if !errors.Is(err, sources.ErrFetch) || errors.Is(err, writer.ErrWrite) {
+		t.Fatalf("err = %v, want only the fetch error", err)
+	}
+	checkNoGeneration(t, dir)
 }
 
 func TestRunCancelled(t *testing.T) {
@@ -301,6 +339,7 @@ func TestRunCancelled(t *testing.T) {
 	if got := visible(t, dir); len(got) != 0 {
 		t.Errorf("files written after cancel: %v", got)
 	}
+	checkNoGeneration(t, dir)
 }
 
 func TestRunWriteError(t *testing.T) {

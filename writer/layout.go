@@ -174,13 +174,10 @@ func (t *txn) removeOldTemps(e fs.DirEntry) error {
 	return errors.Join(errs...)
 }
 
-// prepare writes the generation and everything the switch needs: links for
-// names nothing stands at yet (so that the switch shows them with the rest)
-// and ..data_tmp.
+// prepare writes the generation (which mkGeneration made) and everything
+// the switch needs: links for names nothing stands at yet (so that the
+// switch shows them with the rest) and ..data_tmp.
 func (t *txn) prepare(ctx context.Context, files []File) error {
-	if err := t.mkGeneration(); err != nil {
-		return err
-	}
 	if err := writeGeneration(ctx, t.r, t.gen, files, t.opts); err != nil {
 		return err
 	}

@@ -81,37 +81,104 @@ func write(ctx context.Context, dir string, files []File, opts Options, hooks te
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	names, err := check(files)
-	if err != nil {
+	// Paths are checked before the root is touched.
+	if _, err := check(files); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
+	x, err := Begin(ctx, dir, opts)
+	if err != nil {
+		return err
+	}
+	x.hooks = hooks
+	return x.Commit(ctx, files)
+}
+
+// Txn is a Write in two steps, for a caller that has work to do before it
+// has the files (fetching them): Begin does what needs no file, Commit the
+// rest. A Txn that is not committed must be aborted; until then it holds
+// the root's lock, which other runs wait for.
+type Txn struct {
+	t      *txn
+	unlock func()
+	hooks  testHooks
+	done   bool
+}
+
+// Begin opens dir, takes its lock, removes what killed runs left behind
+// and creates the new generation's directory, empty. Readers see no
+// change.
+func Begin(ctx context.Context, dir string, opts Options) (*Txn, error) {
 	r, err := openRoot(dir)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrWrite, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	defer r.close()
 	unlock, err := lockFile(ctx, r.fd, lockName)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrWrite, err)
+		r.close()
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	defer unlock()
-	t := &txn{r: r, opts: opts, names: names, noExchange: hooks.noExchange}
-	if err := t.removeLeftovers(true); err != nil {
-		return fmt.Errorf("%w: removing what an earlier run left behind: %w", ErrWrite, err)
+	x := &Txn{t: &txn{r: r, opts: opts}, unlock: unlock}
+	if err := x.t.removeLeftovers(true); err != nil {
+		x.release()
+		return nil, fmt.Errorf("%w: removing what an earlier run left behind: %w", ErrWrite, err)
 	}
+	if err := x.t.mkGeneration(); err != nil {
+		x.release()
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return x, nil
+}
+
+// Commit writes files into the generation and makes it the visible set, as
+// Write does, and releases the root. If it fails before the switch, what
+// readers see is unchanged and the generation is removed; an error after
+// it says that the new files are visible.
+func (x *Txn) Commit(ctx context.Context, files []File) error {
+	if x.done {
+		return fmt.Errorf("%w: the write was already committed or aborted", ErrWrite)
+	}
+	defer x.release()
+	t := x.t
+	names, err := check(files)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
+	}
+	t.names, t.noExchange = names, x.hooks.noExchange
 	if err := t.prepare(ctx, files); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
 	}
 	if err := t.switchData(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
 	}
-	if hooks.switched != nil {
-		hooks.switched()
+	if x.hooks.switched != nil {
+		x.hooks.switched()
 	}
 	if err := t.settle(); err != nil {
 		return fmt.Errorf("%w: the new files are visible, but %w", ErrWrite, err)
 	}
 	return nil
+}
+
+// Abort removes the generation Begin made and releases the root; after
+// Commit it does nothing.
+func (x *Txn) Abort() error {
+	if x.done {
+		return nil
+	}
+	defer x.release()
+	if err := x.t.abandon(); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return nil
+}
+
+func (x *Txn) release() {
+	x.done = true
+	x.unlock()
+	x.t.r.close()
 }
 
 // check rejects paths that are not local, duplicates, a path that is both a
