@@ -16,23 +16,21 @@ import (
 // writeWorkers is how many files are written at once.
 const writeWorkers = 8
 
-// writeGeneration writes files into the empty directory gen under r with
-// their final modes and owners, and makes it durable with one syncfs of the
-// file system that holds the root: it writes back every file and directory
+// writeGeneration writes files into the open, empty generation directory
+// gen under r with their final modes and owners, and makes it durable with
+// one syncfs of the file system that holds the root: it writes back every file and directory
 // of the generation, and the root's entry for it, in one journal commit,
 // where a sync per file would wait for one commit after another.
-func writeGeneration(ctx context.Context, r *outRoot, gen string, files []File, opts Options) error {
+func writeGeneration(ctx context.Context, r *outRoot, gen *os.File, files []File, opts Options) error {
 	dirs := map[string]*os.File{}
 	defer func() {
-		for _, d := range dirs {
-			d.Close()
+		for name, d := range dirs {
+			if name != "." {
+				d.Close()
+			}
 		}
 	}()
-	top, err := openNewDir(r.fd, gen, opts)
-	if err != nil {
-		return fmt.Errorf("creating the generation directory: %w", err)
-	}
-	dirs["."] = top
+	dirs["."] = gen
 	for _, d := range dirsOf(files) {
 		parent := int(dirs[path.Dir(d)].Fd())
 		if err := unix.Mkdirat(parent, path.Base(d), 0o700); err != nil {
@@ -44,7 +42,7 @@ func writeGeneration(ctx context.Context, r *outRoot, gen string, files []File, 
 		}
 		dirs[d] = f
 	}
-	err = parallel(ctx, len(files), func(i int) error {
+	err := parallel(ctx, len(files), func(i int) error {
 		f := files[i]
 		if err := writeFile(int(dirs[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts, false); err != nil {
 			return fmt.Errorf("%s: %w", f.Path, err)

@@ -109,6 +109,9 @@ type txn struct {
 	opts    Options
 	names   []string // top-level names the files use
 	gen     string   // the new generation
+	genDir  *os.File // gen, open, with its final mode and owner
+	cur     string   // the generation ..data pointed to when the run began
+	links   []string // top-level links (not ".." names) when the run began
 	created []string // links made before the switch, where nothing stood
 	tmpLink bool     // ..data_tmp was made
 	// noExchange: do without RENAME_EXCHANGE (a test of the fallback).
@@ -126,25 +129,32 @@ func (t *txn) current() string {
 
 // removeLeftovers removes the generations that ..data does not point to, a
 // stray ..data_tmp (or a ..data that is not a link), and ..tmp.* (the
-// content a replaced name held). Other ".." names of the injector (the
-// lock, refresh mode's status file) stay. With oldScheme it also removes
-// the per-file scheme's temporary and backup files.
-func (t *txn) removeLeftovers(oldScheme bool) error {
+// content a replaced name held), and the per-file scheme's temporary and
+// backup files. Other ".." names of the injector (the lock, refresh mode's
+// status file) stay.
+//
+// It also notes the current generation and the top-level links, which the
+// run, holding the lock, is then the only one to change.
+func (t *txn) removeLeftovers() error {
 	cur := t.current()
 	entries, err := fs.ReadDir(t.r.root.FS(), ".")
 	if err != nil {
 		return err
 	}
+	t.cur, t.links = cur, nil
 	var errs []error
 	for _, e := range entries {
 		name := e.Name()
+		if e.Type() == fs.ModeSymlink && !strings.HasPrefix(name, "..") {
+			t.links = append(t.links, name)
+		}
 		switch {
 		case name == dataLink && e.Type() == fs.ModeSymlink:
 		case name == cur && e.IsDir():
 		case name == dataLink || name == dataTmp || strings.HasPrefix(name, tmpPrefix) || isGeneration(name):
 			errs = append(errs, t.r.removeTree(name))
 		case strings.HasPrefix(name, ".."):
-		case oldScheme:
+		default:
 			errs = append(errs, t.removeOldTemps(e))
 		}
 	}
@@ -174,11 +184,11 @@ func (t *txn) removeOldTemps(e fs.DirEntry) error {
 	return errors.Join(errs...)
 }
 
-// prepare writes the generation (which mkGeneration made) and everything
-// the switch needs: links for names nothing stands at yet (so that the
-// switch shows them with the rest) and ..data_tmp.
+// prepare writes the generation (which mkGeneration made, with ..data_tmp)
+// and the links the switch needs for names nothing stands at yet (so that
+// the switch shows them with the rest).
 func (t *txn) prepare(ctx context.Context, files []File) error {
-	if err := writeGeneration(ctx, t.r, t.gen, files, t.opts); err != nil {
+	if err := writeGeneration(ctx, t.r, t.genDir, files, t.opts); err != nil {
 		return err
 	}
 	for _, n := range t.names {
@@ -192,17 +202,21 @@ func (t *txn) prepare(ctx context.Context, files []File) error {
 			return err
 		}
 	}
-	t.tmpLink = true
-	return t.r.symlink(t.gen, dataTmp, t.opts)
+	return nil
 }
 
-// mkGeneration creates the new generation directory under a fresh name.
+// mkGeneration creates the new generation directory under a fresh name,
+// with its mode and owner, and ..data_tmp pointing to it.
 func (t *txn) mkGeneration() error {
 	for range 3 {
 		t.gen = genPrefix + time.Now().UTC().Format(timeLayout) + "." + randomHex(4)
 		err := unix.Mkdirat(t.r.fd, t.gen, 0o700)
 		if err == nil {
-			return nil
+			if t.genDir, err = openNewDir(t.r.fd, t.gen, t.opts); err != nil {
+				return fmt.Errorf("creating the generation directory: %w", err)
+			}
+			t.tmpLink = true
+			return t.r.symlink(t.gen, dataTmp, t.opts)
 		}
 		if !errors.Is(err, unix.EEXIST) {
 			t.gen = ""
@@ -259,8 +273,10 @@ func (t *txn) settle() error {
 	if err := t.r.dir.Sync(); err != nil {
 		errs = append(errs, fmt.Errorf("syncing the output root: %w", err))
 	}
-	if err := t.removeLeftovers(false); err != nil {
-		errs = append(errs, fmt.Errorf("removing older generations: %w", err))
+	if t.cur != "" && t.cur != t.gen {
+		if err := t.r.removeTree(t.cur); err != nil {
+			errs = append(errs, fmt.Errorf("removing the older generation: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -330,18 +346,11 @@ func (t *txn) swap(link, name string) (string, error) {
 	return aside, nil
 }
 
-// removeStaleLinks removes top-level links into ..data that no file uses.
+// removeStaleLinks removes top-level links into ..data that no file uses,
+// among the links there were when the run began.
 func (t *txn) removeStaleLinks() error {
-	entries, err := fs.ReadDir(t.r.root.FS(), ".")
-	if err != nil {
-		return err
-	}
 	var errs []error
-	for _, e := range entries {
-		n := e.Name()
-		if e.Type() != fs.ModeSymlink || strings.HasPrefix(n, "..") {
-			continue
-		}
+	for _, n := range t.links {
 		if _, used := slices.BinarySearch(t.names, n); !used {
 			errs = append(errs, t.r.unlinkOurs(n, dataLink+"/"+n))
 		}

@@ -118,11 +118,12 @@ func Begin(ctx context.Context, dir string, opts Options) (*Txn, error) {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	x := &Txn{t: &txn{r: r, opts: opts}, unlock: unlock}
-	if err := x.t.removeLeftovers(true); err != nil {
+	if err := x.t.removeLeftovers(); err != nil {
 		x.release()
 		return nil, fmt.Errorf("%w: removing what an earlier run left behind: %w", ErrWrite, err)
 	}
 	if err := x.t.mkGeneration(); err != nil {
+		err = errors.Join(err, x.t.abandon())
 		x.release()
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
@@ -177,6 +178,9 @@ func (x *Txn) Abort() error {
 
 func (x *Txn) release() {
 	x.done = true
+	if x.t.genDir != nil {
+		x.t.genDir.Close()
+	}
 	x.unlock()
 	x.t.r.close()
 }
