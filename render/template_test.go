@@ -73,7 +73,7 @@ func TestTemplateErrors(t *testing.T) {
 		{"field of string", `{{ .db.password }}`, []string{"can't evaluate field password"}},
 		{"range over string", `{{ range .text }}{{ end }}`, []string{"<.text>", "range can't iterate over a value of type string"}},
 		{"comparison of types", `{{ if eq (json .db) "x" }}{{ end }}`, []string{"incompatible types"}},
-		{"comparison of maps", `{{ if eq (json .db) (json .db) }}{{ end }}`, []string{"<eq>", "non-comparable types"}},
+		{"comparison of maps", `{{ if eq (json .db) (json .db) }}{{ end }}`, []string{"<eq (json .db) (json .db)>", "non-comparable types"}},
 		{"wrong arg count", `{{ trim }}`, []string{"wrong number of args"}},
 	}
 	for _, tt := range tests {

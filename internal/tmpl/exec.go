@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-		"slices"
+	"slices"
 	"strings"
 	"text/template/parse"
 )
@@ -313,7 +313,7 @@ func (s *state) evalCommand(dot any, cmd *parse.CommandNode, fin final) (any, er
 	case *parse.ChainNode:
 		return s.evalChain(dot, n, args, fin)
 	case *parse.IdentifierNode:
-		return s.evalFunction(dot, n, args, fin)
+		return s.evalFunction(dot, n, cmd, args, fin)
 	case *parse.VariableNode:
 		return s.evalVariable(dot, n, args, fin)
 	}
@@ -421,7 +421,7 @@ func (s *state) evalField(dot any, name string, node parse.Node, args []parse.No
 		return nil, s.errorf(node, "nil data; no entry for key %q", name)
 	case json.Number:
 		if f, ok := numberMethod(r, name); ok {
-			return s.evalCall(dot, f, node, name, args, fin)
+			return s.evalCall(dot, f, node, node, name, args, fin)
 		}
 		return nil, s.errorf(node, "can't evaluate field %s in type %s", name, typeName(recv))
 	case map[string]any:
@@ -440,12 +440,13 @@ func (s *state) evalField(dot any, name string, node parse.Node, args []parse.No
 	return v, nil
 }
 
-func (s *state) evalFunction(dot any, id *parse.IdentifierNode, args []parse.Node, fin final) (any, error) {
+// evalFunction calls the function named by id; cmd is the whole command.
+func (s *state) evalFunction(dot any, id *parse.IdentifierNode, cmd parse.Node, args []parse.Node, fin final) (any, error) {
 	f, ok := s.function(id.Ident)
 	if !ok {
 		return nil, s.errorf(id, "%q is not a defined function", id.Ident)
 	}
-	return s.evalCall(dot, f, id, id.Ident, args, fin)
+	return s.evalCall(dot, f, id, cmd, id.Ident, args, fin)
 }
 
 // function finds a function: the template's own, then the builtins.
@@ -459,8 +460,9 @@ func (s *state) function(name string) (function, bool) {
 }
 
 // evalCall evaluates the arguments and calls f. fin, if present, is the
-// last argument.
-func (s *state) evalCall(dot any, f function, node parse.Node, name string, args []parse.Node, fin final) (any, error) {
+// last argument. Errors are located at node, the function's name, or for
+// the function's own errors at cmd.
+func (s *state) evalCall(dot any, f function, node, cmd parse.Node, name string, args []parse.Node, fin final) (any, error) {
 	numIn := len(args)
 	if fin.ok {
 		numIn++
@@ -519,7 +521,7 @@ func (s *state) evalCall(dot any, f function, node parse.Node, name string, args
 	}
 	v, err := f.call(s, argv)
 	if err != nil {
-		return nil, s.wrap(node, err, "error calling %s", name)
+		return nil, s.wrap(cmd, err, "error calling %s", name)
 	}
 	return v, nil
 }
@@ -559,7 +561,7 @@ func (s *state) evalArg(dot any, p param, n parse.Node) (any, error) {
 	case *parse.PipeNode:
 		v, err = s.evalPipeline(dot, n)
 	case *parse.IdentifierNode:
-		v, err = s.evalFunction(dot, n, nil, final{})
+		v, err = s.evalFunction(dot, n, n, nil, final{})
 	case *parse.ChainNode:
 		v, err = s.evalChain(dot, n, nil, final{})
 	default:

@@ -2,7 +2,6 @@ package tmpl
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -100,7 +99,7 @@ func queryEscape(s string) string { return url.QueryEscape(s) }
 func (s *state) printf(format string, args []any) (any, error) {
 	size, ok := printfSize(format, args)
 	if !ok {
-		return nil, errors.New("a '*' width or precision is not supported")
+		return nil, ErrUnbounded
 	}
 	if size > s.out.max {
 		return nil, &LimitError{What: "result", Max: s.out.max}

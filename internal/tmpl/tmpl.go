@@ -120,6 +120,10 @@ func (e *ExecError) Error() string {
 
 func (e *ExecError) Unwrap() error { return e.Err }
 
+// ErrUnbounded reports a printf format with a '*' width or precision,
+// whose output size cannot be bounded before it is made.
+var ErrUnbounded = errors.New("a '*' width or precision is not supported")
+
 // LimitError reports output, or a string that a builtin would make, larger
 // than the limit given to Execute.
 type LimitError struct {
