@@ -169,6 +169,17 @@ var oracleTemplates = []string{
 	"{{ define \"a\" }}{{ template \"a\" }}{{ end }}{{ template \"a\" }}", "{{ define \"t\" }}{{ .nosuch }}{{ end }}{{ template \"t\" . }}",
 	"{{ define \"t\" }}{{ .x }}{{ end }}{{ template \"t\" (json .db).nested.k }}", "{{ template \"t\" $y := 1 }}{{ $y }}{{ define \"t\" }}t{{ end }}",
 	"{{ range 3 }}{{ template \"i\" . }}{{ end }}{{ define \"i\" }}({{ . }}){{ end }}",
+	// Odd corners.
+	"{{ ($x := json .db).port }}{{ $x.username }}", "{{ (json .db).nested.k | len }}", "{{ 0x1.8p1 }} {{ 1e-3 }} {{ .5 }} {{ -.5 }} {{ +1 }} {{ 0777 }}",
+	"{{ '\\x41' }} {{ '\\'' }} {{ '\\u00e9' | printf \"%c\" }}", "{{ eq (json .db).port.Int64 (len .s) }} {{ lt (len .s) (json .db).port.Int64 }}",
+	"{{ slice (slice (json .nums) 0 2) 0 8 }}", "{{ index (slice (json .nums) 0 2 5) 4 }}", "{{ len (slice (json .nums) 1 2 5) }}",
+	"{{ range $c := .s }}{{ end }}", "{{ range $k, $v := . }}{{ if eq $k \"s\" }}{{ $v }}{{ break }}{{ end }}{{ end }}",
+	"{{ with $x := json .list }}{{ range $x }}{{ with . }}{{ . }}{{ else }}-{{ end }}{{ end }}{{ end }}",
+	"{{ printf \"%v|%s|%d\" (json .db).nested.k (json .db).nested.k (json .db).nested.k }}", "{{ print (json .db).nested.k }}",
+	"{{ html (json .db).nested }}{{ js (json .db).nested }}{{ urlquery (json .db).nested }}", "{{ println }}", "{{ println (json .list) . }}",
+	"{{ template \"t\" }}{{ define \"t\" }}{{ $ }}|{{ . }}|{{ print . }}{{ end }}", "{{ and (json .db).t (json .db).f }} {{ or (json .db).f (json .db).zero }}",
+	"{{ index (json .db).u 0 }} {{ len (json .db).u }} {{ slice (json .db).u 0 2 | printf \"%q\" }}", "{{ (json .db).dec }} {{ (json .db).dec.Float64 }}",
+	"{{ if and (json .db).port (gt (len .s) 2) }}yes{{ end }}", "{{ range $i, $_ := json .strs }}{{ $i }}{{ end }}", "{{ $_ := 1 }}{{ $_ }}",
 	// Parse errors.
 	"{{ .db ", "{{ end }}", "{{ if }}{{ end }}", "{{ $x }}", "{{ break }}", "{{ range 1 }}{{ break 1 }}{{ end }}", "{{ define \"x\" }}a{{ end }}{{ define \"x\" }}b{{ end }}",
 	"{{ 1.2.3 }}", "{{ \"a\".x }}", "{{ nil.x }}", "{{ 1e400 }}", "{{ .a.b c }}", "{{ else }}", "{{ (1 }}", "{{ define \"main\" }}x{{ end }}y",
@@ -246,7 +257,24 @@ func checkAgainstOracle(t *testing.T, text string, data map[string]string, timeo
 			}
 		}
 	}
-	want, _, oracleErr := runOracle(text, data, limit)
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, _, err := runOracle(text, data, limit)
+		done <- result{out, err}
+	}()
+	var want []byte
+	var oracleErr error
+	select {
+	case r := <-done:
+		want, oracleErr = r.out, r.err
+	case <-time.After(30*time.Second + 50*timeout):
+		// text/template cannot be stopped; it is left running.
+		t.Fatalf("template %q: text/template still running long after Template ended with %v", text, err)
+	}
 	switch {
 	case oracleErr == nil && err != nil:
 		t.Errorf("template %q: failed with %v; text/template printed %q", text, err, want)
