@@ -13,9 +13,11 @@ import (
 // maxDepth is how deeply templates may call templates, as in text/template.
 const maxDepth = 100000
 
-// A value is nil (text/template's missing or nil value) or one of the types
-// in the package documentation.
+// maxContext is the most bytes of template text an error quotes.
+const maxContext = 80
 
+// A value (of a variable, of dot, of a pipeline) is nil, text/template's
+// missing or nil value, or one of the types in the package documentation.
 type variable struct {
 	name  string
 	value any
@@ -49,8 +51,11 @@ func (s *state) errorf(node parse.Node, format string, args ...any) error {
 
 // wrap is errorf with a cause.
 func (s *state) wrap(node parse.Node, cause error, format string, args ...any) error {
-	location, context := s.tree.ErrorContext(node)
-	return &ExecError{Name: s.tree.Name, Location: location, Context: context, Msg: fmt.Sprintf(format, args...), Err: cause}
+	location, text := s.tree.ErrorContext(node)
+	if len(text) > maxContext {
+		text = strings.ToValidUTF8(text[:maxContext-3], "") + "..."
+	}
+	return &ExecError{Name: s.tree.Name, Location: location, Context: text, Msg: fmt.Sprintf(format, args...), Err: cause}
 }
 
 // stopped reports whether the context is done.
@@ -150,7 +155,7 @@ func (s *state) walkRange(dot any, r *parse.RangeNode) error {
 	decl := r.Pipe.Decl
 	// one runs the body once; stop reports a break.
 	one := func(index, elem any) (stop bool, err error) {
-		if err := s.stopped(r); err != nil {
+		if err := s.stopped(r.Pipe); err != nil {
 			return true, err
 		}
 		switch {
