@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -23,14 +22,7 @@ const maxItabs = 1200
 // in internal/tmpl; text/template is still imported, by envconfig, whose
 // usage printer the injector never calls), and bounds the interface tables.
 func TestMethodsEliminated(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "injector")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPlain(t)
 	out, err := exec.Command("go", "tool", "nm", bin).Output()
 	if err != nil {
 		t.Fatalf("go tool nm: %v", err)

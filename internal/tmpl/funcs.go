@@ -13,7 +13,7 @@ const (
 	none        param = iota // no parameter (no variadic part; the head of a chain)
 	stringParam              // string: only a string, or a string constant
 	anyParam                 // any (fmt's functions): a nil argument is nil
-	valueParam               // reflect.Value (the other builtins): as anyParam
+	valueParam               // reflect.Value (the other builtins): as anyParam, but a constant no type holds is nil
 )
 
 func (p param) String() string {
@@ -108,25 +108,22 @@ func numberMethod(n json.Number, name string) (function, bool) {
 	case "String":
 		f = func() (any, error) { return n.String(), nil }
 	case "Int64":
-		f = func() (any, error) {
-			i, err := n.Int64()
-			if err != nil {
-				return nil, errors.New("the number is not an int64")
-			}
-			return i, nil
-		}
+		f = func() (any, error) { i, err := n.Int64(); return parsed(i, err, "an int64") }
 	case "Float64":
-		f = func() (any, error) {
-			x, err := n.Float64()
-			if err != nil {
-				return nil, errors.New("the number is not a float64")
-			}
-			return x, nil
-		}
+		f = func() (any, error) { x, err := n.Float64(); return parsed(x, err, "a float64") }
 	default:
 		return function{}, false
 	}
 	return function{call: func(*state, []any) (any, error) { return f() }}, true
+}
+
+// parsed is a json.Number method's result, with an error that does not
+// quote the number (strconv's does).
+func parsed[T int64 | float64](v T, err error, what string) (any, error) {
+	if err != nil {
+		return nil, errors.New("the number is not " + what)
+	}
+	return v, nil
 }
 
 // truth is text/template's truth: not the zero value of its type.
