@@ -294,7 +294,7 @@ func TestTemplateStopsOnSignal(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 4 {
 		t.Errorf("exit %d, want 4", code)
 	}
-	if !strings.Contains(out.String(), "template failed: stopped before it finished") {
+	if !strings.Contains(out.String(), "template failed: ") || !strings.Contains(out.String(), ": stopped: ") {
 		t.Errorf("output does not say the template was stopped")
 	}
 	assertNoSecret(t, out.String(), token)

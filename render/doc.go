@@ -7,10 +7,11 @@
 //
 // Error messages may name JSON keys, input names, registry names, field names
 // and byte offsets, but never contain a secret value (or any byte of one).
-// For that reason errors coming from encoding/json and text/template are not
-// wrapped directly: their text can quote the input. Instead the package
-// returns its own messages wrapping one of the sentinel errors below, so
-// callers can still use [errors.Is].
+// For that reason errors coming from encoding/json are not wrapped directly:
+// their text can quote the input. Instead the package returns its own
+// messages wrapping one of the sentinel errors below, so callers can still
+// use [errors.Is]. Templates run in internal/tmpl, whose errors are made of
+// template text and type names only.
 package render
 
 import (

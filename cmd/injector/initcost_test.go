@@ -21,10 +21,10 @@ const (
 	maxInitBytesTotal      = 1536 << 10
 )
 
-// TestInitCost runs the binary with GODEBUG=inittrace=1 and checks that no
-// package's init, and not all of them together, allocate more than the
-// budget. It names the packages over budget.
-func TestInitCost(t *testing.T) {
+// buildPlain builds the binary with go build's defaults (symbols kept), or
+// skips the test in -short mode.
+func buildPlain(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -33,6 +33,14 @@ func TestInitCost(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestInitCost runs the binary with GODEBUG=inittrace=1 and checks that no
+// package's init, and not all of them together, allocate more than the
+// budget. It names the packages over budget.
+func TestInitCost(t *testing.T) {
+	bin := buildPlain(t)
 	// No settings: it stops at the configuration, after every init ran.
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"GODEBUG=inittrace=1"}
