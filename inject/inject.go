@@ -55,8 +55,9 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 // Generation fetches every value p needs, renders p's files and writes
 // them under dir as one generation (writer.Write), logging each file
 // written. The writer's preparation (the root's lock, what killed runs
-// left, the new generation's directory) needs no value, so it runs while
-// the values are fetched. It returns the values and the files, for a
+// left, the new generation's directory and the directories of the files
+// whose paths the plan fixes) needs no value, so it runs while the values
+// are fetched. It returns the values and the files, for a
 // caller that renders again later (refresh mode). p must have no in-place
 // output (Render). On error what readers see under dir is unchanged; the
 // error wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
@@ -69,7 +70,7 @@ func Generation(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts wr
 	}
 	ready := make(chan begun, 1)
 	go func() {
-		x, err := writer.Begin(bctx, dir, opts)
+		x, err := writer.Begin(bctx, dir, opts, fixedPaths(p)...)
 		ready <- begun{x, err}
 	}()
 	values, files, err := fetchRender(ctx, p, f, log)
@@ -92,6 +93,19 @@ func Generation(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts wr
 		log.Info("wrote", "path", f.Path, "bytes", len(f.Data))
 	}
 	return values, files, nil
+}
+
+// fixedPaths returns the paths of the files p writes whatever the values
+// are: those of its single-file outputs (a directory output's files depend
+// on the value).
+func fixedPaths(p plan.Plan) []string {
+	var paths []string
+	for _, o := range p.Outputs {
+		if !o.Format.Dir() {
+			paths = append(paths, o.Path)
+		}
+	}
+	return paths
 }
 
 // fetchRender fetches every value p needs and renders p's files.

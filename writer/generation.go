@@ -16,35 +16,24 @@ import (
 // writeWorkers is how many files are written at once.
 const writeWorkers = 8
 
-// writeGeneration writes files into the open, empty generation directory
-// gen under r with their final modes and owners, and makes it durable with
-// one syncfs of the file system that holds the root: it writes back every file and directory
-// of the generation, and the root's entry for it, in one journal commit,
-// where a sync per file would wait for one commit after another.
-func writeGeneration(ctx context.Context, r *outRoot, gen *os.File, files []File, opts Options) error {
-	dirs := map[string]*os.File{}
-	defer func() {
-		for name, d := range dirs {
-			if name != "." {
-				d.Close()
-			}
-		}
-	}()
-	dirs["."] = gen
-	for _, d := range dirsOf(files) {
-		parent := int(dirs[path.Dir(d)].Fd())
-		if err := unix.Mkdirat(parent, path.Base(d), 0o700); err != nil {
-			return fmt.Errorf("%s: %w", d, &fs.PathError{Op: "mkdir", Path: path.Base(d), Err: err})
-		}
-		f, err := openNewDir(parent, path.Base(d), opts)
-		if err != nil {
-			return fmt.Errorf("%s: %w", d, err)
-		}
-		dirs[d] = f
+// writeGeneration writes files into the generation whose open directories
+// are ds (ds["."] is the generation; Begin may have made more) with their
+// final modes and owners, removes the directories Begin made that no file
+// needs, and makes the generation durable with one syncfs of the file
+// system that holds the root: it writes back every file and directory of
+// the generation, and the root's entry for it, in one journal commit, where
+// a sync per file would wait for one commit after another.
+func writeGeneration(ctx context.Context, r *outRoot, ds genDirs, files []File, opts Options) error {
+	needed := dirsOf(files)
+	if err := ds.make(needed, opts); err != nil {
+		return err
+	}
+	if err := ds.prune(needed); err != nil {
+		return err
 	}
 	err := parallel(ctx, len(files), func(i int) error {
 		f := files[i]
-		if err := writeFile(int(dirs[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts, false); err != nil {
+		if err := writeFile(int(ds[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts, false); err != nil {
 			return fmt.Errorf("%s: %w", f.Path, err)
 		}
 		return nil
@@ -58,13 +47,74 @@ func writeGeneration(ctx context.Context, r *outRoot, gen *os.File, files []File
 	return nil
 }
 
+// genDirs are the directories of a generation made so far, open, by path
+// below it ("." is the generation itself).
+type genDirs map[string]*os.File
+
+// make creates each of dirs not made yet, with its mode and owner; dirs
+// lists parents first (dirsOf).
+func (ds genDirs) make(dirs []string, opts Options) error {
+	for _, d := range dirs {
+		if ds[d] != nil {
+			continue
+		}
+		parent := int(ds[path.Dir(d)].Fd())
+		if err := unix.Mkdirat(parent, path.Base(d), 0o700); err != nil {
+			return fmt.Errorf("%s: %w", d, &fs.PathError{Op: "mkdir", Path: path.Base(d), Err: err})
+		}
+		f, err := openNewDir(parent, path.Base(d), opts)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d, err)
+		}
+		ds[d] = f
+	}
+	return nil
+}
+
+// prune removes the directories (empty: nothing was written yet) that are
+// not in needed (sorted), children first.
+func (ds genDirs) prune(needed []string) error {
+	var extra []string
+	for d := range ds {
+		if _, ok := slices.BinarySearch(needed, d); d != "." && !ok {
+			extra = append(extra, d)
+		}
+	}
+	// A child's path sorts after its parent's.
+	slices.Sort(extra)
+	for _, d := range slices.Backward(extra) {
+		ds[d].Close()
+		delete(ds, d)
+		if err := unix.Unlinkat(int(ds[path.Dir(d)].Fd()), path.Base(d), unix.AT_REMOVEDIR); err != nil {
+			return fmt.Errorf("%s: %w", d, &fs.PathError{Op: "rmdir", Path: path.Base(d), Err: err})
+		}
+	}
+	return nil
+}
+
+func (ds genDirs) close() {
+	for _, f := range ds {
+		f.Close()
+	}
+}
+
 // dirsOf returns the directories the files need below the generation,
 // parents first.
 func dirsOf(files []File) []string {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	return dirsOfPaths(paths)
+}
+
+// dirsOfPaths returns the directories that files at paths need, parents
+// first.
+func dirsOfPaths(paths []string) []string {
 	seen := map[string]bool{}
 	var dirs []string
-	for _, f := range files {
-		for d := path.Dir(f.Path); d != "." && !seen[d]; d = path.Dir(d) {
+	for _, p := range paths {
+		for d := path.Dir(p); d != "." && !seen[d]; d = path.Dir(d) {
 			seen[d] = true
 			dirs = append(dirs, d)
 		}

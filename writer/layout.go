@@ -109,7 +109,7 @@ type txn struct {
 	opts    Options
 	names   []string // top-level names the files use
 	gen     string   // the new generation
-	genDir  *os.File // gen, open, with its final mode and owner
+	dirs    genDirs  // its directories made so far ("." is gen), open
 	cur     string   // the generation ..data pointed to when the run began
 	links   []string // top-level links (not ".." names) when the run began
 	created []string // links made before the switch, where nothing stood
@@ -188,7 +188,7 @@ func (t *txn) removeOldTemps(e fs.DirEntry) error {
 // and the links the switch needs for names nothing stands at yet (so that
 // the switch shows them with the rest).
 func (t *txn) prepare(ctx context.Context, files []File) error {
-	if err := writeGeneration(ctx, t.r, t.genDir, files, t.opts); err != nil {
+	if err := writeGeneration(ctx, t.r, t.dirs, files, t.opts); err != nil {
 		return err
 	}
 	for _, n := range t.names {
@@ -212,9 +212,11 @@ func (t *txn) mkGeneration() error {
 		t.gen = genPrefix + time.Now().UTC().Format(timeLayout) + "." + randomHex(4)
 		err := unix.Mkdirat(t.r.fd, t.gen, 0o700)
 		if err == nil {
-			if t.genDir, err = openNewDir(t.r.fd, t.gen, t.opts); err != nil {
+			d, err := openNewDir(t.r.fd, t.gen, t.opts)
+			if err != nil {
 				return fmt.Errorf("creating the generation directory: %w", err)
 			}
+			t.dirs = genDirs{".": d}
 			t.tmpLink = true
 			return t.r.symlink(t.gen, dataTmp, t.opts)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,13 +17,21 @@ import (
 func TestTxn(t *testing.T) {
 	tests := []struct {
 		name    string
-		commit  []File // nil: abort
+		paths   []string // given to Begin
+		commit  []File   // nil: abort
 		want    map[string]string
 		wantErr string
 	}{
 		{name: "commit", commit: []File{{Path: "a", Data: []byte("2")}, {Path: "d/b", Data: []byte("3")}},
 			want: map[string]string{"a": "2", "d/": "", "d/b": "3"}},
+		{name: "commit into directories made ahead", paths: []string{"d/b", "d/e/f"},
+			commit: []File{{Path: "a", Data: []byte("2")}, {Path: "d/e/f", Data: []byte("3")}},
+			want:   map[string]string{"a": "2", "d/": "", "d/e/": "", "d/e/f": "3"}},
+		{name: "directories made ahead that no file uses are removed", paths: []string{"x/y/z", "d/b"},
+			commit: []File{{Path: "a", Data: []byte("2")}, {Path: "d/c", Data: []byte("3")}},
+			want:   map[string]string{"a": "2", "d/": "", "d/c": "3"}},
 		{name: "abort", want: map[string]string{"a": "1", "old": "x"}},
+		{name: "abort with directories made ahead", paths: []string{"x/y/z"}, want: map[string]string{"a": "1", "old": "x"}},
 		{name: "commit refuses a bad path", commit: []File{{Path: "../a", Data: []byte("2")}},
 			want: map[string]string{"a": "1", "old": "x"}, wantErr: "not a clean path"},
 		{name: "commit refuses a reserved name", commit: []File{{Path: "..data/a", Data: []byte("2")}},
@@ -33,7 +42,7 @@ func TestTxn(t *testing.T) {
 			dir := t.TempDir()
 			writeAll(t, dir, opts0400, "a", "1", "old", "x")
 			before := visible(t, dir)
-			x, err := Begin(context.Background(), dir, opts0400)
+			x, err := Begin(context.Background(), dir, opts0400, tt.paths...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,6 +68,13 @@ func TestTxn(t *testing.T) {
 				t.Errorf("a reader sees %v, want %v", got, tt.want)
 			}
 			checkClean(t, dir)
+			// The generation holds what a reader sees and nothing more.
+			_, gen := injectorNames(t, dir)
+			for p := range tree(t, filepath.Join(dir, gen)) {
+				if _, ok := tt.want[p]; !ok {
+					t.Errorf("the generation holds %s", p)
+				}
+			}
 			// It ended once: Abort does nothing more, Commit refuses.
 			if err := x.Abort(); err != nil {
 				t.Errorf("Abort after the end: %v", err)
@@ -72,6 +88,20 @@ func TestTxn(t *testing.T) {
 				t.Errorf("a later run wrote a = %q, want 4", got["a"])
 			}
 		})
+	}
+}
+
+// TestBeginRefusesPaths: paths that are not clean and local are refused
+// before the root is touched.
+func TestBeginRefusesPaths(t *testing.T) {
+	for _, p := range []string{"../x", "/abs", "a/../b", ""} {
+		dir := t.TempDir()
+		if _, err := Begin(context.Background(), dir, opts0400, p); err == nil || !errors.Is(err, ErrWrite) {
+			t.Errorf("Begin with %q: %v, want a write error", p, err)
+		}
+		if names, _ := injectorNames(t, dir); len(names) != 0 {
+			t.Errorf("Begin with %q left %v", p, names)
+		}
 	}
 }
 

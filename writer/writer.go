@@ -105,9 +105,16 @@ type Txn struct {
 }
 
 // Begin opens dir, takes its lock, removes what killed runs left behind
-// and creates the new generation's directory, empty. Readers see no
-// change.
-func Begin(ctx context.Context, dir string, opts Options) (*Txn, error) {
+// and creates the new generation's directory, with the directories that
+// files at paths (the files the caller knows it will write, if any) need.
+// Readers see no change. Commit removes those directories again if no file
+// uses them.
+func Begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn, error) {
+	for _, p := range paths {
+		if err := checkPath(p); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrWrite, err)
+		}
+	}
 	r, err := openRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
@@ -122,7 +129,11 @@ func Begin(ctx context.Context, dir string, opts Options) (*Txn, error) {
 		x.release()
 		return nil, fmt.Errorf("%w: removing what an earlier run left behind: %w", ErrWrite, err)
 	}
-	if err := x.t.mkGeneration(); err != nil {
+	err = x.t.mkGeneration()
+	if err == nil {
+		err = x.t.dirs.make(dirsOfPaths(paths), opts)
+	}
+	if err != nil {
 		err = errors.Join(err, x.t.abandon())
 		x.release()
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
@@ -178,9 +189,7 @@ func (x *Txn) Abort() error {
 
 func (x *Txn) release() {
 	x.done = true
-	if x.t.genDir != nil {
-		x.t.genDir.Close()
-	}
+	x.t.dirs.close()
 	x.unlock()
 	x.t.r.close()
 }

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 			if re, ok := r.(runtime.Error); ok {
 				msg += ": " + re.Error()
 			}
-			slog.New(slog.NewTextHandler(stderr, nil)).Error("injection failed", "exit", exitInternal, "error", msg)
+			newLogger("text", stderr).Error("injection failed", "exit", exitInternal, "error", msg)
 			code = exitInternal
 		}
 	}()
@@ -82,7 +82,7 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 	settings, err := config.Load()
 	if err != nil {
 		// The log format is itself a setting: fall back to text.
-		slog.New(slog.NewTextHandler(stderr, nil)).Error("injection failed", "exit", exitConfig, "error", err)
+		newLogger("text", stderr).Error("injection failed", "exit", exitConfig, "error", err)
 		return exitConfig
 	}
 	log := newLogger(settings.LogFormat, stderr)
@@ -267,9 +267,18 @@ func awsConfig(ctx context.Context, log logging.Logger) (awssdk.Config, error) {
 	return awsconfig.LoadDefaultConfig(ctx, opts...)
 }
 
+// newLogger returns the run's logger: text or JSON lines on w, with times
+// in UTC (CloudWatch and the ECS console show UTC; it also spares loading
+// the local time zone).
 func newLogger(format string, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 && a.Value.Kind() == slog.KindTime {
+			a.Value = slog.TimeValue(a.Value.Time().UTC())
+		}
+		return a
+	}}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -61,7 +61,7 @@ func startPlanCommand(name, msg string, fs *flag.FlagSet, args []string, stdout,
 	}
 	s, err := config.Load()
 	if err != nil {
-		slog.New(slog.NewTextHandler(stderr, nil)).Error(msg, "exit", exitConfig, "error", err)
+		newLogger("text", stderr).Error(msg, "exit", exitConfig, "error", err)
 		return s, nil, exitConfig, false
 	}
 	return s, newLogger(s.LogFormat, stderr), exitOK, true
