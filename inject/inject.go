@@ -53,14 +53,14 @@ func Run(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Op
 }
 
 // Generation fetches every value p needs, renders p's files and writes
-// them under dir as one generation (writer.Write), logging each file
-// written. The writer's preparation (the root's lock, what killed runs
+// them under dir as one generation (writer.Begin and Commit), logging each
+// file written. The writer's preparation (the root's lock, what killed runs
 // left, the new generation's directory and the directories of the files
 // whose paths the plan fixes) needs no value, so it runs while the values
-// are fetched. It returns the values and the files, for a
-// caller that renders again later (refresh mode). p must have no in-place
-// output (Render). On error what readers see under dir is unchanged; the
-// error wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
+// are fetched. It returns the values and the files, for a caller that
+// renders again later (refresh mode). p must have no in-place output
+// (Render). On error what readers see under dir is unchanged; the error
+// wraps sources.ErrFetch, ErrRender or writer.ErrWrite.
 func Generation(ctx context.Context, p plan.Plan, f Fetcher, dir string, opts writer.Options, log *slog.Logger) (sources.Values, []writer.File, error) {
 	bctx, stopBegin := context.WithCancel(ctx)
 	defer stopBegin()

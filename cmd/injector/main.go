@@ -27,7 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/logging"
@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 func runInject(ctx context.Context, stderr io.Writer) int {
 	start := time.Now()
 	sdkLog := &sdkLogger{}
-	aws := loadAWSConfig(ctx, sdkLog)
+	awsCfg := loadAWSConfig(ctx, sdkLog)
 	settings, err := config.Load()
 	if err != nil {
 		// The log format is itself a setting: fall back to text.
@@ -93,7 +93,7 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 	} else {
 		oneShotGC(os.LookupEnv)
 	}
-	code, err := mode(ctx, settings, log, aws)
+	code, err := mode(ctx, settings, log, awsCfg)
 	if err != nil {
 		attrs := []any{"exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond)}
 		if hint := writeHint(err, settings.Dir); hint != "" {
@@ -105,10 +105,10 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 	return exitOK
 }
 
-func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger, aws *awsConfigLoad) (int, error) {
+func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger, awsCfg *awsConfigLoad) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	p, f, err := prepare(ctx, s, aws)
+	p, f, err := prepare(ctx, s, awsCfg)
 	if err != nil {
 		return exitConfig, err
 	}
@@ -123,18 +123,18 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger, aws *a
 }
 
 // prepare does everything before the first AWS call: it plans the spec and
-// makes the fetcher, with the AWS configuration aws loads. Its errors are
+// makes the fetcher, with the AWS configuration awsCfg loads. Its errors are
 // configuration errors.
-func prepare(ctx context.Context, s config.Settings, aws *awsConfigLoad) (plan.Plan, *sources.Fetcher, error) {
+func prepare(ctx context.Context, s config.Settings, awsCfg *awsConfigLoad) (plan.Plan, *sources.Fetcher, error) {
 	return checkedPlan(ctx, s, func(p plan.Plan, opts sources.Options) (*sources.Fetcher, error) {
 		// A spec that reads only the injector's own environment (env:)
 		// uses no AWS configuration: what was loaded is dropped, errors
 		// included, so no credential, region, endpoint or instance
 		// metadata is needed.
 		if !sources.NeedsAWS(p.Targets()) {
-			return sources.New(awssdk.Config{}, opts), nil
+			return sources.New(aws.Config{}, opts), nil
 		}
-		cfg, err := aws.wait()
+		cfg, err := awsCfg.wait()
 		if err != nil {
 			return nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
 		}
@@ -145,7 +145,7 @@ func prepare(ctx context.Context, s config.Settings, aws *awsConfigLoad) (plan.P
 // awsConfigLoad is the SDK's shared configuration, being loaded.
 type awsConfigLoad struct {
 	done chan struct{}
-	cfg  awssdk.Config
+	cfg  aws.Config
 	err  error
 }
 
@@ -164,7 +164,7 @@ func loadAWSConfig(ctx context.Context, log logging.Logger) *awsConfigLoad {
 }
 
 // wait returns the loaded configuration.
-func (l *awsConfigLoad) wait() (awssdk.Config, error) {
+func (l *awsConfigLoad) wait() (aws.Config, error) {
 	<-l.done
 	return l.cfg, l.err
 }
@@ -254,10 +254,10 @@ func exitCode(err error) int {
 // of injectors starting at once rides out API throttling.
 //
 // The SDK's own log lines go to log.
-func awsConfig(ctx context.Context, log logging.Logger) (awssdk.Config, error) {
+func awsConfig(ctx context.Context, log logging.Logger) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(log)}
 	if os.Getenv("AWS_MAX_ATTEMPTS") == "" && os.Getenv("AWS_RETRY_MODE") == "" {
-		opts = append(opts, awsconfig.WithRetryer(func() awssdk.Retryer {
+		opts = append(opts, awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = 10
 				o.MaxBackoff = 20 * time.Second
