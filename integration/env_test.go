@@ -12,7 +12,7 @@ import (
 
 // TestEnvSource drives env: references through the binary: values that ECS
 // put in the injector's environment (its `secrets`) become files in every
-// format, and a spec of only env: items needs and uses no AWS configuration.
+// format, and a spec of only env: items loads no AWS configuration at all.
 func TestEnvSource(t *testing.T) {
 	p := uniq()
 	const (
@@ -42,9 +42,8 @@ func TestEnvSource(t *testing.T) {
 		"APP_DB=" + string(db), "APP_API_KEY=" + apiKey, "APP_REGISTRY=" + reg, "APP_EMPTY=",
 	}
 	// No region, no credentials, a profile that does not exist (loading the
-	// shared configuration fails on it; the run drops that error) and
-	// metadata endpoints that count: an env:-only spec must not need or
-	// touch any of it.
+	// shared configuration would fail on it) and metadata endpoints that
+	// count: an env:-only spec must not need or touch any of it.
 	noAWS := append([]string{
 		"AWS_REGION=", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_PROFILE=" + p + "-no-such-profile",
 		"AWS_EC2_METADATA_DISABLED=false", "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + metadata.URL,

@@ -24,7 +24,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,8 +76,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 // runInject is the injection itself: the bare binary and `injector inject`.
 func runInject(ctx context.Context, stderr io.Writer) int {
 	start := time.Now()
-	sdkLog := &sdkLogger{}
-	awsCfg := loadAWSConfig(ctx, sdkLog)
 	settings, err := config.Load()
 	if err != nil {
 		// The log format is itself a setting: fall back to text.
@@ -86,14 +83,13 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 		return exitConfig
 	}
 	log := newLogger(settings.LogFormat, stderr)
-	sdkLog.log.Store(log)
 	mode := injectOnce
 	if settings.Refresh() {
 		mode = runRefresh
 	} else {
 		oneShotGC(os.LookupEnv)
 	}
-	code, err := mode(ctx, settings, log, awsCfg)
+	code, err := mode(ctx, settings, log)
 	if err != nil {
 		attrs := []any{"exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond)}
 		if hint := writeHint(err, settings.Dir); hint != "" {
@@ -105,10 +101,10 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 	return exitOK
 }
 
-func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger, awsCfg *awsConfigLoad) (int, error) {
+func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	p, f, err := prepare(ctx, s, awsCfg)
+	p, f, err := prepare(ctx, s, log)
 	if err != nil {
 		return exitConfig, err
 	}
@@ -123,63 +119,21 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger, awsCfg
 }
 
 // prepare does everything before the first AWS call: it plans the spec and
-// makes the fetcher, with the AWS configuration awsCfg loads. Its errors are
-// configuration errors.
-func prepare(ctx context.Context, s config.Settings, awsCfg *awsConfigLoad) (plan.Plan, *sources.Fetcher, error) {
+// makes the fetcher. Its errors are configuration errors.
+func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Plan, *sources.Fetcher, error) {
 	return checkedPlan(ctx, s, func(p plan.Plan, opts sources.Options) (*sources.Fetcher, error) {
 		// A spec that reads only the injector's own environment (env:)
-		// uses no AWS configuration: what was loaded is dropped, errors
-		// included, so no credential, region, endpoint or instance
-		// metadata is needed.
-		if !sources.NeedsAWS(p.Targets()) {
-			return sources.New(aws.Config{}, opts), nil
-		}
-		cfg, err := awsCfg.wait()
-		if err != nil {
-			return nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+		// needs no AWS configuration: none is loaded, so no credential,
+		// region, endpoint or instance metadata is looked up.
+		var cfg aws.Config
+		if sources.NeedsAWS(p.Targets()) {
+			var err error
+			if cfg, err = awsConfig(ctx, log); err != nil {
+				return nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
+			}
 		}
 		return sources.New(cfg, opts), nil
 	})
-}
-
-// awsConfigLoad is the SDK's shared configuration, being loaded.
-type awsConfigLoad struct {
-	done chan struct{}
-	cfg  aws.Config
-	err  error
-}
-
-// loadAWSConfig starts loading the SDK's shared configuration (awsConfig)
-// on its own goroutine. Loading reads the environment and the shared
-// config files and calls nothing (credentials are resolved at the first
-// call), so a run starts it before it reads its settings and plans the
-// spec, work it overlaps (about 0.2 ms of a one-secret run's start).
-func loadAWSConfig(ctx context.Context, log logging.Logger) *awsConfigLoad {
-	l := &awsConfigLoad{done: make(chan struct{})}
-	go func() {
-		defer close(l.done)
-		l.cfg, l.err = awsConfig(ctx, log)
-	}()
-	return l
-}
-
-// wait returns the loaded configuration.
-func (l *awsConfigLoad) wait() (aws.Config, error) {
-	<-l.done
-	return l.cfg, l.err
-}
-
-// sdkLogger passes the SDK's own log lines (it logs no request or response
-// bodies unless asked to) to the run's logger at the debug level, once the
-// run has one.
-type sdkLogger struct {
-	log atomic.Pointer[slog.Logger]
-}
-
-func (l *sdkLogger) Logf(c logging.Classification, format string, v ...any) {
-	if log := l.log.Load(); log != nil {
-		log.Debug("aws sdk: "+fmt.Sprintf(format, v...), "class", string(c))
-	}
 }
 
 // checkedPlan reads and plans the spec, makes the fetcher with mk and runs
@@ -253,9 +207,14 @@ func exitCode(err error) int {
 // AWS_RETRY_MODE say otherwise, calls are retried patiently so that a fleet
 // of injectors starting at once rides out API throttling.
 //
-// The SDK's own log lines go to log.
-func awsConfig(ctx context.Context, log logging.Logger) (aws.Config, error) {
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(log)}
+// The SDK's own log lines (it logs no request or response bodies unless
+// asked to) go to the debug level.
+func awsConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithLogger(logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+			log.Debug("aws sdk: "+fmt.Sprintf(format, v...), "class", string(c))
+		})),
+	}
 	if os.Getenv("AWS_MAX_ATTEMPTS") == "" && os.Getenv("AWS_RETRY_MODE") == "" {
 		opts = append(opts, awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {

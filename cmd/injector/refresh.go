@@ -13,12 +13,12 @@ import (
 // runRefresh is refresh mode: the first generation as in one-shot mode
 // (failing the same way), then checks every interval until SIGTERM or
 // SIGINT, which leave the last complete generation in place and exit 0.
-func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, awsCfg *awsConfigLoad) (int, error) {
+func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
 	// A long-running mode waits until its signal handlers are in place (see
 	// signalContext).
 	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
 	defer stop()
-	p, f, err := prepare(ctx, s, awsCfg)
+	p, f, err := prepare(ctx, s, log)
 	if err != nil {
 		return exitConfig, err
 	}
