@@ -82,7 +82,8 @@ func write(ctx context.Context, dir string, files []File, opts Options, hooks te
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	// Paths are checked before the root is touched.
-	if _, err := check(files); err != nil {
+	names, err := check(files)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	x, err := Begin(ctx, dir, opts)
@@ -90,7 +91,7 @@ func write(ctx context.Context, dir string, files []File, opts Options, hooks te
 		return err
 	}
 	x.hooks = hooks
-	return x.Commit(ctx, files)
+	return x.commit(ctx, files, names)
 }
 
 // Txn is a Write in two steps, for a caller that has work to do before it
@@ -149,13 +150,20 @@ func (x *Txn) Commit(ctx context.Context, files []File) error {
 	if x.done {
 		return fmt.Errorf("%w: the write was already committed or aborted", ErrWrite)
 	}
+	names, err := check(files)
+	if err != nil {
+		defer x.release()
+		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, x.t.abandon()))
+	}
+	return x.commit(ctx, files, names)
+}
+
+// commit is Commit of files that check accepted; names are their sorted
+// top-level names.
+func (x *Txn) commit(ctx context.Context, files []File, names []string) error {
 	defer x.release()
 	t := x.t
-	names, err := check(files)
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, errors.Join(err, t.abandon()))
 	}
 	t.names, t.noExchange = names, x.hooks.noExchange
