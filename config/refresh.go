@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ecs-secret-injector/injector/formats"
 	"github.com/ecs-secret-injector/injector/plan"
 )
 
@@ -156,7 +157,7 @@ func (s Settings) checkRefreshPlan(p plan.Plan) error {
 		return nil
 	}
 	for _, o := range p.Outputs {
-		if o.Format == plan.ECSConfig {
+		if o.Format == formats.ECSConfig {
 			return fmt.Errorf("%w: %s: format ecs-config is read by the ECS agent when it starts; refresh mode cannot update it (run the injector once)", ErrConfig, o.Path)
 		}
 	}

@@ -12,29 +12,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ecs-secret-injector/injector/internal/registry"
+	"github.com/ecs-secret-injector/injector/formats"
 	"github.com/ecs-secret-injector/injector/internal/strictjson"
 	"github.com/ecs-secret-injector/injector/ref"
 )
 
 // ErrSpec is wrapped by every error about the spec.
 var ErrSpec = errors.New("invalid spec")
-
-// Format is how an item's value becomes file content. The formats and what
-// the planner knows of each are in formats.go.
-type Format string
-
-// Registry reports whether f renders registry credentials; items with the
-// same path and the same registry format merge into one document.
-func (f Format) Registry() bool { return formats[f].registry }
-
-// Dir reports whether f writes a directory at the item's path.
-func (f Format) Dir() bool { return formats[f].dir }
-
-func (f Format) valid() bool {
-	_, ok := formats[f]
-	return ok
-}
 
 // Item is one entry of the spec, as the user writes it. Field names in the
 // JSON are exactly the ones below (case matters), each at most once.
@@ -46,8 +30,9 @@ type Item struct {
 	Inputs map[string]string `json:"inputs,omitempty"`
 	// Path is where the file goes, relative to the output root. For explode
 	// it is the directory that receives one file per key.
-	Path   string `json:"path"`
-	Format Format `json:"format,omitempty"`
+	Path string `json:"path"`
+	// Format is how the value becomes file content (package formats).
+	Format formats.Name `json:"format,omitempty"`
 	// Template is Go text/template text (format template).
 	Template string `json:"template,omitempty"`
 	// Registry and Email describe registry credentials (registry formats).
@@ -220,7 +205,7 @@ type Credential struct {
 // Output is one file (or, for explode, one directory) to render.
 type Output struct {
 	Path        string // clean, slash-separated, relative to the output root
-	Format      Format
+	Format      formats.Name
 	Inputs      []Input      // raw, explode, dotenv: one; template: several
 	Template    string       // template text
 	Credentials []Credential // registry formats, sorted by registry
@@ -245,20 +230,6 @@ type Plan struct {
 
 // DefaultMaxFileBytes is the bound on a rendered file when the plan sets none.
 const DefaultMaxFileBytes = 16 << 20
-
-// isInputName reports whether k is a template input's name: a letter or _,
-// then letters, digits and _ (checked by hand: a regular expression would
-// be compiled at every start-up).
-func isInputName(k string) bool {
-	for i := range len(k) {
-		c := k[i]
-		letter := c == '_' || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
-		if !letter && (i == 0 || c < '0' || c > '9') {
-			return false
-		}
-	}
-	return k != ""
-}
 
 // Build validates items and plans the work.
 func Build(items []Item) (Plan, error) {
@@ -295,9 +266,10 @@ type builder struct {
 
 func (b *builder) add(it Item) error {
 	if it.Format == "" {
-		it.Format = Raw
+		it.Format = formats.Raw
 	}
-	if !it.Format.valid() {
+	f, ok := formats.Lookup(it.Format)
+	if !ok {
 		return fmt.Errorf("unknown format %q", it.Format)
 	}
 	p, err := CleanPath(it.Path)
@@ -307,36 +279,30 @@ func (b *builder) add(it Item) error {
 	if top, _, _ := strings.Cut(p, "/"); strings.HasPrefix(top, "..") {
 		return fmt.Errorf("path %q: names beginning with .. belong to the injector's output layout (..data, ..lock, generations)", p)
 	}
-	inputs, err := b.inputs(it)
+	fit := formats.Item{Format: it.Format, From: it.From, Inputs: it.Inputs, Template: it.Template, Registry: it.Registry, Email: it.Email}
+	inputs, err := b.inputs(f, fit, it)
 	if err != nil {
 		return err
 	}
-	if it.Template != "" && !formats[it.Format].template {
-		return fmt.Errorf("template text given but format is not %s", Template)
+	fields := f.Fields()
+	if it.Template != "" && !fields.Template {
+		return fmt.Errorf("template text given but format is not %s", formats.Template)
 	}
-	if (it.Registry != "" || it.Email != "") != it.Format.Registry() {
-		if it.Format.Registry() {
-			return fmt.Errorf("format %s needs registry", it.Format)
-		}
+	if (it.Registry != "" || it.Email != "") && !fields.Login {
 		return fmt.Errorf("registry/email given but format %s is not a registry format", it.Format)
 	}
-	if it.Format.Registry() {
-		if _, err := registry.Parse(it.Registry); err != nil {
-			return err
-		}
-		if err := registry.CheckEmail(it.Email); err != nil {
-			return fmt.Errorf("registry %q: %w", it.Registry, err)
-		}
+	if err := f.CheckItem(fit); err != nil {
+		return err
 	}
 	out := Output{Path: p, Format: it.Format, Template: it.Template}
-	if it.Format.Registry() {
+	if fields.Login {
 		out.Credentials = []Credential{{Registry: it.Registry, Email: it.Email, Input: inputs[0]}}
 	} else {
 		out.Inputs = inputs
 	}
 	if i, ok := b.outIndex[p]; ok {
 		prev := &b.plan.Outputs[i]
-		if !it.Format.Registry() || prev.Format != it.Format {
+		if !fields.Login || prev.Format != it.Format {
 			return fmt.Errorf("path %q is already written by another item", p)
 		}
 		prev.Credentials = append(prev.Credentials, out.Credentials...)
@@ -347,31 +313,12 @@ func (b *builder) add(it Item) error {
 	return nil
 }
 
-func (b *builder) inputs(it Item) ([]Input, error) {
-	named := map[string]string{}
-	switch {
-	case formats[it.Format].template:
-		if it.Template == "" {
-			return nil, fmt.Errorf("format %s needs template text", it.Format)
-		}
-		if it.From == "" && len(it.Inputs) == 0 {
-			return nil, fmt.Errorf("format %s needs from or inputs", it.Format)
-		}
-		for k, v := range it.Inputs {
-			if !isInputName(k) || k == "value" {
-				return nil, fmt.Errorf("input name %q must be an identifier other than value", k)
-			}
-			named[k] = v
-		}
-		if it.From != "" {
-			named["value"] = it.From
-		}
-	case len(it.Inputs) > 0:
-		return nil, fmt.Errorf("inputs are for format %s, not %s", Template, it.Format)
-	case it.From == "":
-		return nil, errors.New("from is required")
-	default:
-		named["value"] = it.From
+// inputs parses the references the format reads of the item, sorted by
+// input name, and adds their fetches.
+func (b *builder) inputs(f formats.Format, fit formats.Item, it Item) ([]Input, error) {
+	named, err := f.Inputs(fit)
+	if err != nil {
+		return nil, err
 	}
 	var inputs []Input
 	for _, name := range slices.Sorted(maps.Keys(named)) {
@@ -458,20 +405,21 @@ func checkInPlace(outs []Output) error {
 }
 
 // checkRegistries refuses registry documents that clients would read
-// ambiguously: two names for one registry (two spellings of Docker Hub, say),
-// and in the documents the ECS agent reads (dockercfg, ecs-config) two
-// registries with the same host. See internal/registry.
+// ambiguously (two names for one registry, and in the documents the ECS
+// agent reads two registries with the same host): each registry format's
+// CheckLogins.
 func checkRegistries(outs []Output) error {
 	var errs []error
 	for _, o := range outs {
-		if !o.Format.Registry() {
+		f, _ := formats.Lookup(o.Format)
+		if !f.Fields().Login {
 			continue
 		}
 		names := make([]string, len(o.Credentials))
 		for i, c := range o.Credentials {
 			names[i] = c.Registry
 		}
-		if _, err := registry.Check(names, o.Format != DockerConfigJSON); err != nil {
+		if err := f.CheckLogins(names); err != nil {
 			errs = append(errs, fmt.Errorf("path %q (format %s): %w", o.Path, o.Format, err))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecs-secret-injector/injector/formats"
 	"github.com/ecs-secret-injector/injector/ref"
 )
 
@@ -58,11 +59,11 @@ func TestBuild(t *testing.T) {
 		{From: "secretsmanager:app/db:password::", Path: "db/password"},
 		{From: "secretsmanager:app/db:user::", Path: "db/user"},
 		{From: "ssm:/app/key", Path: "./key"},
-		{Inputs: map[string]string{"db": "secretsmanager:app/db", "k": "ssm:/app/key"}, Path: "app.conf", Format: Template, Template: "{{.db}}"},
-		{From: "secretsmanager:reg/b", Path: "docker/config.json", Format: DockerConfigJSON, Registry: "b.example"},
-		{From: "secretsmanager:reg/a", Path: "docker/config.json", Format: DockerConfigJSON, Registry: "a.example"},
+		{Inputs: map[string]string{"db": "secretsmanager:app/db", "k": "ssm:/app/key"}, Path: "app.conf", Format: formats.Template, Template: "{{.db}}"},
+		{From: "secretsmanager:reg/b", Path: "docker/config.json", Format: formats.DockerConfigJSON, Registry: "b.example"},
+		{From: "secretsmanager:reg/a", Path: "docker/config.json", Format: formats.DockerConfigJSON, Registry: "a.example"},
 		{From: "s3://bkt/obj", Path: "obj", SSECustomerKey: "ssm:/app/obj-key"},
-		{From: "secretsmanager:app/db", Path: "fields", Format: Explode},
+		{From: "secretsmanager:app/db", Path: "fields", Format: formats.Explode},
 		{From: "ssm:/app/other", Path: "fields/extra"}, // inside an explode directory: allowed
 	}
 	p, err := Build(items)
@@ -115,41 +116,41 @@ func TestBuildInvalid(t *testing.T) {
 		{"duplicate", []Item{{From: "ssm:/a", Path: "a"}, {From: "ssm:/b", Path: "./a"}}, "already written"},
 		{"file is dir", []Item{{From: "ssm:/a", Path: "a"}, {From: "ssm:/b", Path: "a/b"}}, `inside "a"`},
 		{"file is deep dir", []Item{{From: "ssm:/a", Path: "a"}, {From: "ssm:/c", Path: "a-b"}, {From: "ssm:/b", Path: "a/b/c"}}, `inside "a"`},
-		{"template without text", []Item{{From: "ssm:/a", Path: "a", Format: Template}}, "needs template text"},
+		{"template without text", []Item{{From: "ssm:/a", Path: "a", Format: formats.Template}}, "needs template text"},
 		{"text without template", []Item{{From: "ssm:/a", Path: "a", Template: "x"}}, "format is not template"},
 		{"inputs on raw", []Item{{Inputs: map[string]string{"a": "ssm:/a"}, Path: "a"}}, "inputs are for format template"},
-		{"bad input name", []Item{{Inputs: map[string]string{"a-b": "ssm:/a"}, Path: "a", Format: Template, Template: "x"}}, "identifier"},
-		{"registry missing", []Item{{From: "ssm:/a", Path: "a", Format: DockerCfg}}, "needs registry"},
+		{"bad input name", []Item{{Inputs: map[string]string{"a-b": "ssm:/a"}, Path: "a", Format: formats.Template, Template: "x"}}, "identifier"},
+		{"registry missing", []Item{{From: "ssm:/a", Path: "a", Format: formats.DockerCfg}}, "needs registry"},
 		{"registry on raw", []Item{{From: "ssm:/a", Path: "a", Registry: "r"}}, "not a registry format"},
 		{"registry twice", []Item{
-			{From: "ssm:/a", Path: "c.json", Format: DockerCfg, Registry: "r"},
-			{From: "ssm:/b", Path: "c.json", Format: DockerCfg, Registry: "r"}}, `registry "r" appears twice`},
+			{From: "ssm:/a", Path: "c.json", Format: formats.DockerCfg, Registry: "r"},
+			{From: "ssm:/b", Path: "c.json", Format: formats.DockerCfg, Registry: "r"}}, `registry "r" appears twice`},
 		{"registry same host", []Item{
-			{From: "ssm:/a", Path: "c.json", Format: DockerCfg, Registry: "ghcr.io/org-a"},
-			{From: "ssm:/b", Path: "c.json", Format: DockerCfg, Registry: "ghcr.io/org-b"}}, `path "c.json" (format dockercfg): registries "ghcr.io/org-a" and "ghcr.io/org-b" have the same host "ghcr.io"`},
+			{From: "ssm:/a", Path: "c.json", Format: formats.DockerCfg, Registry: "ghcr.io/org-a"},
+			{From: "ssm:/b", Path: "c.json", Format: formats.DockerCfg, Registry: "ghcr.io/org-b"}}, `path "c.json" (format dockercfg): registries "ghcr.io/org-a" and "ghcr.io/org-b" have the same host "ghcr.io"`},
 		{"registry same host, ecs-config", []Item{
-			{From: "ssm:/a", Path: "ecs.config", Format: ECSConfig, Registry: "ghcr.io"},
-			{From: "ssm:/b", Path: "ecs.config", Format: ECSConfig, Registry: "ghcr.io/org-b"}}, `registries "ghcr.io" and "ghcr.io/org-b" have the same host`},
+			{From: "ssm:/a", Path: "ecs.config", Format: formats.ECSConfig, Registry: "ghcr.io"},
+			{From: "ssm:/b", Path: "ecs.config", Format: formats.ECSConfig, Registry: "ghcr.io/org-b"}}, `registries "ghcr.io" and "ghcr.io/org-b" have the same host`},
 		{"Docker Hub twice", []Item{
-			{From: "ssm:/a", Path: "config.json", Format: DockerConfigJSON, Registry: "docker.io"},
-			{From: "ssm:/b", Path: "config.json", Format: DockerConfigJSON, Registry: "registry-1.docker.io"}}, `registries "docker.io" and "registry-1.docker.io" both name Docker Hub`},
-		{"Docker Hub with a path", []Item{{From: "ssm:/a", Path: "a", Format: DockerConfigJSON, Registry: "docker.io/myorg"}}, `registry "docker.io/myorg": Docker Hub credentials cannot be limited to a path`},
-		{"bad email", []Item{{From: "ssm:/a", Path: "a", Format: DockerCfg, Registry: "ghcr.io", Email: "a\"b"}}, `registry "ghcr.io": email`},
+			{From: "ssm:/a", Path: "config.json", Format: formats.DockerConfigJSON, Registry: "docker.io"},
+			{From: "ssm:/b", Path: "config.json", Format: formats.DockerConfigJSON, Registry: "registry-1.docker.io"}}, `registries "docker.io" and "registry-1.docker.io" both name Docker Hub`},
+		{"Docker Hub with a path", []Item{{From: "ssm:/a", Path: "a", Format: formats.DockerConfigJSON, Registry: "docker.io/myorg"}}, `registry "docker.io/myorg": Docker Hub credentials cannot be limited to a path`},
+		{"bad email", []Item{{From: "ssm:/a", Path: "a", Format: formats.DockerCfg, Registry: "ghcr.io", Email: "a\"b"}}, `registry "ghcr.io": email`},
 		{"registry formats differ", []Item{
-			{From: "ssm:/a", Path: "c.json", Format: DockerCfg, Registry: "r"},
-			{From: "ssm:/b", Path: "c.json", Format: DockerConfigJSON, Registry: "s"}}, "already written"},
-		{"registry with quote", []Item{{From: "ssm:/a", Path: "a", Format: DockerCfg, Registry: `r"x`}}, "a quote"},
+			{From: "ssm:/a", Path: "c.json", Format: formats.DockerCfg, Registry: "r"},
+			{From: "ssm:/b", Path: "c.json", Format: formats.DockerConfigJSON, Registry: "s"}}, "already written"},
+		{"registry with quote", []Item{{From: "ssm:/a", Path: "a", Format: formats.DockerCfg, Registry: `r"x`}}, "a quote"},
 		{"s3 options on ssm", []Item{{From: "ssm:/a", Path: "a", AllowUnencrypted: true}}, "s3:// references only"},
 		{"sse-c key from s3", []Item{{From: "s3://b/k", Path: "a", SSECustomerKey: "s3://b/key"}}, "not S3"},
 		{"reserved name", []Item{{From: "ssm:/a", Path: "..data/a"}}, "belong to the injector"},
 		{"reserved prefix", []Item{{From: "ssm:/a", Path: "..x"}}, "belong to the injector"},
-		{"reserved explode", []Item{{From: "ssm:/a", Path: "./..lock", Format: Explode}}, "belong to the injector"},
+		{"reserved explode", []Item{{From: "ssm:/a", Path: "./..lock", Format: formats.Explode}}, "belong to the injector"},
 		{"ecs-config with another path", []Item{
 			{From: "ssm:/a", Path: "a"},
-			{From: "ssm:/b", Path: "ecs.config", Format: ECSConfig, Registry: "r"}}, "cannot be written atomically together"},
+			{From: "ssm:/b", Path: "ecs.config", Format: formats.ECSConfig, Registry: "r"}}, "cannot be written atomically together"},
 		{"two ecs-config files", []Item{
-			{From: "ssm:/a", Path: "a/ecs.config", Format: ECSConfig, Registry: "r"},
-			{From: "ssm:/b", Path: "b/ecs.config", Format: ECSConfig, Registry: "r"}}, "cannot be written atomically together"},
+			{From: "ssm:/a", Path: "a/ecs.config", Format: formats.ECSConfig, Registry: "r"},
+			{From: "ssm:/b", Path: "b/ecs.config", Format: formats.ECSConfig, Registry: "r"}}, "cannot be written atomically together"},
 		{"sse-c keys differ", []Item{
 			{From: "s3://b/k", Path: "a", SSECustomerKey: "ssm:/k1"},
 			{From: "s3://b/k", Path: "b", SSECustomerKey: "ssm:/k2"}}, "different sseCustomerKey"},
@@ -169,7 +170,7 @@ func TestBuildInvalid(t *testing.T) {
 func TestBuildLayout(t *testing.T) {
 	for _, items := range [][]Item{
 		{{From: "ssm:/a", Path: ".hidden/..x"}, {From: "ssm:/b", Path: "a/..b/c"}, {From: "ssm:/c", Path: ".x"}},
-		{{From: "ssm:/a", Path: "ecs.config", Format: ECSConfig, Registry: "r"}, {From: "ssm:/b", Path: "ecs.config", Format: ECSConfig, Registry: "s"}},
+		{{From: "ssm:/a", Path: "ecs.config", Format: formats.ECSConfig, Registry: "r"}, {From: "ssm:/b", Path: "ecs.config", Format: formats.ECSConfig, Registry: "s"}},
 	} {
 		if _, err := Build(items); err != nil {
 			t.Errorf("Build(%v): %v", items, err)
@@ -180,9 +181,9 @@ func TestBuildLayout(t *testing.T) {
 func TestBuildRegistryPaths(t *testing.T) {
 	// config.json keeps paths: two registries on one host are fine there.
 	_, err := Build([]Item{
-		{From: "ssm:/a", Path: "config.json", Format: DockerConfigJSON, Registry: "ghcr.io/org-a"},
-		{From: "ssm:/b", Path: "config.json", Format: DockerConfigJSON, Registry: "ghcr.io/org-b"},
-		{From: "ssm:/c", Path: "config.json", Format: DockerConfigJSON, Registry: "https://index.docker.io/v2/"},
+		{From: "ssm:/a", Path: "config.json", Format: formats.DockerConfigJSON, Registry: "ghcr.io/org-a"},
+		{From: "ssm:/b", Path: "config.json", Format: formats.DockerConfigJSON, Registry: "ghcr.io/org-b"},
+		{From: "ssm:/c", Path: "config.json", Format: formats.DockerConfigJSON, Registry: "https://index.docker.io/v2/"},
 	})
 	if err != nil {
 		t.Fatal(err)

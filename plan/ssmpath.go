@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 
+	"github.com/ecs-secret-injector/injector/formats"
 	"github.com/ecs-secret-injector/injector/ref"
 )
 
@@ -17,7 +18,7 @@ func checkPath(r ref.Ref, it Item) error {
 		}
 		return nil
 	}
-	if it.Format.Registry() {
+	if f, ok := formats.Lookup(it.Format); ok && f.Fields().Login {
 		return fmt.Errorf("%s is an SSM path, which format %s cannot take (it wants one login)", r.Raw, it.Format)
 	}
 	return nil

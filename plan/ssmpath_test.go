@@ -4,14 +4,16 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/formats"
 )
 
 func TestBuildSSMPath(t *testing.T) {
 	p, err := Build([]Item{
-		{From: "ssm:/app/prod/", Path: "prod", Format: Explode},
-		{From: "ssm:/app/prod/", Path: "prod.env", Format: Dotenv},
+		{From: "ssm:/app/prod/", Path: "prod", Format: formats.Explode},
+		{From: "ssm:/app/prod/", Path: "prod.env", Format: formats.Dotenv},
 		{From: "ssm:/app/empty/", Path: "empty.json", AllowEmpty: true},
-		{Inputs: map[string]string{"all": "ssm:/app/prod/", "one": "ssm:/app/x"}, Path: "t", Format: Template, Template: "x", AllowEmpty: true},
+		{Inputs: map[string]string{"all": "ssm:/app/prod/", "one": "ssm:/app/x"}, Path: "t", Format: formats.Template, Template: "x", AllowEmpty: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +33,7 @@ func TestBuildSSMPathInvalid(t *testing.T) {
 		items []Item
 		want  string
 	}{
-		{"registry format", []Item{{From: "ssm:/app/prod/", Path: "c.json", Format: DockerConfigJSON, Registry: "r"}}, "cannot take"},
+		{"registry format", []Item{{From: "ssm:/app/prod/", Path: "c.json", Format: formats.DockerConfigJSON, Registry: "r"}}, "cannot take"},
 		{"allowEmpty on one parameter", []Item{{From: "ssm:/app/x", Path: "a", AllowEmpty: true}}, "allowEmpty applies to SSM paths"},
 		{"path as SSE-C key", []Item{{From: "s3://b/k", Path: "a", SSECustomerKey: "ssm:/keys/"}}, "not S3 or an SSM path"},
 	}

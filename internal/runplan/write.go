@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/formats"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/refresh"
@@ -44,8 +45,8 @@ type refreshView struct {
 }
 
 type fileView struct {
-	Path   string      `json:"path"`
-	Format plan.Format `json:"format"`
+	Path   string       `json:"path"`
+	Format formats.Name `json:"format"`
 	// Dir: the path is a directory whose files the value's keys or
 	// parameter names give.
 	Dir  bool        `json:"dir"`
@@ -132,19 +133,12 @@ func newRoundView(r sources.Round) roundView {
 	return rv
 }
 
-// outputNote says where the files of a directory output, and the
-// variables of a dotenv file of an SSM path, come from.
+// outputNote is what the output's format notes of it (where the files of
+// a directory output, and the variables of a dotenv file of an SSM path,
+// come from).
 func outputNote(o plan.Output) string {
-	path := o.ReadsPath()
-	switch {
-	case o.Format == plan.Explode && path:
-		return "a file per parameter under the path, at its name below it"
-	case o.Format == plan.Explode:
-		return "a file per top-level key of the JSON value, named by the key"
-	case o.Format == plan.Dotenv && path:
-		return "a variable per parameter under the path, named by its name below it"
-	case o.Format == plan.ECSConfig:
-		return "merged into the file already there"
+	if f, ok := formats.Lookup(o.Format); ok {
+		return f.Note(o.ReadsPath())
 	}
 	return ""
 }
@@ -244,12 +238,13 @@ func Write(w io.Writer, run Run, env Env) error {
 	return p.err
 }
 
-func inputText(in inputView, format plan.Format) string {
+func inputText(in inputView, format formats.Name) string {
+	f, _ := formats.Lookup(format)
 	var b strings.Builder
 	switch {
 	case in.Registry != "":
 		b.WriteString(in.Registry + " from ")
-	case format == plan.Template:
+	case f != nil && f.Fields().Template:
 		b.WriteString(in.Name + "=")
 	}
 	b.WriteString(in.Ref)

@@ -1,4 +1,4 @@
-package render
+package formats
 
 import (
 	"bytes"
@@ -14,8 +14,6 @@ import (
 	"github.com/docker/cli/pkg/kvfile"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-
-	"github.com/ecs-secret-injector/injector/internal/registry"
 )
 
 // --- A reading of the ECS agent's rules, written for these tests. ---
@@ -211,7 +209,7 @@ func TestParseCredential(t *testing.T) {
 // TestDockerConfigJSONDockerCLI loads the output with the docker CLI's own
 // config file code.
 func TestDockerConfigJSONDockerCLI(t *testing.T) {
-	out, err := DockerConfigJSON(testCreds())
+	out, err := RenderDockerConfigJSON(testCreds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,15 +245,15 @@ func TestDockerConfigJSONDockerCLI(t *testing.T) {
 			t.Errorf("registry %q: email present = %v", key, hasEmail)
 		}
 	}
-	if _, ok := raw.Auths[registry.DockerHubKey]; !ok {
-		t.Errorf("Docker Hub not written as %q: %v", registry.DockerHubKey, raw.Auths)
+	if _, ok := raw.Auths[dockerHubKey]; !ok {
+		t.Errorf("Docker Hub not written as %q: %v", dockerHubKey, raw.Auths)
 	}
 }
 
 // TestDockerConfigJSONGoContainerRegistry resolves the credentials with
 // go-containerregistry's default keychain reading DOCKER_CONFIG.
 func TestDockerConfigJSONGoContainerRegistry(t *testing.T) {
-	out, err := DockerConfigJSON(testCreds())
+	out, err := RenderDockerConfigJSON(testCreds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +287,7 @@ func TestDockerConfigJSONGoContainerRegistry(t *testing.T) {
 }
 
 func TestDockerCfgAgentRoundTrip(t *testing.T) {
-	out, err := DockerCfg(testCreds())
+	out, err := RenderDockerCfg(testCreds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +332,7 @@ func TestDockerCfgAgentRoundTrip(t *testing.T) {
 	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 		rev[i], rev[j] = rev[j], rev[i]
 	}
-	out2, err := DockerCfg(rev)
+	out2, err := RenderDockerCfg(rev)
 	if err != nil || !bytes.Equal(out, out2) {
 		t.Errorf("output depends on input order: %v", err)
 	}
@@ -355,7 +353,7 @@ func TestDockerHubAliases(t *testing.T) {
 	} {
 		t.Run(reg, func(t *testing.T) {
 			creds := []Credential{{Registry: reg, Username: "u", Password: "p"}}
-			out, err := DockerCfg(creds)
+			out, err := RenderDockerCfg(creds)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,27 +364,27 @@ func TestDockerHubAliases(t *testing.T) {
 			if a, ok := agentLookup(auths, "nginx"); !ok || a.username != "u" {
 				t.Errorf("agent does not find Docker Hub auth in %s", out)
 			}
-			out, err = DockerConfigJSON(creds)
+			out, err = RenderDockerConfigJSON(creds)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var doc struct{ Auths map[string]any }
-			if err := json.Unmarshal(out, &doc); err != nil || len(doc.Auths) != 1 || doc.Auths[registry.DockerHubKey] == nil {
-				t.Errorf("config.json keys %v, want only %s (%v)", keys(doc.Auths), registry.DockerHubKey, err)
+			if err := json.Unmarshal(out, &doc); err != nil || len(doc.Auths) != 1 || doc.Auths[dockerHubKey] == nil {
+				t.Errorf("config.json keys %v, want only %s (%v)", keys(doc.Auths), dockerHubKey, err)
 			}
 			cf := configfile.New("config.json")
 			if err := cf.LoadFromReader(bytes.NewReader(out)); err != nil {
 				t.Fatal(err)
 			}
 			// What the docker CLI asks for when pulling from Docker Hub.
-			if ac, err := cf.GetAuthConfig(registry.DockerHubKey); err != nil || ac.Username != "u" {
+			if ac, err := cf.GetAuthConfig(dockerHubKey); err != nil || ac.Username != "u" {
 				t.Errorf("docker CLI finds %q, %v", ac.Username, err)
 			}
 		})
 	}
 	// A path on Docker Hub is a key no client reads: refused.
 	for _, reg := range []string{"docker.io/myorg", "index.docker.io/library/nginx", "https://index.docker.io/v1/myorg", "registry-1.docker.io/v3"} {
-		for fname, fn := range map[string]func([]Credential) ([]byte, error){"DockerCfg": DockerCfg, "DockerConfigJSON": DockerConfigJSON} {
+		for fname, fn := range map[string]func([]Credential) ([]byte, error){"DockerCfg": RenderDockerCfg, "DockerConfigJSON": RenderDockerConfigJSON} {
 			_, err := fn([]Credential{{Registry: reg, Username: "u", Password: "p"}})
 			if !errors.Is(err, ErrInvalidCredential) || !strings.Contains(err.Error(), `"`+reg+`"`) || !strings.Contains(err.Error(), "Docker Hub") {
 				t.Errorf("%s(%s) err = %v, want it refused", fname, reg, err)
@@ -414,9 +412,9 @@ func TestRegistryErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for fname, fn := range map[string]func([]Credential) ([]byte, error){
-			"DockerCfg":        DockerCfg,
-			"DockerConfigJSON": DockerConfigJSON,
-			"ECSConfig":        func(c []Credential) ([]byte, error) { return ECSConfig([]byte("ECS_CLUSTER=x\n"), c) },
+			"DockerCfg":        RenderDockerCfg,
+			"DockerConfigJSON": RenderDockerConfigJSON,
+			"ECSConfig":        func(c []Credential) ([]byte, error) { return RenderECSConfig([]byte("ECS_CLUSTER=x\n"), c) },
 		} {
 			t.Run(tt.name+"/"+fname, func(t *testing.T) {
 				out, err := fn(tt.creds)
@@ -438,8 +436,8 @@ func TestRegistryErrors(t *testing.T) {
 	orgB := Credential{Registry: "ghcr.io/org-b", Username: "b", Password: "pb"}
 	for _, creds := range [][]Credential{{orgA, orgB}, {ok, orgA}, {orgA, {Registry: "https://ghcr.io", Username: "c", Password: "pc"}}} {
 		for fname, fn := range map[string]func([]Credential) ([]byte, error){
-			"DockerCfg": DockerCfg,
-			"ECSConfig": func(c []Credential) ([]byte, error) { return ECSConfig(nil, c) },
+			"DockerCfg": RenderDockerCfg,
+			"ECSConfig": func(c []Credential) ([]byte, error) { return RenderECSConfig(nil, c) },
 		} {
 			_, err := fn(creds)
 			if !errors.Is(err, ErrDuplicateRegistry) || !strings.Contains(err.Error(), `"`+creds[0].Registry+`"`) ||
@@ -447,9 +445,9 @@ func TestRegistryErrors(t *testing.T) {
 				t.Errorf("%s(%s, %s) err = %v, want both named", fname, creds[0].Registry, creds[1].Registry, err)
 			}
 		}
-		out, err := DockerConfigJSON(creds)
+		out, err := RenderDockerConfigJSON(creds)
 		if err != nil {
-			t.Errorf("DockerConfigJSON(%s, %s): %v", creds[0].Registry, creds[1].Registry, err)
+			t.Errorf("RenderDockerConfigJSON(%s, %s): %v", creds[0].Registry, creds[1].Registry, err)
 		}
 		for _, c := range creds {
 			if !bytes.Contains(out, []byte(`"`+c.Registry+`": {`)) {
@@ -480,7 +478,7 @@ func TestAgentSameHostIsAmbiguous(t *testing.T) {
 
 func TestECSConfig(t *testing.T) {
 	creds := testCreds()
-	cfgDoc, err := DockerCfg(creds)
+	cfgDoc, err := RenderDockerCfg(creds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +514,7 @@ func TestECSConfig(t *testing.T) {
 			if tt.existing != "" {
 				existing = []byte(tt.existing)
 			}
-			out, err := ECSConfig(existing, creds)
+			out, err := RenderECSConfig(existing, creds)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -543,7 +541,7 @@ func TestECSConfig(t *testing.T) {
 				t.Errorf("docker --env-file reads different auth values: %q", dockerEnv["ECS_ENGINE_AUTH_DATA"])
 			}
 			// Idempotent: merging again changes nothing.
-			again, err := ECSConfig(out, creds)
+			again, err := RenderECSConfig(out, creds)
 			if err != nil || !bytes.Equal(again, out) {
 				t.Errorf("second merge differs: %v\n%q", err, again)
 			}

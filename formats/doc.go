@@ -1,9 +1,16 @@
-// Package render turns fetched secret values into file contents.
+// Package formats holds the output formats: how an item's value becomes
+// file content. Each format is one file (raw.go, explode.go, dotenv.go,
+// template.go, dockercfg.go, dockerconfigjson.go, ecsconfig.go; the
+// registry formats share logins.go) with a type that says everything the
+// injector knows of it (see [Format]): its name and one-line doc, its
+// layout (one file, a directory, a file replaced in place), the item fields
+// it takes and their checks, how it renders and what validate notes of it.
+// Adding a format is one new file that registers itself, plus its tests.
 //
-// It is the pure step between fetch and write: every function takes bytes
-// (and small descriptive values such as registry names) and returns bytes or
-// [File] values. Nothing here reads or writes files, talks to the network or
-// logs.
+// Rendering is the pure step between fetch and write: every function takes
+// bytes (and small descriptive values such as registry names) and returns
+// bytes or [File] values. Nothing here reads or writes files, talks to the
+// network or logs.
 //
 // Error messages may name JSON keys, input names, registry names, field names
 // and byte offsets, but never contain a secret value (or any byte of one).
@@ -12,12 +19,11 @@
 // messages wrapping one of the sentinel errors below, so callers can still
 // use [errors.Is]. Templates run in internal/tmpl, whose errors are made of
 // template text and type names only.
-package render
+package formats
 
 import (
 	"errors"
 
-	"github.com/ecs-secret-injector/injector/internal/registry"
 	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
@@ -44,9 +50,6 @@ var (
 	ErrTemplate = errors.New("template failed")
 	// ErrInvalidCredential reports a malformed registry credential.
 	ErrInvalidCredential = errors.New("invalid registry credential")
-	// ErrDuplicateRegistry reports two credentials that clients would read
-	// as the same registry (or, for the ECS agent, the same host).
-	ErrDuplicateRegistry = registry.ErrConflict
 	// ErrNoCredentials reports an empty credential list.
 	ErrNoCredentials = errors.New("no registry credentials")
 )

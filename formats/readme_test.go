@@ -1,4 +1,4 @@
-package plan
+package formats
 
 import (
 	"os"
@@ -20,17 +20,17 @@ func TestREADMEFormats(t *testing.T) {
 		t.Fatal("README has no format table")
 	}
 	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)`")
-	var listed []Format
+	var listed []Name
 	for _, line := range strings.Split(table, "\n")[2:] {
 		if !strings.HasPrefix(line, "|") {
 			break
 		}
 		if m := row.FindStringSubmatch(line); m != nil {
-			listed = append(listed, Format(strings.TrimSuffix(m[1], " (default)")))
+			listed = append(listed, Name(strings.TrimSuffix(m[1], " (default)")))
 		}
 	}
 	slices.Sort(listed)
-	if want := Formats(); !slices.Equal(listed, want) {
+	if want := Names(); !slices.Equal(listed, want) {
 		t.Errorf("README lists formats %v, the registry has %v", listed, want)
 	}
 }

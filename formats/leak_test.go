@@ -1,4 +1,4 @@
-package render
+package formats
 
 import (
 	"context"
@@ -22,15 +22,15 @@ func TestErrorsNeverContainSecrets(t *testing.T) {
 		name string
 		run  func() error
 	}
-	explode := func(v string) func() error { return func() error { _, err := Explode([]byte(v)); return err } }
-	dotenv := func(v string) func() error { return func() error { _, err := Dotenv([]byte(v)); return err } }
+	explode := func(v string) func() error { return func() error { _, err := RenderExplode([]byte(v)); return err } }
+	dotenv := func(v string) func() error { return func() error { _, err := RenderDotenv([]byte(v)); return err } }
 	tmpl := func(text string, in map[string]string) func() error {
 		return func() error {
 			inputs := make(map[string][]byte)
 			for k, v := range in {
 				inputs[k] = []byte(v)
 			}
-			_, err := Template(context.Background(), text, inputs, 1<<20)
+			_, err := RenderTemplate(context.Background(), text, inputs, 1<<20)
 			return err
 		}
 	}
@@ -88,9 +88,9 @@ func TestErrorsNeverContainSecrets(t *testing.T) {
 	}
 	for i, creds := range badCreds {
 		calls = append(calls,
-			call{"DockerCfg " + string(rune('a'+i)), func() error { _, err := DockerCfg(creds); return err }},
-			call{"DockerConfigJSON " + string(rune('a'+i)), func() error { _, err := DockerConfigJSON(creds); return err }},
-			call{"ECSConfig " + string(rune('a'+i)), func() error { _, err := ECSConfig([]byte("A="+s1+"\n"), creds); return err }},
+			call{"DockerCfg " + string(rune('a'+i)), func() error { _, err := RenderDockerCfg(creds); return err }},
+			call{"DockerConfigJSON " + string(rune('a'+i)), func() error { _, err := RenderDockerConfigJSON(creds); return err }},
+			call{"ECSConfig " + string(rune('a'+i)), func() error { _, err := RenderECSConfig([]byte("A="+s1+"\n"), creds); return err }},
 		)
 	}
 	for _, c := range calls {

@@ -1,4 +1,4 @@
-package render
+package formats
 
 import (
 	"bytes"
@@ -150,7 +150,7 @@ func TestDotenvBashRoundTrip(t *testing.T) {
 		want[k] = v
 	}
 
-	out, err := Dotenv(input)
+	out, err := RenderDotenv(input)
 	if err != nil {
 		t.Fatalf("Dotenv: %v", err)
 	}
@@ -192,7 +192,7 @@ func TestDotenvFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Dotenv([]byte(tt.in))
+			got, err := RenderDotenv([]byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +233,7 @@ func TestDotenvErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := Dotenv([]byte(tt.in))
+			out, err := RenderDotenv([]byte(tt.in))
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -267,7 +267,7 @@ func TestDotenvBashSpecialNames(t *testing.T) {
 		"SHELLOPTS", "SRANDOM", "UID"}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			if _, err := Dotenv(mustJSON(t, map[string]string{name: "zz"})); !errors.Is(err, ErrInvalidKey) {
+			if _, err := RenderDotenv(mustJSON(t, map[string]string{name: "zz"})); !errors.Is(err, ErrInvalidKey) {
 				t.Errorf("Dotenv accepted %s: %v", name, err)
 			}
 			file := filepath.Join(t.TempDir(), "env")
@@ -286,7 +286,7 @@ func TestDotenvBashSpecialNames(t *testing.T) {
 	}
 	// Ordinary names that merely look special are accepted.
 	for _, name := range []string{"PATH_SECRET", "HOME", "UID2", "_X", "user"} {
-		if _, err := Dotenv(mustJSON(t, map[string]string{name: "v"})); err != nil {
+		if _, err := RenderDotenv(mustJSON(t, map[string]string{name: "v"})); err != nil {
 			t.Errorf("Dotenv rejected %s: %v", name, err)
 		}
 	}
@@ -308,7 +308,7 @@ func FuzzDotenv(f *testing.F) {
 		}
 		want := decoded[key]
 
-		out, err := Dotenv(input)
+		out, err := RenderDotenv(input)
 		valid := isShellIdentifier(key) && !isBashSpecial(key) && !strings.Contains(want, "\x00")
 		if err != nil {
 			if valid {
@@ -323,7 +323,7 @@ func FuzzDotenv(f *testing.F) {
 			if strings.Contains(want, "\x00") {
 				other = "\x00"
 			}
-			_, err2 := Dotenv(mustJSON(t, map[string]string{key: other}))
+			_, err2 := RenderDotenv(mustJSON(t, map[string]string{key: other}))
 			if err2 == nil || err2.Error() != err.Error() {
 				t.Fatalf("error depends on the value: %v vs %v", err, err2)
 			}

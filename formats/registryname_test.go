@@ -1,4 +1,4 @@
-package registry
+package formats
 
 import (
 	"errors"
@@ -14,23 +14,23 @@ func TestParse(t *testing.T) {
 		{"ghcr.io/org/", "ghcr.io/org/", "ghcr.io/org", "ghcr.io"},
 		{"https://quay.io", "https://quay.io", "quay.io", "quay.io"},
 		{"localhost:5000/team", "localhost:5000/team", "localhost:5000/team", "localhost:5000"},
-		{"docker.io", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
-		{"docker.io/", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
-		{"index.docker.io", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
-		{"registry-1.docker.io", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
-		{"https://index.docker.io/v1/", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
-		{"https://index.docker.io/v2/", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
-		{"http://docker.io/v1", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
-		{"DOCKER.IO", DockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"docker.io", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"docker.io/", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"index.docker.io", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"registry-1.docker.io", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"https://index.docker.io/v1/", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"https://index.docker.io/v2/", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"http://docker.io/v1", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
+		{"DOCKER.IO", dockerHubKey, "index.docker.io/v1", "index.docker.io"},
 	}
 	for _, tt := range tests {
-		n, err := Parse(tt.given)
+		n, err := parseRegistry(tt.given)
 		if err != nil {
-			t.Errorf("Parse(%q): %v", tt.given, err)
+			t.Errorf("parseRegistry(%q): %v", tt.given, err)
 			continue
 		}
 		if n.Given != tt.given || n.Key != tt.key || n.ID != tt.id || n.Host != tt.host {
-			t.Errorf("Parse(%q) = %+v", tt.given, n)
+			t.Errorf("parseRegistry(%q) = %+v", tt.given, n)
 		}
 	}
 	for given, why := range map[string]string{
@@ -47,9 +47,9 @@ func TestParse(t *testing.T) {
 		"index.docker.io/library":  "Docker Hub",
 		"https://docker.io/v1/org": "Docker Hub",
 	} {
-		_, err := Parse(given)
-		if !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), why) {
-			t.Errorf("Parse(%q) err = %v, want ErrInvalidName saying %q", given, err, why)
+		_, err := parseRegistry(given)
+		if !errors.Is(err, errInvalidRegistry) || !strings.Contains(err.Error(), why) {
+			t.Errorf("parseRegistry(%q) err = %v, want errInvalidRegistry saying %q", given, err, why)
 		}
 	}
 }
@@ -73,7 +73,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			names, err := Check(tt.given, tt.hostOnly)
+			names, err := checkRegistries(tt.given, tt.hostOnly)
 			if len(tt.mention) == 0 {
 				if err != nil || len(names) != len(tt.given) {
 					t.Fatalf("Check = %v, %v", names, err)
@@ -99,13 +99,13 @@ func TestCheck(t *testing.T) {
 
 func TestCheckEmail(t *testing.T) {
 	for _, ok := range []string{"", "ops@example.com", "ünï@例え.jp"} {
-		if err := CheckEmail(ok); err != nil {
-			t.Errorf("CheckEmail(%q): %v", ok, err)
+		if err := checkEmail(ok); err != nil {
+			t.Errorf("checkEmail(%q): %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"a b@c", `a"b`, `a\b`, "a\nb", "\xff", "a\u2028b"} {
-		if err := CheckEmail(bad); err == nil {
-			t.Errorf("CheckEmail(%q) accepted", bad)
+		if err := checkEmail(bad); err == nil {
+			t.Errorf("checkEmail(%q) accepted", bad)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package render
+package formats
 
 import (
 	"bytes"
@@ -12,6 +12,56 @@ import (
 	"github.com/ecs-secret-injector/injector/internal/tmpl"
 )
 
+// Template writes the output of Go text/template text over named inputs.
+const Template Name = "template"
+
+func init() { register(Template, templateFormat{}) }
+
+type templateFormat struct{ base }
+
+func (templateFormat) Doc() string { return "Go text/template over named inputs" }
+
+func (templateFormat) Fields() Fields { return Fields{Template: true} }
+
+// Inputs are the item's named inputs and its from reference, as "value".
+func (templateFormat) Inputs(it Item) (map[string]string, error) {
+	if it.Template == "" {
+		return nil, fmt.Errorf("format %s needs template text", it.Format)
+	}
+	if it.From == "" && len(it.Inputs) == 0 {
+		return nil, fmt.Errorf("format %s needs from or inputs", it.Format)
+	}
+	named := make(map[string]string, len(it.Inputs)+1)
+	for k, v := range it.Inputs {
+		if !isInputName(k) || k == "value" {
+			return nil, fmt.Errorf("input name %q must be an identifier other than value", k)
+		}
+		named[k] = v
+	}
+	if it.From != "" {
+		named["value"] = it.From
+	}
+	return named, nil
+}
+
+func (templateFormat) Render(s Source) ([]File, error) {
+	return oneFile(s)(RenderTemplate(s.Ctx, s.Template, s.Inputs, s.MaxBytes))
+}
+
+// isInputName reports whether k is a template input's name: a letter or _,
+// then letters, digits and _ (checked by hand: a regular expression would
+// be compiled at every start-up).
+func isInputName(k string) bool {
+	for i := range len(k) {
+		c := k[i]
+		letter := c == '_' || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return k != ""
+}
+
 // templateName is the name of the top-level template in error locations.
 const templateName = "main"
 
@@ -19,7 +69,7 @@ const templateName = "main"
 // message as a last line of defence; shorter values would match by chance.
 const minScrubLen = 4
 
-// Template executes Go text/template text over named inputs.
+// RenderTemplate executes Go text/template text over named inputs.
 //
 // The data is a map from input name to the input's value as a string, so
 // {{ .db }} is the raw value of input "db" (use {{ index . "my-db" }} for
@@ -43,7 +93,7 @@ const minScrubLen = 4
 // Execution errors give their location in the template and a message made
 // of template text and type names, never of data. On error no partial
 // output is returned.
-func Template(ctx context.Context, text string, inputs map[string][]byte, maxBytes int64) ([]byte, error) {
+func RenderTemplate(ctx context.Context, text string, inputs map[string][]byte, maxBytes int64) ([]byte, error) {
 	t, err := tmpl.Parse(templateName, text, templateFuncs(maxBytes))
 	if err != nil {
 		return nil, fmt.Errorf("%w: parse: %w", ErrTemplate, err)

@@ -1,15 +1,40 @@
-package render
+package formats
 
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
-// Dotenv renders a JSON object as shell assignments, one KEY='value' line per
+// Dotenv writes KEY='value' lines from a JSON object, or one variable per
+// parameter under an SSM path.
+const Dotenv Name = "dotenv"
+
+func init() { register(Dotenv, dotenv{}) }
+
+type dotenv struct{ base }
+
+func (dotenv) Doc() string { return "KEY='value' lines from a JSON object, for `set -a; . FILE`" }
+
+func (dotenv) Note(readsPath bool) string {
+	if readsPath {
+		return "a variable per parameter under the path, named by its name below it"
+	}
+	return ""
+}
+
+func (dotenv) Render(s Source) ([]File, error) {
+	if s.ReadsPath {
+		return oneFile(s)(DotenvPath(s.Inputs["value"]))
+	}
+	return oneFile(s)(RenderDotenv(s.Inputs["value"]))
+}
+
+// RenderDotenv renders a JSON object as shell assignments, one KEY='value' line per
 // member, sorted by key.
 //
 // Every value is single-quoted, and each single quote inside it is written as
@@ -27,7 +52,7 @@ import (
 // _ ...), since assigning those cannot give the value back. Nothing is renamed:
 // such keys are errors. A value containing a NUL byte is an error, as shell
 // variables cannot hold NUL. Errors name keys, never values.
-func Dotenv(value []byte) ([]byte, error) {
+func RenderDotenv(value []byte) ([]byte, error) {
 	members, err := strictjson.Object(value)
 	if err != nil {
 		return nil, fmt.Errorf("dotenv: %w", err)
@@ -110,4 +135,50 @@ func isBashSpecial(name string) bool {
 		return true
 	}
 	return false
+}
+
+// PathKey maps a parameter name relative to an SSM path to a dotenv
+// variable name: upper-cased, every character other than A-Z, 0-9 and _
+// replaced by _, and _ put in front of a leading digit.
+//
+//	db/url -> DB_URL    api-key -> API_KEY    2fa/seed -> _2FA_SEED
+func PathKey(name string) string {
+	var b strings.Builder
+	for i, r := range strings.ToUpper(name) {
+		switch {
+		case r >= '0' && r <= '9' && i == 0:
+			b.WriteByte('_')
+			b.WriteRune(r)
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// DotenvPath renders the value of an SSM path as dotenv lines (see Dotenv),
+// one variable per parameter named by PathKey. Two parameters whose names
+// map to one variable (db/url and db-url) are an error naming both.
+func DotenvPath(value []byte) ([]byte, error) {
+	params, err := decodePath(value)
+	if err != nil {
+		return nil, fmt.Errorf("dotenv: %w", err)
+	}
+	vars := make(map[string]string, len(params))
+	owner := make(map[string]string, len(params))
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		key := PathKey(name)
+		if prev, taken := owner[key]; taken {
+			return nil, fmt.Errorf("dotenv: parameters %q and %q both become variable %s: %w", prev, name, key, ErrNameCollision)
+		}
+		owner[key] = name
+		vars[key] = *params[name]
+	}
+	obj, err := strictjson.Marshal(vars, "")
+	if err != nil {
+		return nil, fmt.Errorf("dotenv: %w", ErrInvalidValue)
+	}
+	return RenderDotenv(obj)
 }

@@ -1,4 +1,4 @@
-package render
+package formats
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func TestTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Template(context.Background(), tt.text, inputs, 1<<20)
+			got, err := RenderTemplate(context.Background(), tt.text, inputs, 1<<20)
 			if err != nil {
 				t.Fatalf("Template: %v", err)
 			}
@@ -78,7 +78,7 @@ func TestTemplateErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := Template(context.Background(), tt.text, inputs, 1<<20)
+			out, err := RenderTemplate(context.Background(), tt.text, inputs, 1<<20)
 			if !errors.Is(err, ErrTemplate) {
 				t.Fatalf("err = %v, want ErrTemplate", err)
 			}
@@ -131,7 +131,7 @@ func TestTemplateBounded(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			out, err := Template(ctx, tt.text, inputs, limit)
+			out, err := RenderTemplate(ctx, tt.text, inputs, limit)
 			if !errors.Is(err, ErrTemplate) || out != nil {
 				t.Fatalf("Template = %d bytes, %v; want ErrTemplate", len(out), err)
 			}
@@ -152,17 +152,17 @@ func TestTemplateBounded(t *testing.T) {
 	t.Run("canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
-		_, err := Template(ctx, `{{ range 100000000000 }}{{ end }}`, inputs, limit)
+		_, err := RenderTemplate(ctx, `{{ range 100000000000 }}{{ end }}`, inputs, limit)
 		if !errors.Is(err, ErrTemplate) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want ErrTemplate and context.Canceled", err)
 		}
 	})
 	t.Run("output up to the limit", func(t *testing.T) {
 		text := `{{ range 8 }}{{ printf "%08d" 1 }}{{ end }}`
-		if out, err := Template(context.Background(), text, inputs, 64); err != nil || len(out) != 64 {
+		if out, err := RenderTemplate(context.Background(), text, inputs, 64); err != nil || len(out) != 64 {
 			t.Fatalf("64 bytes under a 64-byte limit: %d bytes, %v", len(out), err)
 		}
-		if _, err := Template(context.Background(), text, inputs, 63); !errors.Is(err, ErrTemplate) {
+		if _, err := RenderTemplate(context.Background(), text, inputs, 63); !errors.Is(err, ErrTemplate) {
 			t.Fatalf("64 bytes under a 63-byte limit: %v", err)
 		}
 	})

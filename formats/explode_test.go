@@ -1,4 +1,4 @@
-package render
+package formats
 
 import (
 	"errors"
@@ -48,7 +48,7 @@ func TestExplode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Explode([]byte(tt.in))
+			got, err := RenderExplode([]byte(tt.in))
 			if err != nil {
 				t.Fatalf("Explode: %v", err)
 			}
@@ -99,7 +99,7 @@ func TestExplodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			files, err := Explode([]byte(tt.in))
+			files, err := RenderExplode([]byte(tt.in))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -114,7 +114,7 @@ func TestExplodeErrors(t *testing.T) {
 		})
 	}
 	// A 255-byte name is still fine.
-	if _, err := Explode([]byte(`{"` + strings.Repeat("a", 255) + `":"x"}`)); err != nil {
+	if _, err := RenderExplode([]byte(`{"` + strings.Repeat("a", 255) + `":"x"}`)); err != nil {
 		t.Errorf("255-byte name: %v", err)
 	}
 }
@@ -155,13 +155,13 @@ func FuzzExplode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// As raw JSON.
-		if files, err := Explode(data); err == nil {
+		if files, err := RenderExplode(data); err == nil {
 			checkExplodedPaths(t, files)
 		} else if files != nil {
 			t.Fatal("files returned with error")
 		}
 		// As a key of a one-member object.
-		files, err := Explode(mustJSON(t, map[string]int{string(data): 1}))
+		files, err := RenderExplode(mustJSON(t, map[string]int{string(data): 1}))
 		if err != nil {
 			if !errors.Is(err, ErrInvalidName) {
 				t.Fatalf("unexpected error for key: %v", err)

@@ -1,0 +1,14 @@
+package formats
+
+// Raw writes the value as it is.
+const Raw Name = "raw"
+
+func init() { register(Raw, raw{}) }
+
+type raw struct{ base }
+
+func (raw) Doc() string { return "the value as is" }
+
+func (raw) Render(s Source) ([]File, error) {
+	return []File{{Path: s.Path, Data: s.Inputs["value"]}}, nil
+}
