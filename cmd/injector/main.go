@@ -39,7 +39,7 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// Exit codes, as documented in README.md.
+// Exit codes, as documented in README.md (Exit codes).
 const (
 	exitOK       = 0
 	exitInternal = 1

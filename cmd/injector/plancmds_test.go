@@ -211,9 +211,9 @@ func TestPlanCommandsHelpListFlags(t *testing.T) {
 }
 
 // TestREADMECommandSamples: the sample output of validate and policy in
-// README.md is what they print for the README's spec.
+// docs/commands.md is what they print for its spec.
 func TestREADMECommandSamples(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "commands.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestREADMECommandSamples(t *testing.T) {
 	_, rest, ok := strings.Cut(readme, "(`/tmp/spec.json`) in refresh mode:\n\n")
 	spec, _, ok2 := strings.Cut(rest, "\n    $ ")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no validate sample")
+		t.Fatal("docs/commands.md has no validate sample")
 	}
 	planEnv(t, unindent(spec), "INJECTOR_DIR=/secrets", "INJECTOR_REFRESH_INTERVAL=5m", "DB_TOKEN=x")
 	const key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -238,12 +238,12 @@ func TestREADMECommandSamples(t *testing.T) {
 			sample.WriteString(line)
 		}
 		if !strings.Contains(readme, "\n"+sample.String()) {
-			t.Errorf("README.md does not show what injector %s prints:\n%s", strings.Join(args, " "), out)
+			t.Errorf("docs/commands.md does not show what injector %s prints:\n%s", strings.Join(args, " "), out)
 		}
 	}
 }
 
-// unindent takes a README code block's four-space indent off.
+// unindent takes a Markdown code block's four-space indent off.
 func unindent(block string) string {
 	lines := strings.Split(block, "\n")
 	for i, l := range lines {
