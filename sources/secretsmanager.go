@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -62,7 +63,7 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 		for i, t := range targets {
 			ids[i] = t.ID
 		}
-		found := make([]bool, len(targets))
+		got := make([]*secret.Value, len(targets))
 		var errs []error
 		in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
 		for {
@@ -83,8 +84,13 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 					if err != nil {
 						return err
 					}
-					found[i] = true
-					out.put(t, val)
+					// An answer that gives a secret twice is ambiguous, as a
+					// duplicate JSON key is, unless both entries agree.
+					if prev := got[i]; prev != nil && !sameValue(*prev, val) {
+						return &Error{Ref: t.String(), Service: smService, Operation: opBatchSecret,
+							Err: errors.New("returned twice, with different answers")}
+					}
+					got[i] = &val
 				}
 			}
 			if resp.NextToken == nil {
@@ -96,9 +102,12 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 			return errors.Join(errs...)
 		}
 		for i, t := range targets {
-			if !found[i] {
+			if got[i] == nil {
 				return &Error{Ref: t.String(), Service: smService, Operation: opBatchSecret, Err: errors.New("not returned")}
 			}
+		}
+		for i, t := range targets {
+			out.put(t, *got[i])
 		}
 		return nil
 	}}
@@ -152,6 +161,12 @@ func (f *Fetcher) secretValue(t ref.Target, s *string, b []byte, versionID strin
 		return secret.Value{}, valueError(t.String(), "answer is version %s, which is not staged %s", versionID, stage)
 	}
 	return secret.New(val, secret.Version{ID: versionID, Stage: stage}), nil
+}
+
+// sameValue reports whether two answers for one secret agree: the same
+// version and the same bytes.
+func sameValue(a, b secret.Value) bool {
+	return a.Version() == b.Version() && bytes.Equal(a.Bytes(), b.Bytes())
 }
 
 // secretMatches reports whether a requested secret id (name, full ARN or
