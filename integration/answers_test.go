@@ -8,7 +8,10 @@ package integration_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // duplicateFirstSecret rewrites a BatchGetSecretValue answer so that its
@@ -62,4 +65,55 @@ func TestBatchAnswerNamesSecretTwice(t *testing.T) {
 		wantCode: 3,
 		wantMsg:  []string{"secretsmanager BatchGetSecretValue of secretsmanager:" + p + "/", "returned twice, with different answers"},
 	}})
+}
+
+// cutOffValue answers with the start of a JSON answer whose field (value)
+// goes on for n bytes and never ends: an injector that reads past the
+// answer's bound fails to decode it instead of finding the value too large.
+func cutOffValue(prefix string, n int) func([]byte) []byte {
+	return func([]byte) []byte { return []byte(prefix + strings.Repeat("x", n)) }
+}
+
+// TestAnswerLargerThanLimit: an answer that carries a value far larger
+// than INJECTOR_MAX_VALUE_BYTES is refused once what a value within the
+// limit can take is read: exit 3, naming the reference, as a decoded value
+// too large is.
+func TestAnswerLargerThanLimit(t *testing.T) {
+	p := uniq()
+	big := strings.Repeat("v", 3<<20)
+	putSecret(t, p+"/big", big)
+	putSecret(t, p+"/small", "small-"+randHex(8))
+	putParameter(t, "/"+p+"/param", "param-"+randHex(8), ssmtypes.ParameterTypeSecureString)
+	putParameter(t, "/"+p+"/path/a", "a-"+randHex(8), ssmtypes.ParameterTypeSecureString)
+	const limit = "INJECTOR_MAX_VALUE_BYTES=65536"
+	on := func(op string, rewrite func([]byte) []byte) faultFunc {
+		return func(_ *http.Request, got string, _ int) fault {
+			if got == op {
+				return fault{rewrite: rewrite}
+			}
+			return fault{}
+		}
+	}
+	sm := func(name string) string { return "secretsmanager:" + p + "/" + name }
+	cases := []faultCase{
+		{name: "secret from moto", spec: specJSON(t, item(sm("big"), "big")),
+			extra: []string{limit, "INJECTOR_SECRETS_BATCH=never"}, wantCode: 3,
+			wantMsg: []string{sm("big") + ": value is larger than 65536 bytes"}},
+		{name: "batch from moto", spec: specJSON(t, item(sm("big"), "big"), item(sm("small"), "small")),
+			extra: []string{limit}, wantCode: 3,
+			wantMsg: []string{"secretsmanager BatchGetSecretValue of " + p + "/", "a value in it is larger than 65536 bytes"}},
+		{name: "secret cut off past the bound", spec: specJSON(t, item(sm("small"), "small")),
+			moto:  on("GetSecretValue", cutOffValue(`{"Name":"`+p+`/small","SecretString":"`, 3<<20)),
+			extra: []string{limit, "INJECTOR_SECRETS_BATCH=never"}, wantCode: 3,
+			wantMsg: []string{sm("small") + ": value is larger than 65536 bytes"}},
+		{name: "parameter cut off past the bound", spec: specJSON(t, item("ssm:/"+p+"/param", "param")),
+			moto:  on("GetParameters", cutOffValue(`{"Parameters":[{"Name":"/`+p+`/param","Value":"`, 3<<20)),
+			extra: []string{limit}, wantCode: 3,
+			wantMsg: []string{"ssm:/" + p + "/param: value is larger than 65536 bytes"}},
+		{name: "path page cut off past the bound", spec: specJSON(t, map[string]any{"from": "ssm:/" + p + "/path/", "path": "path.json"}),
+			moto:  on("GetParametersByPath", cutOffValue(`{"Parameters":[{"Name":"/`+p+`/path/a","Value":"`, 3<<20)),
+			extra: []string{limit}, wantCode: 3,
+			wantMsg: []string{"ssm:/" + p + "/path/: value is larger than 65536 bytes"}},
+	}
+	runFaultCases(t, nil, cases)
 }

@@ -558,7 +558,8 @@ func (p *proxy) serveTruncated(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveRewritten forwards r and answers with rewrite applied to the
-// answer's body.
+// answer's body, without a Content-Length when the body is large (the
+// server then sends it chunked).
 func (p *proxy) serveRewritten(w http.ResponseWriter, r *http.Request, rewrite func([]byte) []byte) {
 	rec := httptest.NewRecorder()
 	p.rp.ServeHTTP(rec, r)
@@ -566,7 +567,7 @@ func (p *proxy) serveRewritten(w http.ResponseWriter, r *http.Request, rewrite f
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Del("Content-Length")
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
 }

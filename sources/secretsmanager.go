@@ -67,9 +67,9 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 		var errs []error
 		in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
 		for {
-			resp, err := client.BatchGetSecretValue(ctx, in)
+			resp, err := client.BatchGetSecretValue(ctx, in, f.smBound(len(ids)))
 			if err != nil {
-				return callError(strings.Join(ids, ", "), smService, opBatchSecret, err)
+				return f.answerError(strings.Join(ids, ", "), targets, smService, opBatchSecret, err)
 			}
 			for _, e := range resp.Errors {
 				errs = append(errs, &Error{Ref: aws.ToString(e.SecretId), Service: smService, Operation: opBatchSecret,
@@ -124,9 +124,9 @@ func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
 		if t.VersionStage != "" {
 			in.VersionStage = aws.String(t.VersionStage)
 		}
-		resp, err := client.GetSecretValue(ctx, in)
+		resp, err := client.GetSecretValue(ctx, in, f.smBound(1))
 		if err != nil {
-			return callError(t.String(), smService, opGetSecret, err)
+			return f.answerError(t.String(), []ref.Target{t}, smService, opGetSecret, err)
 		}
 		val, err := f.secretValue(t, resp.SecretString, resp.SecretBinary, aws.ToString(resp.VersionId), resp.VersionStages)
 		if err != nil {
@@ -135,6 +135,13 @@ func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
 		out.put(t, val)
 		return nil
 	}}
+}
+
+// smBound bounds the answer of a Secrets Manager call that carries up to n
+// values (see answerBound).
+func (f *Fetcher) smBound(n int) func(*secretsmanager.Options) {
+	bound := f.valuesBound(n)
+	return func(o *secretsmanager.Options) { o.APIOptions = append(o.APIOptions, addBound(bound)) }
 }
 
 // secretValue checks and wraps one secret's answer. The stage recorded is

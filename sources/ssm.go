@@ -33,7 +33,7 @@ func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
 func (f *Fetcher) fetchParameters(client ssmAPI, targets []ref.Target) call {
 	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, KMS: true, Note: "up to 10 names, with decryption"}
 	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		return getParameters(ctx, client, targets, true, func(t ref.Target, p types.Parameter, found bool) error {
+		return f.getParameters(ctx, client, targets, true, func(t ref.Target, p types.Parameter, found bool) error {
 			if !found {
 				return &Error{Ref: t.ID, Service: ssmService, Operation: opGetParameters,
 					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
@@ -52,14 +52,15 @@ func (f *Fetcher) fetchParameters(client ssmAPI, targets []ref.Target) call {
 // decrypting SecureString values if decrypt, and calls visit with each
 // target and the parameter that answers it (found is false when none
 // does). It returns the call's error, or every error visit returned.
-func getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, decrypt bool, visit func(t ref.Target, p types.Parameter, found bool) error) error {
+func (f *Fetcher) getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, decrypt bool, visit func(t ref.Target, p types.Parameter, found bool) error) error {
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.ID
 	}
-	resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)})
+	resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)},
+		ssmBound(f.valuesBound(len(names))))
 	if err != nil {
-		return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
+		return f.answerError(strings.Join(names, ", "), targets, ssmService, opGetParameters, err)
 	}
 	var errs []error
 	for _, t := range targets {
@@ -69,6 +70,11 @@ func getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, dec
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ssmBound bounds the answer of an SSM call (see answerBound).
+func ssmBound(bound int64) func(*ssm.Options) {
+	return func(o *ssm.Options) { o.APIOptions = append(o.APIOptions, addBound(bound)) }
 }
 
 // findParameter finds the parameter answering a requested name or ARN, with

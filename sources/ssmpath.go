@@ -114,9 +114,11 @@ func (f *Fetcher) walkPath(ctx context.Context, client ssmAPI, t ref.Target, dec
 	in := &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(decrypt)}
 	seen := map[string]bool{}
 	for {
-		resp, err := client.GetParametersByPath(ctx, in)
+		// The values of one page are part of the path's value, within
+		// the limit together.
+		resp, err := client.GetParametersByPath(ctx, in, ssmBound(answerBound(f.opts.MaxValueBytes, parametersBatch)))
 		if err != nil {
-			return callError(t.String(), ssmService, opGetParametersByPath, err)
+			return f.answerError(t.String(), []ref.Target{t}, ssmService, opGetParametersByPath, err)
 		}
 		for _, p := range resp.Parameters {
 			name := aws.ToString(p.Name)

@@ -72,11 +72,11 @@ func (s3Source) fixed(t ref.Target) bool { return t.VersionID != "" }
 
 func (secretsManagerSource) checks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.secretsManager(region)
-	return eachRequest(reqs, func(r Request) call { return describeSecret(client, r.Target) })
+	return eachRequest(reqs, func(r Request) call { return f.describeSecret(client, r.Target) })
 }
 
 func (ssmSource) checks(f *Fetcher, region string, reqs []Request) []call {
-	return f.parameterCalls(region, reqs, parameterVersions)
+	return f.parameterCalls(region, reqs, f.parameterVersions)
 }
 
 func (s3Source) checks(f *Fetcher, region string, reqs []Request) []call {
@@ -87,12 +87,12 @@ func (s3Source) checks(f *Fetcher, region string, reqs []Request) []call {
 // describeSecret finds the version id that holds the target's stage
 // (AWSCURRENT unless it pins another). A version staged AWSPENDING while
 // AWSCURRENT stays put changes nothing.
-func describeSecret(client secretsManagerAPI, t ref.Target) call {
+func (f *Fetcher) describeSecret(client secretsManagerAPI, t ref.Target) call {
 	desc := Call{Service: smService, Operation: opDescribeSecret, Targets: []ref.Target{t}, Note: "version ids and stages, no value"}
 	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		resp, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(t.ID)})
+		resp, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(t.ID)}, f.smBound(1))
 		if err != nil {
-			return callError(t.String(), smService, opDescribeSecret, err)
+			return f.answerError(t.String(), []ref.Target{t}, smService, opDescribeSecret, err)
 		}
 		stage := t.VersionStage
 		if stage == "" {
@@ -111,10 +111,10 @@ func describeSecret(client secretsManagerAPI, t ref.Target) call {
 
 // parameterVersions reads the Version of up to 10 parameters in one call,
 // without decryption.
-func parameterVersions(client ssmAPI, targets []ref.Target) call {
+func (f *Fetcher) parameterVersions(client ssmAPI, targets []ref.Target) call {
 	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, Note: "versions only, without decryption"}
 	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		return getParameters(ctx, client, targets, false, func(t ref.Target, p types.Parameter, found bool) error {
+		return f.getParameters(ctx, client, targets, false, func(t ref.Target, p types.Parameter, found bool) error {
 			if !found {
 				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
 					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
