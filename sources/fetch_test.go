@@ -375,10 +375,10 @@ func TestFetchCancelled(t *testing.T) {
 
 func TestCheckRegions(t *testing.T) {
 	f := newFetcher(newFake(), "", Options{})
-	if err := f.Check([]ref.Target{target(t, "arn:aws:ssm:eu-west-1:111122223333:parameter/p")}); err != nil {
+	if err := f.Preflight([]ref.Target{target(t, "arn:aws:ssm:eu-west-1:111122223333:parameter/p")}); err != nil {
 		t.Fatalf("ARN region refused: %v", err)
 	}
-	err := f.Check([]ref.Target{target(t, "secretsmanager:x")})
+	err := f.Preflight([]ref.Target{target(t, "secretsmanager:x")})
 	if !errors.Is(err, ErrNoRegion) || !strings.Contains(err.Error(), "secretsmanager:x names no region") {
 		t.Fatalf("err = %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -15,10 +16,13 @@ import (
 )
 
 const (
-	smService     = "secretsmanager"
-	stageCurrent  = "AWSCURRENT"
-	opBatchSecret = "BatchGetSecretValue"
-	opGetSecret   = "GetSecretValue"
+	smService        = "secretsmanager"
+	stageCurrent     = "AWSCURRENT"
+	opBatchSecret    = "BatchGetSecretValue"
+	opGetSecret      = "GetSecretValue"
+	opDescribeSecret = "DescribeSecret"
+	// secretsBatch is the most secrets one BatchGetSecretValue call takes.
+	secretsBatch = 20
 )
 
 // secretsManagerSource reads Secrets Manager. By default (calls) each
@@ -51,6 +55,39 @@ func (secretsManagerSource) batchCalls(f *Fetcher, region string, reqs []Request
 		calls = append(calls, f.batchGetSecrets(client, chunk))
 	}
 	return calls
+}
+
+// fixed: a version id never moves; a staging label can.
+func (secretsManagerSource) fixed(t ref.Target) bool { return t.VersionID != "" }
+
+func (secretsManagerSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.secretsManager(region)
+	return eachRequest(reqs, func(r Request) call { return f.describeSecret(client, r.Target) })
+}
+
+// describeSecret finds the version id that holds the target's stage
+// (AWSCURRENT unless it pins another). A version staged AWSPENDING while
+// AWSCURRENT stays put changes nothing.
+func (f *Fetcher) describeSecret(client secretsManagerAPI, t ref.Target) call {
+	desc := Call{Service: smService, Operation: opDescribeSecret, Targets: []ref.Target{t}, Note: "version ids and stages, no value"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
+		resp, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(t.ID)}, f.smBound(1))
+		if err != nil {
+			return f.answerError(t.String(), []ref.Target{t}, smService, opDescribeSecret, err)
+		}
+		stage := t.VersionStage
+		if stage == "" {
+			stage = stageCurrent
+		}
+		for id, stages := range resp.VersionIdsToStages {
+			if slices.Contains(stages, stage) {
+				out.putVersion(t, secret.Version{ID: id, Stage: stage})
+				return nil
+			}
+		}
+		return &Error{Ref: t.String(), Service: smService, Operation: opDescribeSecret,
+			Err: fmt.Errorf("no version of the secret is staged %s", stage)}
+	}}
 }
 
 // batchGetSecrets fetches up to 20 unpinned secrets in one call (more if the

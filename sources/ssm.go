@@ -19,6 +19,9 @@ import (
 const (
 	ssmService      = "ssm"
 	opGetParameters = "GetParameters"
+	// parametersBatch is the most names one GetParameters call takes, and
+	// the most parameters one GetParametersByPath page holds.
+	parametersBatch = 10
 )
 
 // ssmSource reads SSM Parameter Store, 10 parameters to a GetParameters call.
@@ -26,6 +29,30 @@ type ssmSource struct{ awsService }
 
 func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	return f.parameterCalls(region, reqs, f.fetchParameters)
+}
+
+// fixed: a parameter version number never moves; a label can.
+func (ssmSource) fixed(t ref.Target) bool {
+	_, sel := ref.SplitSelector(t.ID)
+	return sel != "" && strings.Trim(sel, "0123456789") == ""
+}
+
+func (ssmSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
+	return f.parameterCalls(region, reqs, f.parameterVersions)
+}
+
+// parameterCalls makes one call of mk per 10 parameters of a region.
+func (f *Fetcher) parameterCalls(region string, reqs []Request, mk func(ssmAPI, []ref.Target) call) []call {
+	client := f.clients.ssm(region)
+	var calls []call
+	for chunk := range slices.Chunk(reqs, parametersBatch) {
+		targets := make([]ref.Target, len(chunk))
+		for i, r := range chunk {
+			targets[i] = r.Target
+		}
+		calls = append(calls, mk(client, targets))
+	}
+	return calls
 }
 
 // fetchParameters fetches up to 10 parameters in one call, decrypting
@@ -43,6 +70,22 @@ func (f *Fetcher) fetchParameters(client ssmAPI, targets []ref.Target) call {
 				return err
 			}
 			out.put(t, secret.New(v, secret.Version{ID: strconv.FormatInt(p.Version, 10)}))
+			return nil
+		})
+	}}
+}
+
+// parameterVersions reads the Version of up to 10 parameters in one call,
+// without decryption.
+func (f *Fetcher) parameterVersions(client ssmAPI, targets []ref.Target) call {
+	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, Note: "versions only, without decryption"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
+		return f.getParameters(ctx, client, targets, false, func(t ref.Target, p types.Parameter, found bool) error {
+			if !found {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
+					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
+			}
+			out.putVersion(t, secret.Version{ID: strconv.FormatInt(p.Version, 10)})
 			return nil
 		})
 	}}

@@ -46,10 +46,10 @@ func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
 // fixed: parameters come and go under a path, and each can change.
 func (ssmPathSource) fixed(ref.Target) bool { return false }
 
-// checks learns the path's version (see ssmPathSource) from the same pages
+// versionChecks learns the path's version (see ssmPathSource) from the same pages
 // without decryption: SecureString values come back as ciphertext and are
 // dropped unread.
-func (ssmPathSource) checks(f *Fetcher, region string, reqs []Request) []call {
+func (ssmPathSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.ssm(region)
 	return eachRequest(reqs, func(r Request) call {
 		desc := Call{Service: ssmService, Operation: opGetParametersByPath, Targets: []ref.Target{r.Target},
