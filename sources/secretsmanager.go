@@ -102,9 +102,9 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 		}
 		got := make([]*secret.Value, len(targets))
 		var errs []error
-		in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
-		for {
-			resp, err := client.BatchGetSecretValue(ctx, in, f.smBound(len(ids)))
+		pages := secretsmanager.NewBatchGetSecretValuePaginator(client, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
+		for pages.HasMorePages() {
+			resp, err := pages.NextPage(ctx, f.smBound(len(ids)))
 			if err != nil {
 				return f.answerError(strings.Join(ids, ", "), targets, smService, opBatchSecret, err)
 			}
@@ -130,10 +130,6 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 					got[i] = &val
 				}
 			}
-			if resp.NextToken == nil {
-				break
-			}
-			in.NextToken = resp.NextToken
 		}
 		if len(errs) > 0 {
 			return errors.Join(errs...)

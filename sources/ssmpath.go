@@ -111,12 +111,14 @@ func (f *Fetcher) walkPath(ctx context.Context, client ssmAPI, t ref.Target, dec
 	if path == "" {
 		path = "/"
 	}
-	in := &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(decrypt)}
+	pages := ssm.NewGetParametersByPathPaginator(client,
+		&ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(decrypt)})
+	// The values of one page are part of the path's value, within the
+	// limit together.
+	bound := ssmBound(answerBound(f.opts.MaxValueBytes, parametersBatch))
 	seen := map[string]bool{}
-	for {
-		// The values of one page are part of the path's value, within
-		// the limit together.
-		resp, err := client.GetParametersByPath(ctx, in, ssmBound(answerBound(f.opts.MaxValueBytes, parametersBatch)))
+	for pages.HasMorePages() {
+		resp, err := pages.NextPage(ctx, bound)
 		if err != nil {
 			return f.answerError(t.String(), []ref.Target{t}, ssmService, opGetParametersByPath, err)
 		}
@@ -139,11 +141,8 @@ func (f *Fetcher) walkPath(ctx context.Context, client ssmAPI, t ref.Target, dec
 				return err
 			}
 		}
-		if aws.ToString(resp.NextToken) == "" {
-			return nil
-		}
-		in.NextToken = resp.NextToken
 	}
+	return nil
 }
 
 // pathVersion is the version of a path: a digest of every name@version
