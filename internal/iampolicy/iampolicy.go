@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
 )
@@ -264,12 +266,12 @@ func NeedsKMS(calls []sources.Call) bool {
 // keyRegion checks that key is a KMS key ARN (IAM authorizes kms:Decrypt
 // on the key, not an alias) and returns its region.
 func keyRegion(key string) (string, error) {
-	parts := strings.SplitN(key, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "kms" || parts[3] == "" || parts[4] == "" ||
-		!strings.HasPrefix(parts[5], "key/") || len(parts[5]) == len("key/") || strings.ContainsAny(key, "*?") {
+	a, err := arn.Parse(key)
+	if err != nil || a.Partition == "" || a.Service != "kms" || a.Region == "" || a.AccountID == "" ||
+		!strings.HasPrefix(a.Resource, "key/") || len(a.Resource) == len("key/") || strings.ContainsAny(key, "*?") {
 		return "", fmt.Errorf("%w: KMS key %q: want a key ARN, arn:PARTITION:kms:REGION:ACCOUNT:key/ID (not an alias or a pattern)", ErrOptions, key)
 	}
-	return parts[3], nil
+	return a.Region, nil
 }
 
 func hasSecretSuffix(name string) bool {
