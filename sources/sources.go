@@ -31,11 +31,22 @@ type Request struct {
 // Values maps each fetched target to its value.
 type Values map[ref.Target]secret.Value
 
+// Defaults of the Options a caller leaves zero.
+const (
+	// DefaultMaxValueBytes bounds one value unless Options.MaxValueBytes
+	// says otherwise.
+	DefaultMaxValueBytes = 16 << 20
+	// DefaultMaxPathParameters is how many parameters one SSM path may
+	// expand to unless Options.MaxPathParameters says otherwise.
+	DefaultMaxPathParameters = 1000
+)
+
 // Options tune a Fetcher.
 type Options struct {
 	// S3PathStyle addresses buckets by path, for S3-compatible endpoints.
 	S3PathStyle bool
-	// MaxValueBytes bounds one value; larger values are an error.
+	// MaxValueBytes bounds one value (default DefaultMaxValueBytes);
+	// larger values are an error.
 	MaxValueBytes int64
 	// Concurrency bounds the API calls in flight.
 	Concurrency int
@@ -68,7 +79,7 @@ func newFetcher(c clientFactory, defaultRegion string, opts Options) *Fetcher {
 		opts.Concurrency = 1
 	}
 	if opts.MaxValueBytes <= 0 {
-		opts.MaxValueBytes = 16 << 20
+		opts.MaxValueBytes = DefaultMaxValueBytes
 	}
 	if opts.MaxPathParameters <= 0 {
 		opts.MaxPathParameters = DefaultMaxPathParameters

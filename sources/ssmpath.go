@@ -21,10 +21,6 @@ import (
 
 const opGetParametersByPath = "GetParametersByPath"
 
-// DefaultMaxPathParameters is how many parameters one SSM path may expand
-// to unless Options.MaxPathParameters says otherwise.
-const DefaultMaxPathParameters = 1000
-
 // ssmPathSource expands an SSM path (ssm:/app/prod/) to every parameter
 // below it, at any depth, with GetParametersByPath (Recursive,
 // WithDecryption), following every page.
