@@ -136,7 +136,7 @@ func (f *Fetcher) answerError(callRef string, targets []ref.Target, svc, op stri
 		return callError(callRef, svc, op, err)
 	}
 	if len(targets) == 1 {
-		return valueError(targets[0].String(), "value is larger than %d bytes", f.opts.MaxValueBytes)
+		return f.tooLarge(targets[0])
 	}
 	var tooLarge *answerTooLargeError
 	errors.As(err, &tooLarge)

@@ -192,9 +192,15 @@ var registry = map[ref.Source]source{
 	ref.SSMPath:        ssmPathSource{},
 }
 
+// checkSize refuses a value of n bytes for t if it is over the limit.
 func (f *Fetcher) checkSize(t ref.Target, n int64) error {
 	if n > f.opts.MaxValueBytes {
-		return valueError(t.String(), "value is larger than %d bytes", f.opts.MaxValueBytes)
+		return f.tooLarge(t)
 	}
 	return nil
+}
+
+// tooLarge is the error for a value of t over the limit.
+func (f *Fetcher) tooLarge(t ref.Target) *Error {
+	return valueError(t.String(), "value is larger than %d bytes", f.opts.MaxValueBytes)
 }

@@ -182,9 +182,8 @@ func (b *builder) add(c sources.Call) error {
 // digits cannot be told from a full ARN and is taken for one (Secrets
 // Manager itself advises against partial ARNs for this reason).
 func (b *builder) grantSecret(action string, t ref.Target, region string) error {
-	if strings.HasPrefix(t.ID, "arn:") {
-		_, name, _ := strings.Cut(t.ID, ":secret:")
-		if hasSecretSuffix(name) {
+	if a, err := arn.Parse(t.ID); err == nil {
+		if hasSecretSuffix(strings.TrimPrefix(a.Resource, "secret:")) {
 			b.grant(action, t.ID)
 		} else {
 			b.grant(action, t.ID+secretSuffix)
