@@ -161,7 +161,7 @@ func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sour
 	}
 	// Every target's own check (a region, a set environment variable)
 	// before any call.
-	if err := f.Check(p.Targets()); err != nil {
+	if err := f.Preflight(p.Targets()); err != nil {
 		return plan.Plan{}, nil, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
 	return p, f, nil
