@@ -78,7 +78,7 @@ func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, 
 	if err := waitLock(ctx, fd, parent); err != nil {
 		return err
 	}
-	if err := removeInPlaceLeftovers(d, base); err != nil {
+	if err := removeInPlaceLeftovers(d); err != nil {
 		return fmt.Errorf("removing what an earlier run left behind: %w", err)
 	}
 	current, err := readRegular(fd, base)
@@ -132,8 +132,9 @@ func readRegular(dirfd int, name string) ([]byte, error) {
 }
 
 // removeInPlaceLeftovers removes, from the directory d, Update's temporary
-// files and the per-file scheme's ones for name.
-func removeInPlaceLeftovers(d *os.File, name string) error {
+// files (regular files named as Update names them, and nothing else: the
+// directory belongs to another program).
+func removeInPlaceLeftovers(d *os.File) error {
 	if _, err := d.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
@@ -144,8 +145,7 @@ func removeInPlaceLeftovers(d *os.File, name string) error {
 	var errs []error
 	for _, e := range entries {
 		n := e.Name()
-		old := isOldTemp(n) && strings.HasPrefix(n, "."+name+".")
-		if e.Type().IsRegular() && (isInPlaceTemp(n) || old) {
+		if e.Type().IsRegular() && isInPlaceTemp(n) {
 			if err := unix.Unlinkat(int(d.Fd()), n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 				errs = append(errs, &fs.PathError{Op: "unlink", Path: n, Err: err})
 			}

@@ -221,8 +221,8 @@ func TestWriteRemovesStaleLinks(t *testing.T) {
 }
 
 // TestWriteRemovesLeftovers: what killed runs leave (generations ..data
-// does not point to, ..data_tmp, replaced content, the per-file scheme's
-// temporaries and backups) is removed before anything is written.
+// does not point to, ..data_tmp, replaced content) is removed before
+// anything is written.
 func TestWriteRemovesLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	writeAll(t, dir, opts0400, "a", "1")
@@ -230,10 +230,7 @@ func TestWriteRemovesLeftovers(t *testing.T) {
 	mustWrite(t, filepath.Join(dir, "..2020_01_01_00_00_00.deadbeef", "a", "k"), "secret")
 	mustSymlink(t, "..2020_01_01_00_00_00.deadbeef", filepath.Join(dir, "..data_tmp"))
 	mustMkdir(t, filepath.Join(dir, "..tmp.0123456789abcdef"))
-	mustWrite(t, filepath.Join(dir, ".old.tmp-0123456789abcdef"), "secret")
-	mustWrite(t, filepath.Join(dir, "kept", ".f.old-0123456789abcdef"), "secret")
 	mustWrite(t, filepath.Join(dir, "kept", "f"), "mine")
-	mustWrite(t, filepath.Join(dir, "kept", ".f.tmp-short"), "mine too")
 
 	mustWrite(t, filepath.Join(dir, "..status.json"), "{}") // refresh mode's, not a leftover
 
@@ -245,9 +242,42 @@ func TestWriteRemovesLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClean(t, dir)
-	want := map[string]string{"a": "2", "kept/": "", "kept/f": "mine", "kept/.f.tmp-short": "mine too"}
+	want := map[string]string{"a": "2", "kept/": "", "kept/f": "mine"}
 	if got := visible(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("visible = %v, want %v", got, want)
+	}
+}
+
+// lookalikes are names no item writes that look like temporaries of some
+// scheme (an app's own, or a per-file writer's); only ".." names in the
+// root are the injector's, so every one of these stays.
+var lookalikes = []string{
+	".notes.tmp-00112233445566aa",
+	".x.old-0123456789abcdef",
+	"appdata/.settings.old-fedcba9876543210",
+	"appdata/cache/.state.json.tmp-0123456789abcdef",
+	"appdata/.injector.tmp-0123456789abcdef",
+	".injector.tmp-0123456789abcdef",
+	"a.tmp-0123456789abcdef",
+}
+
+// TestWriteLeavesLookalikes: a run removes nothing no item names, however
+// its name looks, in the root or below it.
+func TestWriteLeavesLookalikes(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]string{}
+	for i, p := range lookalikes {
+		mustWrite(t, filepath.Join(dir, p), fmt.Sprint("app data ", i))
+		want[p] = fmt.Sprint("app data ", i)
+	}
+	for range 2 {
+		writeAll(t, dir, opts0400, "a", "1")
+	}
+	got := tree(t, dir)
+	for p, v := range want {
+		if got[p] != v {
+			t.Errorf("%s = %q, want %q left alone", p, got[p], v)
+		}
 	}
 }
 
@@ -376,10 +406,18 @@ func TestUpdate(t *testing.T) {
 	mustWrite(t, filepath.Join(dir, "ecs", ".injector.tmp-0123456789abcdef"), "killed run")
 	mustWrite(t, filepath.Join(dir, "ecs", ".ecs.config.old-0123456789abcdef"), "older scheme")
 	mustWrite(t, filepath.Join(dir, "ecs", ".other.old-0123456789abcdef"), "not ours")
+	mustWrite(t, filepath.Join(dir, "ecs", ".injector.tmp-0123456789abcdeX"), "not ours either")
 	if err := Update(context.Background(), dir, "ecs/ecs.config", opts0400, appendLine); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"ecs/": "", "ecs/ecs.config": "line\nline\nline\n", "ecs/.other.old-0123456789abcdef": "not ours"}
+	// Only Update's own temporary goes; names that merely look like some
+	// temporary are the directory owner's.
+	want := map[string]string{
+		"ecs/": "", "ecs/ecs.config": "line\nline\nline\n",
+		"ecs/.ecs.config.old-0123456789abcdef": "older scheme",
+		"ecs/.other.old-0123456789abcdef":      "not ours",
+		"ecs/.injector.tmp-0123456789abcdeX":   "not ours either",
+	}
 	if got := tree(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("tree = %v, want %v", got, want)
 	}

@@ -1,0 +1,102 @@
+package integration_test
+
+// What the injector may touch in an output root: only what it can prove is
+// its own.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// lookalikes are files no item writes whose names look like the temporaries
+// of some per-file writer, with the mode each is planted with.
+var lookalikes = map[string]os.FileMode{
+	"appdata/cache/.state.json.tmp-0123456789abcdef": 0o600,
+	"appdata/.settings.old-fedcba9876543210":         0o644,
+	".notes.tmp-00112233445566aa":                    0o600,
+	".db.url.old-0123456789abcdef":                   0o400,
+	"appdata/.injector.tmp-0123456789abcdef":         0o644,
+	".injector.tmp-0123456789abcdef":                 0o644,
+	"sm.tmp-0123456789abcdef":                        0o644,
+}
+
+// TestLayoutLeavesLookalikes: a run, and a refresh-mode run, leave every
+// file no item names byte for byte as it was, in the root or in a
+// directory no item writes, whatever its name looks like.
+func TestLayoutLeavesLookalikes(t *testing.T) {
+	s := seedValues(t, false)
+	spec := specJSON(t, s.items...)
+	runs := []struct {
+		name string
+		run  func(t *testing.T, dir string)
+	}{
+		{"run", func(t *testing.T, dir string) {
+			res := h.injectOK(t, spec, dir)
+			assertNoSecret(t, res.output, s.secrets...)
+		}},
+		{"refresh", func(t *testing.T, dir string) {
+			r := startRefresh(t, spec, dir)
+			r.published(t, 1)
+			if code, _ := r.signal(t, syscall.SIGTERM); code != 0 {
+				t.Errorf("SIGTERM: exit %d:\n%s", code, redact(r.out.String(), s.secrets))
+			}
+			assertNoSecret(t, r.out.String(), s.secrets...)
+		}},
+	}
+	for _, rc := range runs {
+		t.Run(rc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for p, mode := range lookalikes {
+				plantFile(t, filepath.Join(dir, p), "app's own data for "+p, mode)
+			}
+			before := visibleTree(t, dir)
+			rc.run(t, dir)
+			for p, mode := range lookalikes {
+				b, err := os.ReadFile(filepath.Join(dir, p))
+				if err != nil || string(b) != "app's own data for "+p {
+					t.Errorf("%s: %q, %v; want it left alone", p, b, err)
+					continue
+				}
+				if fi, err := os.Lstat(filepath.Join(dir, p)); err != nil || fi.Mode() != mode {
+					t.Errorf("%s: mode %v, %v; want %v", p, fi.Mode(), err, mode)
+				}
+			}
+			if err := written(dir, before, visibleTree(t, dir), s.files); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestInPlaceLeavesLookalikes: an ecs-config run removes, from the file's
+// directory, only its own temporary files.
+func TestInPlaceLeavesLookalikes(t *testing.T) {
+	password := "registry-password-" + randHex(8)
+	login := fmt.Sprintf(`{"username":"robot","password":%q}`, password)
+	name := uniq() + "/login"
+	putSecret(t, name, login)
+	dir := t.TempDir()
+	plantFile(t, filepath.Join(dir, "ecs.config"), "ECS_CLUSTER=prod\n", 0o644)
+	kept := []string{".ecs.config.old-0123456789abcdef", ".ecs.config.tmp-0123456789abcdef", ".injector.tmp-0123456789abcdeX", ".injector.old-0123456789abcdef"}
+	for _, p := range kept {
+		plantFile(t, filepath.Join(dir, p), "agent's "+p, 0o600)
+	}
+	plantFile(t, filepath.Join(dir, ".injector.tmp-0123456789abcdef"), "a killed run's", 0o600)
+	res := h.injectOK(t, specJSON(t, map[string]any{"from": "secretsmanager:" + name, "path": "ecs.config", "format": "ecs-config", "registry": "r.example.com"}), dir)
+	assertNoSecret(t, res.output, password)
+	for _, p := range kept {
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(b) != "agent's "+p {
+			t.Errorf("%s: %q, %v; want it left alone", p, b, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, ".injector.tmp-0123456789abcdef")); !os.IsNotExist(err) {
+		t.Errorf("a killed run's temporary is still there (%v)", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "ecs.config")); !strings.Contains(string(b), "ECS_CLUSTER=prod\n") {
+		t.Error("ecs.config was not merged into")
+	}
+}
