@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/ecs-secret-injector/injector/refresh"
 )
 
 // lookalikes are files no item writes whose names look like the temporaries
@@ -98,5 +101,33 @@ func TestInPlaceLeavesLookalikes(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "ecs.config")); !strings.Contains(string(b), "ECS_CLUSTER=prod\n") {
 		t.Error("ecs.config was not merged into")
+	}
+}
+
+// TestRefreshStatusNameTaken: a directory at ..status.json makes a
+// refresh-mode run exit 5 after its switch, saying that the new files are
+// visible; they are, complete, and the directory is left alone.
+func TestRefreshStatusNameTaken(t *testing.T) {
+	s := seedValues(t, false)
+	dir := t.TempDir()
+	mkdir(t, filepath.Join(dir, refresh.StatusFile, "app"))
+	before := visibleTree(t, dir)
+	r := startRefresh(t, specJSON(t, s.items...), dir)
+	select {
+	case <-r.exited:
+	case <-time.After(patience):
+		t.Fatalf("no exit within %s:\n%s", patience, redact(r.out.String(), s.secrets))
+	}
+	out := r.out.String()
+	assertNoSecret(t, out, s.secrets...)
+	if r.code != 5 || !strings.Contains(out, "the new files are visible, but writing the status file ..status.json") ||
+		!strings.Contains(out, "is a directory") {
+		t.Fatalf("exit %d, want 5 saying the new files are visible and the status file name is a directory:\n%s", r.code, redact(out, s.secrets))
+	}
+	if err := written(dir, before, visibleTree(t, dir), s.files); err != nil {
+		t.Error(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, refresh.StatusFile, "app")); err != nil || !fi.IsDir() {
+		t.Errorf("the directory at ..status.json was touched: %v", err)
 	}
 }

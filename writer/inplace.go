@@ -60,7 +60,6 @@ type update struct {
 	opts  Options
 	dirs  []string // created, in creation order
 	dir   *os.File // the file's directory
-	temp  string   // the temporary file, until renamed
 	fnErr bool     // the error came from fn
 }
 
@@ -93,18 +92,7 @@ func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	u.temp = ".injector.tmp-" + randomHex(8)
-	if err := writeFile(fd, u.temp, data, u.opts, true); err != nil {
-		return err
-	}
-	if err := unix.Renameat(fd, u.temp, fd, base); err != nil {
-		return &fs.PathError{Op: "rename", Path: base, Err: err}
-	}
-	u.temp = ""
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing its directory: %w", err)
-	}
-	return nil
+	return replaceFile(d, base, inPlaceTempPrefix+randomHex(8), data, u.opts)
 }
 
 // readRegular returns the content of the regular file name under dirfd, or
@@ -189,14 +177,10 @@ func (u *update) mkdirs(dir string) error {
 	return nil
 }
 
-// undo removes the temporary file and the directories run created.
+// undo removes the directories run created (replaceFile removes its
+// temporary itself).
 func (u *update) undo() error {
 	var errs []error
-	if u.dir != nil && u.temp != "" {
-		if err := unix.Unlinkat(int(u.dir.Fd()), u.temp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, err)
-		}
-	}
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		if err := u.root.Remove(u.dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)

@@ -25,10 +25,13 @@ func isGeneration(name string) bool {
 	return rest[len(timeLayout)] == '.' && isLowerHex(rest[len(timeLayout)+1:])
 }
 
+// inPlaceTempPrefix begins the names of Update's temporary files.
+const inPlaceTempPrefix = ".injector.tmp-"
+
 // isInPlaceTemp reports whether name is one of Update's temporary files,
 // .injector.tmp-<16 lowercase hex>.
 func isInPlaceTemp(name string) bool {
-	rest, ok := strings.CutPrefix(name, ".injector.tmp-")
+	rest, ok := strings.CutPrefix(name, inPlaceTempPrefix)
 	return ok && len(rest) == 16 && isLowerHex(rest)
 }
 
