@@ -4,7 +4,9 @@ package integration_test
 // its own.
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +131,49 @@ func TestRefreshStatusNameTaken(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, refresh.StatusFile, "app")); err != nil || !fi.IsDir() {
 		t.Errorf("the directory at ..status.json was touched: %v", err)
+	}
+}
+
+// TestInPlaceOldFileTooLarge: an ecs.config past INJECTOR_MAX_VALUE_BYTES
+// is not read whole: the run fails with exit 4 naming the path and the
+// limit, and the file stays as it was.
+func TestInPlaceOldFileTooLarge(t *testing.T) {
+	password := "registry-password-" + randHex(8)
+	name := uniq() + "/login"
+	putSecret(t, name, fmt.Sprintf(`{"username":"robot","password":%q}`, password))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ecs.config")
+	plantFile(t, file, "ECS_CLUSTER=prod\n", 0o644)
+	if err := os.Truncate(file, 256<<20); err != nil { // sparse
+		t.Fatal(err)
+	}
+	sum := func() string {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := f.Stat()
+		return fmt.Sprintf("%x %d %v %v", h.Sum(nil), fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime(), fi.Mode())
+	}
+	before := sum()
+	res := h.inject(t, specJSON(t, map[string]any{"from": "secretsmanager:" + name, "path": "ecs.config", "format": "ecs-config", "registry": "r.example.com"}),
+		dir, "INJECTOR_TIMEOUT=1s", "INJECTOR_MAX_VALUE_BYTES=1048576")
+	assertNoSecret(t, res.output, password)
+	for _, want := range []string{"ecs.config", "larger than the limit of 1048576 bytes", "INJECTOR_MAX_VALUE_BYTES"} {
+		if res.code != 4 || !strings.Contains(res.output, want) {
+			t.Fatalf("exit %d, want 4 with %q:\n%s", res.code, want, res.output)
+		}
+	}
+	t.Logf("exit %d after %s", res.code, res.wall)
+	if after := sum(); after != before {
+		t.Errorf("ecs.config changed: %s, was %s", after, before)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the directory holds %v, want ecs.config alone", entries)
 	}
 }

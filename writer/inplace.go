@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,9 +23,11 @@ import (
 // apply. Missing directories are created; symbolic links on the way, or as
 // the file, are refused. Runs on one directory take turns (a lock on the
 // directory itself), and each removes the temporary files a killed run left
-// there. An error from fn is returned as it is; the others wrap ErrWrite.
-// On error the file is as it was.
-func Update(ctx context.Context, dir, name string, opts Options, fn func(current []byte) ([]byte, error)) error {
+// there. The current content is read in chunks while ctx lasts, and a
+// file larger than limit bytes is not read: the error wraps ErrTooLarge
+// (and not ErrWrite). An error from fn is returned as it is; the others
+// wrap ErrWrite. On error the file is as it was.
+func Update(ctx context.Context, dir, name string, limit int64, opts Options, fn func(current []byte) ([]byte, error)) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
@@ -42,7 +45,7 @@ func Update(ctx context.Context, dir, name string, opts Options, fn func(current
 			u.dir.Close()
 		}
 	}()
-	err = u.run(ctx, name, fn)
+	err = u.run(ctx, name, limit, fn)
 	if err == nil {
 		return nil
 	}
@@ -52,8 +55,19 @@ func Update(ctx context.Context, dir, name string, opts Options, fn func(current
 	if u.fnErr {
 		return err
 	}
+	if errors.Is(err, ErrTooLarge) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	return fmt.Errorf("%w: %s: %w", ErrWrite, name, err)
 }
+
+// ErrTooLarge is wrapped by Update's error when the file it merges into is
+// larger than its limit.
+var ErrTooLarge = errors.New("larger than the limit")
+
+// readChunk is how much of the file to merge into is read between two
+// looks at the context.
+const readChunk = 256 << 10
 
 type update struct {
 	root  *os.Root
@@ -63,7 +77,7 @@ type update struct {
 	fnErr bool     // the error came from fn
 }
 
-func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, error)) error {
+func (u *update) run(ctx context.Context, name string, limit int64, fn func([]byte) ([]byte, error)) error {
 	parent, base := path.Dir(name), path.Base(name)
 	if err := u.mkdirs(parent); err != nil {
 		return err
@@ -80,7 +94,7 @@ func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, 
 	if err := removeInPlaceLeftovers(d); err != nil {
 		return fmt.Errorf("removing what an earlier run left behind: %w", err)
 	}
-	current, err := readRegular(fd, base)
+	current, err := readRegular(ctx, fd, base, limit)
 	if err != nil {
 		return err
 	}
@@ -96,8 +110,9 @@ func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, 
 }
 
 // readRegular returns the content of the regular file name under dirfd, or
-// nil if there is none.
-func readRegular(dirfd int, name string) ([]byte, error) {
+// nil if there is none. It reads at most limit bytes, in chunks, and stops
+// when ctx ends.
+func readRegular(ctx context.Context, dirfd int, name string, limit int64) ([]byte, error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
@@ -116,7 +131,29 @@ func readRegular(dirfd int, name string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("target exists and is not a regular file (%s)", fi.Mode().Type())
 	}
-	return io.ReadAll(f)
+	tooLarge := func(size int64) error {
+		return fmt.Errorf("the file to merge into (%d bytes) is %w of %d bytes", size, ErrTooLarge, limit)
+	}
+	if fi.Size() > limit {
+		return nil, tooLarge(fi.Size())
+	}
+	var b bytes.Buffer
+	b.Grow(int(fi.Size()) + 1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading the file to merge into: %w", context.Cause(ctx))
+		}
+		_, err := io.CopyN(&b, f, readChunk)
+		if int64(b.Len()) > limit {
+			return nil, tooLarge(int64(b.Len()))
+		}
+		if errors.Is(err, io.EOF) {
+			return b.Bytes(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // removeInPlaceLeftovers removes, from the directory d, Update's temporary

@@ -399,7 +399,7 @@ func TestUpdate(t *testing.T) {
 	appendLine := func(cur []byte) ([]byte, error) { return append(cur, "line\n"...), nil }
 	dir := t.TempDir()
 	for range 2 {
-		if err := Update(context.Background(), dir, "ecs/ecs.config", opts0400, appendLine); err != nil {
+		if err := Update(context.Background(), dir, "ecs/ecs.config", 1<<20, opts0400, appendLine); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -407,7 +407,7 @@ func TestUpdate(t *testing.T) {
 	mustWrite(t, filepath.Join(dir, "ecs", ".ecs.config.old-0123456789abcdef"), "older scheme")
 	mustWrite(t, filepath.Join(dir, "ecs", ".other.old-0123456789abcdef"), "not ours")
 	mustWrite(t, filepath.Join(dir, "ecs", ".injector.tmp-0123456789abcdeX"), "not ours either")
-	if err := Update(context.Background(), dir, "ecs/ecs.config", opts0400, appendLine); err != nil {
+	if err := Update(context.Background(), dir, "ecs/ecs.config", 1<<20, opts0400, appendLine); err != nil {
 		t.Fatal(err)
 	}
 	// Only Update's own temporary goes; names that merely look like some
@@ -459,7 +459,7 @@ func TestUpdateRefuses(t *testing.T) {
 			if fn == nil {
 				fn = func([]byte) ([]byte, error) { return []byte("new"), nil }
 			}
-			err := Update(context.Background(), dir, "ecs/ecs.config", opts0400, fn)
+			err := Update(context.Background(), dir, "ecs/ecs.config", 1<<20, opts0400, fn)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || errors.Is(err, ErrWrite) != tt.write {
 				t.Fatalf("err = %v, want one saying %q (ErrWrite: %v)", err, tt.wantErr, tt.write)
 			}
@@ -580,11 +580,50 @@ func TestUpdateWaitsForLock(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err = Update(ctx, dir, "ecs.config", opts0400, func([]byte) ([]byte, error) { return []byte("x"), nil })
+	err = Update(ctx, dir, "ecs.config", 1<<20, opts0400, func([]byte) ([]byte, error) { return []byte("x"), nil })
 	if !errors.Is(err, ErrWrite) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "another injector run holds the lock") {
 		t.Fatalf("err = %v, want a clear lock timeout", err)
 	}
 	if got := tree(t, dir); len(got) != 0 {
 		t.Fatalf("tree = %v, want empty", got)
+	}
+}
+
+// TestUpdateBoundsCurrent: the file to merge into is read up to the limit;
+// a larger one is ErrTooLarge (not ErrWrite), fn is not called and the file
+// stays as it was.
+func TestUpdateBoundsCurrent(t *testing.T) {
+	const limit = 1000
+	for _, size := range []int{0, 1, limit - 1, limit, limit + 1, 10 * limit} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			dir := t.TempDir()
+			old := strings.Repeat("x", size)
+			mustWrite(t, filepath.Join(dir, "ecs.config"), old)
+			called := false
+			err := Update(context.Background(), dir, "ecs.config", limit, opts0400, func(cur []byte) ([]byte, error) {
+				called = true
+				if string(cur) != old {
+					t.Errorf("fn got %d bytes, want %d", len(cur), size)
+				}
+				return []byte("new"), nil
+			})
+			b, _ := os.ReadFile(filepath.Join(dir, "ecs.config"))
+			if size <= limit {
+				if err != nil || string(b) != "new" {
+					t.Fatalf("Update = %v, file %d bytes; want it replaced", err, len(b))
+				}
+				return
+			}
+			if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrWrite) || called ||
+				!strings.Contains(err.Error(), "ecs.config: the file to merge into") || !strings.Contains(err.Error(), "limit of 1000 bytes") {
+				t.Errorf("Update = %v (fn called: %v), want ErrTooLarge naming the path and the limit, before fn", err, called)
+			}
+			if string(b) != old {
+				t.Error("the file changed")
+			}
+			if got := tree(t, dir); len(got) != 1 {
+				t.Errorf("tree = %v, want ecs.config alone", got)
+			}
+		})
 	}
 }
