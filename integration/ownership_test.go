@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -175,5 +176,116 @@ func TestInPlaceOldFileTooLarge(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("the directory holds %v, want ecs.config alone", entries)
+	}
+}
+
+// appUID is the user an app reading the volume runs as.
+const appUID = 1000
+
+// sharedRoot returns an output root that appUID can reach (t.TempDir's
+// directories are for the test's user only).
+func sharedRoot(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("acting as another user needs root (here: uid", os.Geteuid(), ")")
+	}
+	base, err := os.MkdirTemp("", "injector-shared-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	dir := filepath.Join(base, "out")
+	mkdir(t, dir)
+	for _, d := range []string{base, dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// asApp starts a shell script as appUID in dir; its output is read from
+// the returned buffer. It is killed when t ends.
+func asApp(t *testing.T, dir, script string) *syncBuffer {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: appUID, Gid: appUID, Groups: []uint32{}}, Setpgid: true}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	})
+	return out
+}
+
+// TestLockAppCannotHold: a process of another user that reads the volume
+// cannot open ..lock, so it can take no lock on it, and a refresh-mode run
+// publishes a rotation while that process keeps trying.
+func TestLockAppCannotHold(t *testing.T) {
+	dir := sharedRoot(t)
+	tok := randHex(6)
+	id := putSecret(t, uniq()+"/rotated", "v1-"+tok)
+	r := startRefresh(t, specJSON(t, item(id, "token")), dir, "INJECTOR_FILE_MODE=0444")
+	defer func() { assertNoSecret(t, r.out.String(), "v1-"+tok, "v2-"+tok) }()
+	r.published(t, 1)
+	fi, err := os.Lstat(filepath.Join(dir, "..lock"))
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
+		t.Fatalf("..lock: %v, %v; want a regular file of the injector's user, mode 0600 whatever INJECTOR_FILE_MODE says", fi.Mode(), err)
+	}
+	// The app reads its file, and tries to hold the lock, again and again.
+	app := asApp(t, dir, `cat token >/dev/null && echo READ
+		while :; do flock -n -s ..lock -c 'echo GOT; sleep 600'; flock -n -x ..lock -c 'echo GOT; sleep 600'; sleep 0.02; done`)
+	r.waitFor(t, "the app's first tries", func() bool { return strings.Count(app.String(), "Permission denied") >= 4 })
+	if !strings.HasPrefix(app.String(), "READ\n") {
+		t.Fatalf("the app could not read its file:\n%s", app.String())
+	}
+	rotateSecret(t, id, "v2-"+tok)
+	r.waitFor(t, "generation 2, or the app holding the lock", func() bool {
+		return r.status().Generation >= 2 || strings.Contains(app.String(), "GOT")
+	})
+	if strings.Contains(app.String(), "GOT") {
+		t.Fatalf("a process of uid %d took a lock on ..lock:\n%s", appUID, app.String())
+	}
+	if got := readString(t, filepath.Join(dir, "token")); got != "v2-"+tok {
+		t.Errorf("token holds %d bytes, want the rotated value", len(got))
+	}
+	if code, _ := r.signal(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("SIGTERM: exit %d", code)
+	}
+}
+
+// TestLockReplacesReadableLock: a world-readable ..lock (as an older
+// injector left it) that a process of another user opened and holds
+// LOCK_SH on does not keep a run from publishing: the run replaces it with
+// one of its own, mode 0600.
+func TestLockReplacesReadableLock(t *testing.T) {
+	dir := sharedRoot(t)
+	s := seedValues(t, false)
+	plantFile(t, filepath.Join(dir, "..lock"), "", 0o644)
+	app := asApp(t, dir, `flock -s ..lock -c 'echo HELD; sleep 600'`)
+	deadline := time.Now().Add(patience)
+	for !strings.Contains(app.String(), "HELD") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the app took no lock:\n%s", app.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := visibleTree(t, dir)
+	res := h.inject(t, specJSON(t, s.items...), dir, "INJECTOR_TIMEOUT=5s")
+	assertNoSecret(t, res.output, s.secrets...)
+	if res.code != 0 {
+		t.Fatalf("exit %d, want 0 with the app holding the old ..lock:\n%s", res.code, redact(res.output, s.secrets))
+	}
+	checkWritten(t, dir, before, visibleTree(t, dir), s.files, s.secrets...)
+	fi, err := os.Lstat(filepath.Join(dir, "..lock"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("..lock: %v, %v; want it replaced with mode 0600", fi.Mode(), err)
 	}
 }

@@ -63,5 +63,5 @@ func WriteRootFile(dir, name string, data []byte, mode fs.FileMode) error {
 
 // isLayoutName reports whether name is one the layout itself uses.
 func isLayoutName(name string) bool {
-	return name == dataLink || name == dataTmp || name == lockName || strings.HasPrefix(name, tmpPrefix) || isGeneration(name)
+	return name == dataLink || name == dataTmp || name == lockName || name == lockNext || strings.HasPrefix(name, tmpPrefix) || isGeneration(name)
 }
