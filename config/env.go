@@ -54,7 +54,8 @@ type Variable struct {
 	Required           bool
 }
 
-// Variables lists every setting, in the order of the table in README.md.
+// Variables lists every setting, in the order of the table in
+// docs/configuration.md.
 func Variables() []Variable {
 	t := reflect.TypeFor[environment]()
 	vars := make([]Variable, t.NumField())

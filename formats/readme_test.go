@@ -8,16 +8,16 @@ import (
 	"testing"
 )
 
-// README's format table lists exactly the registered formats: the table is
-// kept from the registry, not by hand.
+// The format table of docs/formats.md lists exactly the registered formats:
+// the table is kept from the registry, not by hand.
 func TestREADMEFormats(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/formats.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, table, ok := strings.Cut(string(readme), "| `format` | output |")
 	if !ok {
-		t.Fatal("README has no format table")
+		t.Fatal("docs/formats.md has no format table")
 	}
 	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)`")
 	var listed []Name
@@ -31,6 +31,6 @@ func TestREADMEFormats(t *testing.T) {
 	}
 	slices.Sort(listed)
 	if want := Names(); !slices.Equal(listed, want) {
-		t.Errorf("README lists formats %v, the registry has %v", listed, want)
+		t.Errorf("docs/formats.md lists formats %v, the registry has %v", listed, want)
 	}
 }

@@ -127,13 +127,16 @@ func update(ctx context.Context, p plan.Plan, out plan.Output, f Fetcher, dir st
 	if err != nil {
 		return Report{}, err
 	}
-	err = writer.Update(ctx, dir, out.Path, opts, func(existing []byte) ([]byte, error) {
+	err = writer.Update(ctx, dir, out.Path, maxFileBytes(p), opts, func(existing []byte) ([]byte, error) {
 		files, err := renderOutput(ctx, out, newSelector(values), existing, maxFileBytes(p))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}
 		return files[0].Data, nil
 	})
+	if errors.Is(err, writer.ErrTooLarge) {
+		return Report{}, fmt.Errorf("%w: %w (INJECTOR_MAX_VALUE_BYTES)", ErrRender, err)
+	}
 	if err != nil {
 		return Report{}, err
 	}

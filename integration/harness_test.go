@@ -364,6 +364,9 @@ type fault struct {
 	drop     bool   // close the connection without an answer
 	truncate bool   // forward, but cut the body off halfway and close the connection
 	body     string // answer 200 with this JSON body (AWS JSON protocols)
+	// rewrite, if set, forwards the call and answers with rewrite applied
+	// to the upstream's answer body.
+	rewrite func(body []byte) []byte
 }
 
 // newProxy returns a proxy to upstream, trusting pool when it is https. The
@@ -521,6 +524,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"__type":%q,"message":"injected by test proxy"}`, f.code)
 	case f.truncate:
 		p.serveTruncated(w, r)
+	case f.rewrite != nil:
+		p.serveRewritten(w, r, f.rewrite)
 	case f.body != "":
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.Header().Set("X-Amzn-Requestid", "test-proxy")
@@ -550,6 +555,21 @@ func (p *proxy) serveTruncated(w http.ResponseWriter, r *http.Request) {
 			c.Close()
 		}
 	}
+}
+
+// serveRewritten forwards r and answers with rewrite applied to the
+// answer's body, without a Content-Length when the body is large (the
+// server then sends it chunked).
+func (p *proxy) serveRewritten(w http.ResponseWriter, r *http.Request, rewrite func([]byte) []byte) {
+	rec := httptest.NewRecorder()
+	p.rp.ServeHTTP(rec, r)
+	body := rewrite(rec.Body.Bytes())
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
 }
 
 // onRequest sets a function that sees every request (nil for none).

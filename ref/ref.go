@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Source is the AWS service a reference points into.
@@ -111,8 +113,8 @@ func SplitSelector(id string) (parameter, selector string) {
 // Account is the account an ARN target names, or "" for one written
 // without an ARN.
 func (t Target) Account() string {
-	if parts := strings.SplitN(t.ID, ":", 6); len(parts) == 6 && parts[0] == "arn" {
-		return parts[4]
+	if a, err := arn.Parse(t.ID); err == nil {
+		return a.AccountID
 	}
 	return ""
 }
@@ -183,17 +185,19 @@ func parseScheme(s string) (Ref, error) {
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func parseARN(s string) (Ref, error) {
-	// arn:partition:service:region:account:resource
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 {
+	// arn:partition:service:region:account:resource; s starts with "arn:",
+	// so the only way it fails to parse is too few fields.
+	a, err := arn.Parse(s)
+	if err != nil {
 		return Ref{}, errors.New("ARN has too few fields")
 	}
-	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
-	if partition == "" || region == "" || account == "" {
+	resource, region := a.Resource, a.Region
+	if a.Partition == "" || region == "" || a.AccountID == "" {
 		return Ref{}, errors.New("ARN needs partition, region and account")
 	}
-	prefix := strings.Join(parts[:5], ":") + ":"
-	switch service {
+	// Everything before the resource, which ends the ARN.
+	prefix := strings.TrimSuffix(s, resource)
+	switch service := a.Service; service {
 	case "secretsmanager":
 		rest, ok := strings.CutPrefix(resource, "secret:")
 		if !ok {

@@ -100,7 +100,7 @@ func (r *Refresher) Publish(ctx context.Context) error {
 	r.status.Generation, r.status.Files = 1, len(files)
 	r.status.Published, r.status.LastCheck, r.status.LastAttempt = now, now, now
 	if err := WriteStatus(r.opts.Dir, r.status); err != nil {
-		return fmt.Errorf("%w: %w", writer.ErrWrite, err)
+		return fmt.Errorf("%w: the new files are visible, but %w", writer.ErrWrite, err)
 	}
 	return nil
 }

@@ -1,14 +1,14 @@
 package refresh
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/writer"
 )
 
 // StatusFile is the name, under the output root, of the file that says how
@@ -74,37 +74,15 @@ func (s Status) Healthy(now time.Time) error {
 	return nil
 }
 
-// WriteStatus replaces the status file under dir atomically: a temporary
-// file (a ..tmp. name, which the writer removes at its start if a killed
-// run left it) renamed over it.
+// WriteStatus replaces the status file under dir, atomically and durably
+// (writer.WriteRootFile).
 func WriteStatus(dir string, s Status) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("the status file %s: %w", StatusFile, err)
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	defer root.Close()
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	// A ..tmp. name: a run killed here leaves it for the writer's clean-up.
-	tmp := "..tmp.status-" + hex.EncodeToString(b[:])
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	_, err = f.Write(append(data, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = root.Rename(tmp, StatusFile)
-	}
-	if err != nil {
-		_ = root.Remove(tmp)
-		return fmt.Errorf("writing status: %w", err)
+	if err := writer.WriteRootFile(dir, StatusFile, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing the status file %s: %w", StatusFile, err)
 	}
 	return nil
 }

@@ -1,11 +1,15 @@
 package refresh
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/writer"
 )
 
 func TestHealthy(t *testing.T) {
@@ -101,5 +105,38 @@ func TestReadStatusRefusesALink(t *testing.T) {
 	}
 	if _, err := ReadStatus(dir); err == nil {
 		t.Error("read a status file through a symbolic link")
+	}
+}
+
+// TestPublishStatusNameTaken: a directory at the status file's name makes
+// Publish fail after the switch with a write error that says the new files
+// are visible; they are, complete, and the directory is left alone.
+func TestPublishStatusNameTaken(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, StatusFile, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := New(buildPlan(t, twoSpec), twoSource(), testOptions(dir))
+	err := r.Publish(context.Background())
+	if !errors.Is(err, writer.ErrWrite) || !strings.Contains(err.Error(), "the new files are visible, but") ||
+		!strings.Contains(err.Error(), StatusFile) {
+		t.Fatalf("Publish = %v, want a write error saying the new files are visible and naming %s", err, StatusFile)
+	}
+	for _, v := range []string{"p1", "api-1", "u1"} {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("the error holds a value: %v", err)
+		}
+	}
+	if got := readFile(t, dir, "api"); got != "api-1" {
+		t.Errorf("api = %q, want the new file visible", got)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, StatusFile, "inside")); err != nil || !fi.IsDir() {
+		t.Errorf("the directory at %s was touched: %v", StatusFile, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "..tmp.") {
+			t.Errorf("a temporary was left: %s", e.Name())
+		}
 	}
 }

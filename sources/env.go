@@ -20,10 +20,10 @@ type envSource struct{}
 
 func (envSource) usesAWS() bool { return false }
 
-// check fails for a variable that is unset or empty, so that a missing
+// preflight fails for a variable that is unset or empty, so that a missing
 // value is a configuration error found before anything is fetched or
 // written. The error names the variable, never a value.
-func (envSource) check(f *Fetcher, t ref.Target) (string, error) {
+func (envSource) preflight(f *Fetcher, t ref.Target) (string, error) {
 	if _, err := f.lookupEnv(t); err != nil {
 		return "", err
 	}
@@ -58,8 +58,8 @@ func envCall(reqs []Request) Call {
 // fixed: the injector's environment is fixed when it starts.
 func (envSource) fixed(ref.Target) bool { return true }
 
-// checks is never asked about an env: target: every one is fixed.
-func (envSource) checks(*Fetcher, string, []Request) []call { return nil }
+// versionChecks is never asked about an env: target: every one is fixed.
+func (envSource) versionChecks(*Fetcher, string, []Request) []call { return nil }
 
 func (f *Fetcher) lookupEnv(t ref.Target) (string, error) {
 	var v string

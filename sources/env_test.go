@@ -23,8 +23,8 @@ func TestEnvSource(t *testing.T) {
 	// No default region: env: needs none.
 	f := newFetcher(fake, "", Options{LookupEnv: environ(map[string]string{"DB": dbValue, "KEY": "k-value-2"})})
 	reqs := requests(t, "env:DB", "env:KEY", "env:DB")
-	if err := f.Check([]ref.Target{reqs[0].Target, reqs[1].Target}); err != nil {
-		t.Fatalf("Check: %v", err)
+	if err := f.Preflight([]ref.Target{reqs[0].Target, reqs[1].Target}); err != nil {
+		t.Fatalf("Preflight: %v", err)
 	}
 	got, err := f.Fetch(context.Background(), reqs)
 	if err != nil {
@@ -52,7 +52,7 @@ func TestEnvSourceMissing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFetcher(newFake(), "", Options{LookupEnv: tt.env})
 			tg := target(t, "env:GONE")
-			err := f.Check([]ref.Target{tg})
+			err := f.Preflight([]ref.Target{tg})
 			if !errors.Is(err, ErrEnv) || !strings.Contains(err.Error(), "env:GONE") {
 				t.Fatalf("Check err = %v", err)
 			}

@@ -39,6 +39,8 @@ type fakeAWS struct {
 	inFlight, maxInFlight atomic.Int32
 	block                 chan struct{}     // if set, every call waits for it (or ctx)
 	headKeys              map[string]string // by bucket/key: the SSE-C key HeadObject was given
+	// reshapeBatch, if set, changes each BatchGetSecretValue answer before it is returned.
+	reshapeBatch func(out *secretsmanager.BatchGetSecretValueOutput)
 }
 
 type fakeSecret struct {
@@ -159,6 +161,9 @@ func (c fakeClient) BatchGetSecretValue(ctx context.Context, in *secretsmanager.
 	}
 	if end < len(ids) {
 		out.NextToken = aws.String(strings.Repeat(".", end))
+	}
+	if c.f.reshapeBatch != nil {
+		c.f.reshapeBatch(out)
 	}
 	return out, nil
 }

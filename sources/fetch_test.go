@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
@@ -373,10 +375,10 @@ func TestFetchCancelled(t *testing.T) {
 
 func TestCheckRegions(t *testing.T) {
 	f := newFetcher(newFake(), "", Options{})
-	if err := f.Check([]ref.Target{target(t, "arn:aws:ssm:eu-west-1:111122223333:parameter/p")}); err != nil {
+	if err := f.Preflight([]ref.Target{target(t, "arn:aws:ssm:eu-west-1:111122223333:parameter/p")}); err != nil {
 		t.Fatalf("ARN region refused: %v", err)
 	}
-	err := f.Check([]ref.Target{target(t, "secretsmanager:x")})
+	err := f.Preflight([]ref.Target{target(t, "secretsmanager:x")})
 	if !errors.Is(err, ErrNoRegion) || !strings.Contains(err.Error(), "secretsmanager:x names no region") {
 		t.Fatalf("err = %v", err)
 	}
@@ -411,5 +413,54 @@ func TestSDKClientsLazy(t *testing.T) {
 	}
 	if New(aws.Config{}, Options{}).opts.Concurrency != 1 {
 		t.Error("concurrency default")
+	}
+}
+
+// TestBatchAnswerTwice: a BatchGetSecretValue answer that gives one secret
+// twice is ambiguous unless both entries are the same version and value.
+func TestBatchAnswerTwice(t *testing.T) {
+	tests := []struct {
+		name    string
+		reshape func(e smtypes.SecretValueEntry) smtypes.SecretValueEntry
+		wantErr bool
+	}{
+		{name: "another value", wantErr: true, reshape: func(e smtypes.SecretValueEntry) smtypes.SecretValueEntry {
+			e.SecretString = aws.String("other-" + secretValue)
+			return e
+		}},
+		{name: "another version", wantErr: true, reshape: func(e smtypes.SecretValueEntry) smtypes.SecretValueEntry {
+			e.VersionId = aws.String("v-other")
+			return e
+		}},
+		{name: "the same entry", reshape: func(e smtypes.SecretValueEntry) smtypes.SecretValueEntry { return e }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.addSecret("a", secretValue)
+			f.addSecret("b", "b-value")
+			f.reshapeBatch = func(out *secretsmanager.BatchGetSecretValueOutput) {
+				for _, e := range out.SecretValues {
+					if aws.ToString(e.Name) == "a" {
+						out.SecretValues = append(out.SecretValues, tt.reshape(e))
+						return
+					}
+				}
+			}
+			vals, err := fetcher(f, Options{Batch: BatchAlways}).Fetch(context.Background(), requests(t, "secretsmanager:a", "secretsmanager:b"))
+			if !tt.wantErr {
+				if err != nil || string(vals[target(t, "secretsmanager:a")].Bytes()) != secretValue {
+					t.Fatalf("Fetch: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			assertNoValue(t, err)
+			if !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "secretsmanager BatchGetSecretValue of secretsmanager:a: returned twice, with different answers") {
+				t.Errorf("error %q", err)
+			}
+		})
 	}
 }

@@ -100,7 +100,7 @@ func changing(reqs []Request) []Request {
 	return out
 }
 
-// NewPlanner returns a Fetcher that checks and plans (Check, PlanFetch,
+// NewPlanner returns a Fetcher that checks and plans (Preflight, PlanFetch,
 // PlanChecks) with defaultRegion for targets that name none, and never
 // calls AWS: it holds no AWS configuration, so no credential, region,
 // endpoint or instance metadata is looked up, and any call it were asked

@@ -152,7 +152,7 @@ func TestPlannerMakesNoCall(t *testing.T) {
 	if _, err := fe.Versions(context.Background(), reqs); !errors.Is(err, errNoCalls) {
 		t.Errorf("Versions: %v, want %v", err, errNoCalls)
 	}
-	if err := NewPlanner("", Options{}).Check(reqTargets(t, "ssm:/a")); !errors.Is(err, ErrNoRegion) {
+	if err := NewPlanner("", Options{}).Preflight(reqTargets(t, "ssm:/a")); !errors.Is(err, ErrNoRegion) {
 		t.Errorf("Check without a region: %v, want %v", err, ErrNoRegion)
 	}
 }

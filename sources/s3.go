@@ -15,8 +15,9 @@ import (
 )
 
 const (
-	s3Service   = "s3"
-	opGetObject = "GetObject"
+	s3Service    = "s3"
+	opGetObject  = "GetObject"
+	opHeadObject = "HeadObject"
 )
 
 // s3Source reads S3 objects, one GetObject call each.
@@ -25,6 +26,14 @@ type s3Source struct{ awsService }
 func (s3Source) calls(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.s3(region)
 	return eachRequest(reqs, func(r Request) call { return f.getObject(client, r) })
+}
+
+// fixed: an object version id never moves.
+func (s3Source) fixed(t ref.Target) bool { return t.VersionID != "" }
+
+func (s3Source) versionChecks(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.s3(region)
+	return eachRequest(reqs, func(r Request) call { return headObject(client, r) })
 }
 
 // getObject fetches one S3 object and refuses it unless it was stored
@@ -69,6 +78,26 @@ func (f *Fetcher) getObject(client s3API, r Request) call {
 			return callError(t.String(), s3Service, opGetObject, fmt.Errorf("%w: got %d of %d bytes", io.ErrUnexpectedEOF, len(v), *resp.ContentLength))
 		}
 		out.put(t, secret.New(v, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)}))
+		return nil
+	}}
+}
+
+// headObject reads an object's ETag and version id. An SSE-C object needs
+// its key for that too.
+func headObject(client s3API, r Request) call {
+	t := r.Target
+	desc := Call{Service: s3Service, Operation: opHeadObject, Targets: []ref.Target{t},
+		SSECustomerKey: r.SSECustomerKey != nil, Note: "ETag and version id, no body"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
+		in := &s3.HeadObjectInput{Bucket: aws.String(t.ID), Key: aws.String(t.Key)}
+		if r.SSECustomerKey != nil {
+			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = sseCHeaders(r.SSECustomerKey)
+		}
+		resp, err := client.HeadObject(ctx, in)
+		if err != nil {
+			return callError(t.String(), s3Service, opHeadObject, err)
+		}
+		out.putVersion(t, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)})
 		return nil
 	}}
 }

@@ -1,8 +1,10 @@
 package sources
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -14,10 +16,13 @@ import (
 )
 
 const (
-	smService     = "secretsmanager"
-	stageCurrent  = "AWSCURRENT"
-	opBatchSecret = "BatchGetSecretValue"
-	opGetSecret   = "GetSecretValue"
+	smService        = "secretsmanager"
+	stageCurrent     = "AWSCURRENT"
+	opBatchSecret    = "BatchGetSecretValue"
+	opGetSecret      = "GetSecretValue"
+	opDescribeSecret = "DescribeSecret"
+	// secretsBatch is the most secrets one BatchGetSecretValue call takes.
+	secretsBatch = 20
 )
 
 // secretsManagerSource reads Secrets Manager. By default (calls) each
@@ -52,6 +57,39 @@ func (secretsManagerSource) batchCalls(f *Fetcher, region string, reqs []Request
 	return calls
 }
 
+// fixed: a version id never moves; a staging label can.
+func (secretsManagerSource) fixed(t ref.Target) bool { return t.VersionID != "" }
+
+func (secretsManagerSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
+	client := f.clients.secretsManager(region)
+	return eachRequest(reqs, func(r Request) call { return f.describeSecret(client, r.Target) })
+}
+
+// describeSecret finds the version id that holds the target's stage
+// (AWSCURRENT unless it pins another). A version staged AWSPENDING while
+// AWSCURRENT stays put changes nothing.
+func (f *Fetcher) describeSecret(client secretsManagerAPI, t ref.Target) call {
+	desc := Call{Service: smService, Operation: opDescribeSecret, Targets: []ref.Target{t}, Note: "version ids and stages, no value"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
+		resp, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(t.ID)}, f.smBound(1))
+		if err != nil {
+			return f.answerError(t.String(), []ref.Target{t}, smService, opDescribeSecret, err)
+		}
+		stage := t.VersionStage
+		if stage == "" {
+			stage = stageCurrent
+		}
+		for id, stages := range resp.VersionIdsToStages {
+			if slices.Contains(stages, stage) {
+				out.putVersion(t, secret.Version{ID: id, Stage: stage})
+				return nil
+			}
+		}
+		return &Error{Ref: t.String(), Service: smService, Operation: opDescribeSecret,
+			Err: fmt.Errorf("no version of the secret is staged %s", stage)}
+	}}
+}
+
 // batchGetSecrets fetches up to 20 unpinned secrets in one call (more if the
 // service pages the answer).
 func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target) call {
@@ -62,13 +100,13 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 		for i, t := range targets {
 			ids[i] = t.ID
 		}
-		found := make([]bool, len(targets))
+		got := make([]*secret.Value, len(targets))
 		var errs []error
-		in := &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids}
-		for {
-			resp, err := client.BatchGetSecretValue(ctx, in)
+		pages := secretsmanager.NewBatchGetSecretValuePaginator(client, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
+		for pages.HasMorePages() {
+			resp, err := pages.NextPage(ctx, f.smBound(len(ids)))
 			if err != nil {
-				return callError(strings.Join(ids, ", "), smService, opBatchSecret, err)
+				return f.answerError(strings.Join(ids, ", "), targets, smService, opBatchSecret, err)
 			}
 			for _, e := range resp.Errors {
 				errs = append(errs, &Error{Ref: aws.ToString(e.SecretId), Service: smService, Operation: opBatchSecret,
@@ -83,22 +121,26 @@ func (f *Fetcher) batchGetSecrets(client secretsManagerAPI, targets []ref.Target
 					if err != nil {
 						return err
 					}
-					found[i] = true
-					out.put(t, val)
+					// An answer that gives a secret twice is ambiguous, as a
+					// duplicate JSON key is, unless both entries agree.
+					if prev := got[i]; prev != nil && !sameValue(*prev, val) {
+						return &Error{Ref: t.String(), Service: smService, Operation: opBatchSecret,
+							Err: errors.New("returned twice, with different answers")}
+					}
+					got[i] = &val
 				}
 			}
-			if resp.NextToken == nil {
-				break
-			}
-			in.NextToken = resp.NextToken
 		}
 		if len(errs) > 0 {
 			return errors.Join(errs...)
 		}
 		for i, t := range targets {
-			if !found[i] {
+			if got[i] == nil {
 				return &Error{Ref: t.String(), Service: smService, Operation: opBatchSecret, Err: errors.New("not returned")}
 			}
+		}
+		for i, t := range targets {
+			out.put(t, *got[i])
 		}
 		return nil
 	}}
@@ -115,9 +157,9 @@ func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
 		if t.VersionStage != "" {
 			in.VersionStage = aws.String(t.VersionStage)
 		}
-		resp, err := client.GetSecretValue(ctx, in)
+		resp, err := client.GetSecretValue(ctx, in, f.smBound(1))
 		if err != nil {
-			return callError(t.String(), smService, opGetSecret, err)
+			return f.answerError(t.String(), []ref.Target{t}, smService, opGetSecret, err)
 		}
 		val, err := f.secretValue(t, resp.SecretString, resp.SecretBinary, aws.ToString(resp.VersionId), resp.VersionStages)
 		if err != nil {
@@ -126,6 +168,13 @@ func (f *Fetcher) getSecret(client secretsManagerAPI, t ref.Target) call {
 		out.put(t, val)
 		return nil
 	}}
+}
+
+// smBound bounds the answer of a Secrets Manager call that carries up to n
+// values (see answerBound).
+func (f *Fetcher) smBound(n int) func(*secretsmanager.Options) {
+	bound := f.valuesBound(n)
+	return func(o *secretsmanager.Options) { o.APIOptions = append(o.APIOptions, addBound(bound)) }
 }
 
 // secretValue checks and wraps one secret's answer. The stage recorded is
@@ -152,6 +201,12 @@ func (f *Fetcher) secretValue(t ref.Target, s *string, b []byte, versionID strin
 		return secret.Value{}, valueError(t.String(), "answer is version %s, which is not staged %s", versionID, stage)
 	}
 	return secret.New(val, secret.Version{ID: versionID, Stage: stage}), nil
+}
+
+// sameValue reports whether two answers for one secret agree: the same
+// version and the same bytes.
+func sameValue(a, b secret.Value) bool {
+	return a.Version() == b.Version() && bytes.Equal(a.Bytes(), b.Bytes())
 }
 
 // secretMatches reports whether a requested secret id (name, full ARN or

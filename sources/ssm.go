@@ -19,6 +19,9 @@ import (
 const (
 	ssmService      = "ssm"
 	opGetParameters = "GetParameters"
+	// parametersBatch is the most names one GetParameters call takes, and
+	// the most parameters one GetParametersByPath page holds.
+	parametersBatch = 10
 )
 
 // ssmSource reads SSM Parameter Store, 10 parameters to a GetParameters call.
@@ -28,12 +31,36 @@ func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
 	return f.parameterCalls(region, reqs, f.fetchParameters)
 }
 
+// fixed: a parameter version number never moves; a label can.
+func (ssmSource) fixed(t ref.Target) bool {
+	_, sel := ref.SplitSelector(t.ID)
+	return sel != "" && strings.Trim(sel, "0123456789") == ""
+}
+
+func (ssmSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
+	return f.parameterCalls(region, reqs, f.parameterVersions)
+}
+
+// parameterCalls makes one call of mk per 10 parameters of a region.
+func (f *Fetcher) parameterCalls(region string, reqs []Request, mk func(ssmAPI, []ref.Target) call) []call {
+	client := f.clients.ssm(region)
+	var calls []call
+	for chunk := range slices.Chunk(reqs, parametersBatch) {
+		targets := make([]ref.Target, len(chunk))
+		for i, r := range chunk {
+			targets[i] = r.Target
+		}
+		calls = append(calls, mk(client, targets))
+	}
+	return calls
+}
+
 // fetchParameters fetches up to 10 parameters in one call, decrypting
 // SecureString values.
 func (f *Fetcher) fetchParameters(client ssmAPI, targets []ref.Target) call {
 	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, KMS: true, Note: "up to 10 names, with decryption"}
 	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		return getParameters(ctx, client, targets, true, func(t ref.Target, p types.Parameter, found bool) error {
+		return f.getParameters(ctx, client, targets, true, func(t ref.Target, p types.Parameter, found bool) error {
 			if !found {
 				return &Error{Ref: t.ID, Service: ssmService, Operation: opGetParameters,
 					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
@@ -48,18 +75,35 @@ func (f *Fetcher) fetchParameters(client ssmAPI, targets []ref.Target) call {
 	}}
 }
 
+// parameterVersions reads the Version of up to 10 parameters in one call,
+// without decryption.
+func (f *Fetcher) parameterVersions(client ssmAPI, targets []ref.Target) call {
+	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, Note: "versions only, without decryption"}
+	return call{Call: desc, do: func(ctx context.Context, out *result) error {
+		return f.getParameters(ctx, client, targets, false, func(t ref.Target, p types.Parameter, found bool) error {
+			if !found {
+				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
+					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
+			}
+			out.putVersion(t, secret.Version{ID: strconv.FormatInt(p.Version, 10)})
+			return nil
+		})
+	}}
+}
+
 // getParameters makes one GetParameters call for targets (at most 10),
 // decrypting SecureString values if decrypt, and calls visit with each
 // target and the parameter that answers it (found is false when none
 // does). It returns the call's error, or every error visit returned.
-func getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, decrypt bool, visit func(t ref.Target, p types.Parameter, found bool) error) error {
+func (f *Fetcher) getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, decrypt bool, visit func(t ref.Target, p types.Parameter, found bool) error) error {
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.ID
 	}
-	resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)})
+	resp, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(decrypt)},
+		ssmBound(f.valuesBound(len(names))))
 	if err != nil {
-		return callError(strings.Join(names, ", "), ssmService, opGetParameters, err)
+		return f.answerError(strings.Join(names, ", "), targets, ssmService, opGetParameters, err)
 	}
 	var errs []error
 	for _, t := range targets {
@@ -69,6 +113,11 @@ func getParameters(ctx context.Context, client ssmAPI, targets []ref.Target, dec
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ssmBound bounds the answer of an SSM call (see answerBound).
+func ssmBound(bound int64) func(*ssm.Options) {
+	return func(o *ssm.Options) { o.APIOptions = append(o.APIOptions, addBound(bound)) }
 }
 
 // findParameter finds the parameter answering a requested name or ARN, with

@@ -21,10 +21,6 @@ import (
 
 const opGetParametersByPath = "GetParametersByPath"
 
-// DefaultMaxPathParameters is how many parameters one SSM path may expand
-// to unless Options.MaxPathParameters says otherwise.
-const DefaultMaxPathParameters = 1000
-
 // ssmPathSource expands an SSM path (ssm:/app/prod/) to every parameter
 // below it, at any depth, with GetParametersByPath (Recursive,
 // WithDecryption), following every page.
@@ -46,10 +42,10 @@ func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
 // fixed: parameters come and go under a path, and each can change.
 func (ssmPathSource) fixed(ref.Target) bool { return false }
 
-// checks learns the path's version (see ssmPathSource) from the same pages
+// versionChecks learns the path's version (see ssmPathSource) from the same pages
 // without decryption: SecureString values come back as ciphertext and are
 // dropped unread.
-func (ssmPathSource) checks(f *Fetcher, region string, reqs []Request) []call {
+func (ssmPathSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
 	client := f.clients.ssm(region)
 	return eachRequest(reqs, func(r Request) call {
 		desc := Call{Service: ssmService, Operation: opGetParametersByPath, Targets: []ref.Target{r.Target},
@@ -111,12 +107,16 @@ func (f *Fetcher) walkPath(ctx context.Context, client ssmAPI, t ref.Target, dec
 	if path == "" {
 		path = "/"
 	}
-	in := &ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(decrypt)}
+	pages := ssm.NewGetParametersByPathPaginator(client,
+		&ssm.GetParametersByPathInput{Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(decrypt)})
+	// The values of one page are part of the path's value, within the
+	// limit together.
+	bound := ssmBound(answerBound(f.opts.MaxValueBytes, parametersBatch))
 	seen := map[string]bool{}
-	for {
-		resp, err := client.GetParametersByPath(ctx, in)
+	for pages.HasMorePages() {
+		resp, err := pages.NextPage(ctx, bound)
 		if err != nil {
-			return callError(t.String(), ssmService, opGetParametersByPath, err)
+			return f.answerError(t.String(), []ref.Target{t}, ssmService, opGetParametersByPath, err)
 		}
 		for _, p := range resp.Parameters {
 			name := aws.ToString(p.Name)
@@ -137,11 +137,8 @@ func (f *Fetcher) walkPath(ctx context.Context, client ssmAPI, t ref.Target, dec
 				return err
 			}
 		}
-		if aws.ToString(resp.NextToken) == "" {
-			return nil
-		}
-		in.NextToken = resp.NextToken
 	}
+	return nil
 }
 
 // pathVersion is the version of a path: a digest of every name@version

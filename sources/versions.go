@@ -2,16 +2,6 @@ package sources
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
-	"strconv"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
@@ -24,11 +14,6 @@ import (
 // number; String values come back as they are and SecureString values as
 // ciphertext, and both are dropped unread), S3 answers HeadObject (ETag and
 // version id, no body).
-
-const (
-	opDescribeSecret = "DescribeSecret"
-	opHeadObject     = "HeadObject"
-)
 
 // Versions maps each checked target to its current version. The versions
 // compare equal to those of the values Fetch returns (secret.Value.Version)
@@ -56,91 +41,4 @@ func (f *Fetcher) Versions(ctx context.Context, reqs []Request) (Versions, error
 	out := &result{versions: make(Versions, len(reqs))}
 	err = f.run(ctx, pl.calls, out)
 	return out.versions, err
-}
-
-// fixed: a version id never moves; a staging label can.
-func (secretsManagerSource) fixed(t ref.Target) bool { return t.VersionID != "" }
-
-// fixed: a parameter version number never moves; a label can.
-func (ssmSource) fixed(t ref.Target) bool {
-	_, sel := ref.SplitSelector(t.ID)
-	return sel != "" && strings.Trim(sel, "0123456789") == ""
-}
-
-// fixed: an object version id never moves.
-func (s3Source) fixed(t ref.Target) bool { return t.VersionID != "" }
-
-func (secretsManagerSource) checks(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.secretsManager(region)
-	return eachRequest(reqs, func(r Request) call { return describeSecret(client, r.Target) })
-}
-
-func (ssmSource) checks(f *Fetcher, region string, reqs []Request) []call {
-	return f.parameterCalls(region, reqs, parameterVersions)
-}
-
-func (s3Source) checks(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.s3(region)
-	return eachRequest(reqs, func(r Request) call { return headObject(client, r) })
-}
-
-// describeSecret finds the version id that holds the target's stage
-// (AWSCURRENT unless it pins another). A version staged AWSPENDING while
-// AWSCURRENT stays put changes nothing.
-func describeSecret(client secretsManagerAPI, t ref.Target) call {
-	desc := Call{Service: smService, Operation: opDescribeSecret, Targets: []ref.Target{t}, Note: "version ids and stages, no value"}
-	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		resp, err := client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(t.ID)})
-		if err != nil {
-			return callError(t.String(), smService, opDescribeSecret, err)
-		}
-		stage := t.VersionStage
-		if stage == "" {
-			stage = stageCurrent
-		}
-		for id, stages := range resp.VersionIdsToStages {
-			if slices.Contains(stages, stage) {
-				out.putVersion(t, secret.Version{ID: id, Stage: stage})
-				return nil
-			}
-		}
-		return &Error{Ref: t.String(), Service: smService, Operation: opDescribeSecret,
-			Err: fmt.Errorf("no version of the secret is staged %s", stage)}
-	}}
-}
-
-// parameterVersions reads the Version of up to 10 parameters in one call,
-// without decryption.
-func parameterVersions(client ssmAPI, targets []ref.Target) call {
-	desc := Call{Service: ssmService, Operation: opGetParameters, Targets: targets, Note: "versions only, without decryption"}
-	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		return getParameters(ctx, client, targets, false, func(t ref.Target, p types.Parameter, found bool) error {
-			if !found {
-				return &Error{Ref: t.String(), Service: ssmService, Operation: opGetParameters,
-					Code: "InvalidParameters", Err: errors.New("parameter not found or not readable")}
-			}
-			out.putVersion(t, secret.Version{ID: strconv.FormatInt(p.Version, 10)})
-			return nil
-		})
-	}}
-}
-
-// headObject reads an object's ETag and version id. An SSE-C object needs
-// its key for that too.
-func headObject(client s3API, r Request) call {
-	t := r.Target
-	desc := Call{Service: s3Service, Operation: opHeadObject, Targets: []ref.Target{t},
-		SSECustomerKey: r.SSECustomerKey != nil, Note: "ETag and version id, no body"}
-	return call{Call: desc, do: func(ctx context.Context, out *result) error {
-		in := &s3.HeadObjectInput{Bucket: aws.String(t.ID), Key: aws.String(t.Key)}
-		if r.SSECustomerKey != nil {
-			in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = sseCHeaders(r.SSECustomerKey)
-		}
-		resp, err := client.HeadObject(ctx, in)
-		if err != nil {
-			return callError(t.String(), s3Service, opHeadObject, err)
-		}
-		out.putVersion(t, secret.Version{ID: aws.ToString(resp.VersionId), ETag: aws.ToString(resp.ETag)})
-		return nil
-	}}
 }

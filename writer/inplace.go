@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,9 +23,11 @@ import (
 // apply. Missing directories are created; symbolic links on the way, or as
 // the file, are refused. Runs on one directory take turns (a lock on the
 // directory itself), and each removes the temporary files a killed run left
-// there. An error from fn is returned as it is; the others wrap ErrWrite.
-// On error the file is as it was.
-func Update(ctx context.Context, dir, name string, opts Options, fn func(current []byte) ([]byte, error)) error {
+// there. The current content is read in chunks while ctx lasts, and a
+// file larger than limit bytes is not read: the error wraps ErrTooLarge
+// (and not ErrWrite). An error from fn is returned as it is; the others
+// wrap ErrWrite. On error the file is as it was.
+func Update(ctx context.Context, dir, name string, limit int64, opts Options, fn func(current []byte) ([]byte, error)) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
@@ -42,7 +45,7 @@ func Update(ctx context.Context, dir, name string, opts Options, fn func(current
 			u.dir.Close()
 		}
 	}()
-	err = u.run(ctx, name, fn)
+	err = u.run(ctx, name, limit, fn)
 	if err == nil {
 		return nil
 	}
@@ -52,19 +55,29 @@ func Update(ctx context.Context, dir, name string, opts Options, fn func(current
 	if u.fnErr {
 		return err
 	}
+	if errors.Is(err, ErrTooLarge) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	return fmt.Errorf("%w: %s: %w", ErrWrite, name, err)
 }
+
+// ErrTooLarge is wrapped by Update's error when the file it merges into is
+// larger than its limit.
+var ErrTooLarge = errors.New("larger than the limit")
+
+// readChunk is how much of the file to merge into is read between two
+// looks at the context.
+const readChunk = 256 << 10
 
 type update struct {
 	root  *os.Root
 	opts  Options
 	dirs  []string // created, in creation order
 	dir   *os.File // the file's directory
-	temp  string   // the temporary file, until renamed
 	fnErr bool     // the error came from fn
 }
 
-func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, error)) error {
+func (u *update) run(ctx context.Context, name string, limit int64, fn func([]byte) ([]byte, error)) error {
 	parent, base := path.Dir(name), path.Base(name)
 	if err := u.mkdirs(parent); err != nil {
 		return err
@@ -78,10 +91,10 @@ func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, 
 	if err := waitLock(ctx, fd, parent); err != nil {
 		return err
 	}
-	if err := removeInPlaceLeftovers(d, base); err != nil {
+	if err := removeInPlaceLeftovers(d); err != nil {
 		return fmt.Errorf("removing what an earlier run left behind: %w", err)
 	}
-	current, err := readRegular(fd, base)
+	current, err := readRegular(ctx, fd, base, limit)
 	if err != nil {
 		return err
 	}
@@ -93,23 +106,13 @@ func (u *update) run(ctx context.Context, name string, fn func([]byte) ([]byte, 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	u.temp = ".injector.tmp-" + randomHex(8)
-	if err := writeFile(fd, u.temp, data, u.opts, true); err != nil {
-		return err
-	}
-	if err := unix.Renameat(fd, u.temp, fd, base); err != nil {
-		return &fs.PathError{Op: "rename", Path: base, Err: err}
-	}
-	u.temp = ""
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing its directory: %w", err)
-	}
-	return nil
+	return replaceFile(d, base, inPlaceTempPrefix+randomHex(8), data, u.opts)
 }
 
 // readRegular returns the content of the regular file name under dirfd, or
-// nil if there is none.
-func readRegular(dirfd int, name string) ([]byte, error) {
+// nil if there is none. It reads at most limit bytes, in chunks, and stops
+// when ctx ends.
+func readRegular(ctx context.Context, dirfd int, name string, limit int64) ([]byte, error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
@@ -128,12 +131,35 @@ func readRegular(dirfd int, name string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("target exists and is not a regular file (%s)", fi.Mode().Type())
 	}
-	return io.ReadAll(f)
+	tooLarge := func(size int64) error {
+		return fmt.Errorf("the file to merge into (%d bytes) is %w of %d bytes", size, ErrTooLarge, limit)
+	}
+	if fi.Size() > limit {
+		return nil, tooLarge(fi.Size())
+	}
+	var b bytes.Buffer
+	b.Grow(int(fi.Size()) + 1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading the file to merge into: %w", context.Cause(ctx))
+		}
+		_, err := io.CopyN(&b, f, readChunk)
+		if int64(b.Len()) > limit {
+			return nil, tooLarge(int64(b.Len()))
+		}
+		if errors.Is(err, io.EOF) {
+			return b.Bytes(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // removeInPlaceLeftovers removes, from the directory d, Update's temporary
-// files and the per-file scheme's ones for name.
-func removeInPlaceLeftovers(d *os.File, name string) error {
+// files (regular files named as Update names them, and nothing else: the
+// directory belongs to another program).
+func removeInPlaceLeftovers(d *os.File) error {
 	if _, err := d.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
@@ -144,8 +170,7 @@ func removeInPlaceLeftovers(d *os.File, name string) error {
 	var errs []error
 	for _, e := range entries {
 		n := e.Name()
-		old := isOldTemp(n) && strings.HasPrefix(n, "."+name+".")
-		if e.Type().IsRegular() && (isInPlaceTemp(n) || old) {
+		if e.Type().IsRegular() && isInPlaceTemp(n) {
 			if err := unix.Unlinkat(int(d.Fd()), n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 				errs = append(errs, &fs.PathError{Op: "unlink", Path: n, Err: err})
 			}
@@ -189,14 +214,10 @@ func (u *update) mkdirs(dir string) error {
 	return nil
 }
 
-// undo removes the temporary file and the directories run created.
+// undo removes the directories run created (replaceFile removes its
+// temporary itself).
 func (u *update) undo() error {
 	var errs []error
-	if u.dir != nil && u.temp != "" {
-		if err := unix.Unlinkat(int(u.dir.Fd()), u.temp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, err)
-		}
-	}
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		if err := u.root.Remove(u.dirs[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)

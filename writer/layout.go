@@ -129,9 +129,9 @@ func (t *txn) current() string {
 
 // removeLeftovers removes the generations that ..data does not point to, a
 // stray ..data_tmp (or a ..data that is not a link), and ..tmp.* (the
-// content a replaced name held), and the per-file scheme's temporary and
-// backup files. Other ".." names of the injector (the lock, refresh mode's
-// status file) stay.
+// content a replaced name held). Other ".." names of the injector (the
+// lock, refresh mode's status file) stay, and so does every name not
+// beginning with "..": only the ".." names are provably the injector's.
 //
 // It also notes the current generation and the top-level links, which the
 // run, holding the lock, is then the only one to change.
@@ -153,34 +153,8 @@ func (t *txn) removeLeftovers() error {
 		case name == cur && e.IsDir():
 		case name == dataLink || name == dataTmp || strings.HasPrefix(name, tmpPrefix) || isGeneration(name):
 			errs = append(errs, t.r.removeTree(name))
-		case strings.HasPrefix(name, ".."):
-		default:
-			errs = append(errs, t.removeOldTemps(e))
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// removeOldTemps removes the per-file scheme's leftovers at or (for a
-// directory, not a link to one) below e.
-func (t *txn) removeOldTemps(e fs.DirEntry) error {
-	if e.Type().IsRegular() {
-		if isOldTemp(e.Name()) {
-			return t.r.root.Remove(e.Name())
-		}
-		return nil
-	}
-	if !e.IsDir() {
-		return nil
-	}
-	var errs []error
-	_ = fs.WalkDir(t.r.root.FS(), e.Name(), func(p string, d fs.DirEntry, err error) error {
-		// A directory this run cannot read is not one it could clean.
-		if err == nil && d.Type().IsRegular() && isOldTemp(d.Name()) {
-			errs = append(errs, t.r.root.Remove(p))
-		}
-		return nil
-	})
 	return errors.Join(errs...)
 }
 

@@ -25,24 +25,13 @@ func isGeneration(name string) bool {
 	return rest[len(timeLayout)] == '.' && isLowerHex(rest[len(timeLayout)+1:])
 }
 
-// isOldTemp reports whether name is one of the temporary and backup files
-// of the per-file scheme that this layout replaced (".NAME.tmp-<16 hex>",
-// ".NAME.old-<16 hex>", NAME not empty): a run killed under it left them,
-// holding values, and none removed them.
-func isOldTemp(name string) bool {
-	const tail = len(".tmp-") + 16
-	if len(name) < 2+tail || name[0] != '.' {
-		return false
-	}
-	suffix := name[len(name)-tail:]
-	return (strings.HasPrefix(suffix, ".tmp-") || strings.HasPrefix(suffix, ".old-")) &&
-		isLowerHex(suffix[len(".tmp-"):])
-}
+// inPlaceTempPrefix begins the names of Update's temporary files.
+const inPlaceTempPrefix = ".injector.tmp-"
 
 // isInPlaceTemp reports whether name is one of Update's temporary files,
 // .injector.tmp-<16 lowercase hex>.
 func isInPlaceTemp(name string) bool {
-	rest, ok := strings.CutPrefix(name, ".injector.tmp-")
+	rest, ok := strings.CutPrefix(name, inPlaceTempPrefix)
 	return ok && len(rest) == 16 && isLowerHex(rest)
 }
 

@@ -11,7 +11,6 @@ import (
 // The patterns the hand-written checks in names.go stand for.
 var (
 	generationPattern  = regexp.MustCompile(`^\.\.[0-9]{4}(_[0-9]{2}){5}\.[0-9a-f]{8}$`)
-	oldTempPattern     = regexp.MustCompile(`^\..+\.(tmp|old)-[0-9a-f]{16}$`)
 	inPlaceTempPattern = regexp.MustCompile(`^\.injector\.tmp-[0-9a-f]{16}$`)
 )
 
@@ -25,7 +24,6 @@ func TestNameChecksMatchPatterns(t *testing.T) {
 		{"generation", isGeneration, generationPattern, func() string {
 			return genPrefix + time.Now().UTC().Format(timeLayout) + "." + randomHex(4)
 		}},
-		{"oldTemp", isOldTemp, oldTempPattern, func() string { return ".db.url.tmp-" + randomHex(8) }},
 		{"inPlaceTemp", isInPlaceTemp, inPlaceTempPattern, func() string { return ".injector.tmp-" + randomHex(8) }},
 	}
 	fixed := []string{

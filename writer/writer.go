@@ -8,7 +8,8 @@
 // relative symbolic link NAME -> ..data/NAME. Readers see the old set or the
 // new one, whole, at every instant, even if the writer is killed; the next
 // run removes what a killed one left behind. Runs on one root take turns,
-// holding a lock on the file "..lock".
+// holding a lock on the file "..lock", which only the injector's user may
+// open (lockRoot).
 //
 // Update replaces a single file in place instead (ecs-config, merged into a
 // file another program owns, such as /etc/ecs/ecs.config).
@@ -120,7 +121,7 @@ func Begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	unlock, err := lockFile(ctx, r.fd, lockName)
+	unlock, err := lockRoot(ctx, r.fd)
 	if err != nil {
 		r.close()
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)

@@ -221,8 +221,8 @@ func TestWriteRemovesStaleLinks(t *testing.T) {
 }
 
 // TestWriteRemovesLeftovers: what killed runs leave (generations ..data
-// does not point to, ..data_tmp, replaced content, the per-file scheme's
-// temporaries and backups) is removed before anything is written.
+// does not point to, ..data_tmp, replaced content) is removed before
+// anything is written.
 func TestWriteRemovesLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	writeAll(t, dir, opts0400, "a", "1")
@@ -230,10 +230,7 @@ func TestWriteRemovesLeftovers(t *testing.T) {
 	mustWrite(t, filepath.Join(dir, "..2020_01_01_00_00_00.deadbeef", "a", "k"), "secret")
 	mustSymlink(t, "..2020_01_01_00_00_00.deadbeef", filepath.Join(dir, "..data_tmp"))
 	mustMkdir(t, filepath.Join(dir, "..tmp.0123456789abcdef"))
-	mustWrite(t, filepath.Join(dir, ".old.tmp-0123456789abcdef"), "secret")
-	mustWrite(t, filepath.Join(dir, "kept", ".f.old-0123456789abcdef"), "secret")
 	mustWrite(t, filepath.Join(dir, "kept", "f"), "mine")
-	mustWrite(t, filepath.Join(dir, "kept", ".f.tmp-short"), "mine too")
 
 	mustWrite(t, filepath.Join(dir, "..status.json"), "{}") // refresh mode's, not a leftover
 
@@ -245,9 +242,42 @@ func TestWriteRemovesLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClean(t, dir)
-	want := map[string]string{"a": "2", "kept/": "", "kept/f": "mine", "kept/.f.tmp-short": "mine too"}
+	want := map[string]string{"a": "2", "kept/": "", "kept/f": "mine"}
 	if got := visible(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("visible = %v, want %v", got, want)
+	}
+}
+
+// lookalikes are names no item writes that look like temporaries of some
+// scheme (an app's own, or a per-file writer's); only ".." names in the
+// root are the injector's, so every one of these stays.
+var lookalikes = []string{
+	".notes.tmp-00112233445566aa",
+	".x.old-0123456789abcdef",
+	"appdata/.settings.old-fedcba9876543210",
+	"appdata/cache/.state.json.tmp-0123456789abcdef",
+	"appdata/.injector.tmp-0123456789abcdef",
+	".injector.tmp-0123456789abcdef",
+	"a.tmp-0123456789abcdef",
+}
+
+// TestWriteLeavesLookalikes: a run removes nothing no item names, however
+// its name looks, in the root or below it.
+func TestWriteLeavesLookalikes(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]string{}
+	for i, p := range lookalikes {
+		mustWrite(t, filepath.Join(dir, p), fmt.Sprint("app data ", i))
+		want[p] = fmt.Sprint("app data ", i)
+	}
+	for range 2 {
+		writeAll(t, dir, opts0400, "a", "1")
+	}
+	got := tree(t, dir)
+	for p, v := range want {
+		if got[p] != v {
+			t.Errorf("%s = %q, want %q left alone", p, got[p], v)
+		}
 	}
 }
 
@@ -369,17 +399,25 @@ func TestUpdate(t *testing.T) {
 	appendLine := func(cur []byte) ([]byte, error) { return append(cur, "line\n"...), nil }
 	dir := t.TempDir()
 	for range 2 {
-		if err := Update(context.Background(), dir, "ecs/ecs.config", opts0400, appendLine); err != nil {
+		if err := Update(context.Background(), dir, "ecs/ecs.config", 1<<20, opts0400, appendLine); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mustWrite(t, filepath.Join(dir, "ecs", ".injector.tmp-0123456789abcdef"), "killed run")
 	mustWrite(t, filepath.Join(dir, "ecs", ".ecs.config.old-0123456789abcdef"), "older scheme")
 	mustWrite(t, filepath.Join(dir, "ecs", ".other.old-0123456789abcdef"), "not ours")
-	if err := Update(context.Background(), dir, "ecs/ecs.config", opts0400, appendLine); err != nil {
+	mustWrite(t, filepath.Join(dir, "ecs", ".injector.tmp-0123456789abcdeX"), "not ours either")
+	if err := Update(context.Background(), dir, "ecs/ecs.config", 1<<20, opts0400, appendLine); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"ecs/": "", "ecs/ecs.config": "line\nline\nline\n", "ecs/.other.old-0123456789abcdef": "not ours"}
+	// Only Update's own temporary goes; names that merely look like some
+	// temporary are the directory owner's.
+	want := map[string]string{
+		"ecs/": "", "ecs/ecs.config": "line\nline\nline\n",
+		"ecs/.ecs.config.old-0123456789abcdef": "older scheme",
+		"ecs/.other.old-0123456789abcdef":      "not ours",
+		"ecs/.injector.tmp-0123456789abcdeX":   "not ours either",
+	}
 	if got := tree(t, dir); !maps.Equal(got, want) {
 		t.Fatalf("tree = %v, want %v", got, want)
 	}
@@ -421,7 +459,7 @@ func TestUpdateRefuses(t *testing.T) {
 			if fn == nil {
 				fn = func([]byte) ([]byte, error) { return []byte("new"), nil }
 			}
-			err := Update(context.Background(), dir, "ecs/ecs.config", opts0400, fn)
+			err := Update(context.Background(), dir, "ecs/ecs.config", 1<<20, opts0400, fn)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || errors.Is(err, ErrWrite) != tt.write {
 				t.Fatalf("err = %v, want one saying %q (ErrWrite: %v)", err, tt.wantErr, tt.write)
 			}
@@ -542,11 +580,50 @@ func TestUpdateWaitsForLock(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err = Update(ctx, dir, "ecs.config", opts0400, func([]byte) ([]byte, error) { return []byte("x"), nil })
+	err = Update(ctx, dir, "ecs.config", 1<<20, opts0400, func([]byte) ([]byte, error) { return []byte("x"), nil })
 	if !errors.Is(err, ErrWrite) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "another injector run holds the lock") {
 		t.Fatalf("err = %v, want a clear lock timeout", err)
 	}
 	if got := tree(t, dir); len(got) != 0 {
 		t.Fatalf("tree = %v, want empty", got)
+	}
+}
+
+// TestUpdateBoundsCurrent: the file to merge into is read up to the limit;
+// a larger one is ErrTooLarge (not ErrWrite), fn is not called and the file
+// stays as it was.
+func TestUpdateBoundsCurrent(t *testing.T) {
+	const limit = 1000
+	for _, size := range []int{0, 1, limit - 1, limit, limit + 1, 10 * limit} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			dir := t.TempDir()
+			old := strings.Repeat("x", size)
+			mustWrite(t, filepath.Join(dir, "ecs.config"), old)
+			called := false
+			err := Update(context.Background(), dir, "ecs.config", limit, opts0400, func(cur []byte) ([]byte, error) {
+				called = true
+				if string(cur) != old {
+					t.Errorf("fn got %d bytes, want %d", len(cur), size)
+				}
+				return []byte("new"), nil
+			})
+			b, _ := os.ReadFile(filepath.Join(dir, "ecs.config"))
+			if size <= limit {
+				if err != nil || string(b) != "new" {
+					t.Fatalf("Update = %v, file %d bytes; want it replaced", err, len(b))
+				}
+				return
+			}
+			if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrWrite) || called ||
+				!strings.Contains(err.Error(), "ecs.config: the file to merge into") || !strings.Contains(err.Error(), "limit of 1000 bytes") {
+				t.Errorf("Update = %v (fn called: %v), want ErrTooLarge naming the path and the limit, before fn", err, called)
+			}
+			if string(b) != old {
+				t.Error("the file changed")
+			}
+			if got := tree(t, dir); len(got) != 1 {
+				t.Errorf("tree = %v, want ecs.config alone", got)
+			}
+		})
 	}
 }

@@ -152,12 +152,17 @@ func TestVersionOf(t *testing.T) {
 	}
 }
 
-// TestSettingsDocumented keeps the help and README in step with the
-// settings config reads: each has a description and a line in README.md.
+// TestSettingsDocumented keeps the help and the documentation in step with
+// the settings config reads: each has a description, a line in README.md's
+// settings at a glance and one in docs/configuration.md.
 func TestSettingsDocumented(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
+	docs := map[string][]byte{}
+	for _, name := range []string{"README.md", filepath.Join("docs", "configuration.md")} {
+		b, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[name] = b
 	}
 	var help bytes.Buffer
 	writeSettings(&help)
@@ -165,8 +170,10 @@ func TestSettingsDocumented(t *testing.T) {
 		if v.Doc == "" {
 			t.Errorf("%s has no description", v.Name)
 		}
-		if !bytes.Contains(readme, []byte("`"+v.Name+"`")) {
-			t.Errorf("README.md does not document %s", v.Name)
+		for name, doc := range docs {
+			if !bytes.Contains(doc, []byte("`"+v.Name+"`")) {
+				t.Errorf("%s does not document %s", name, v.Name)
+			}
 		}
 		if !strings.Contains(help.String(), v.Name) {
 			t.Errorf("--help does not list %s", v.Name)

@@ -39,7 +39,7 @@ import (
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
-// Exit codes, as documented in README.md.
+// Exit codes, as documented in README.md (Exit codes).
 const (
 	exitOK       = 0
 	exitInternal = 1
@@ -161,7 +161,7 @@ func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sour
 	}
 	// Every target's own check (a region, a set environment variable)
 	// before any call.
-	if err := f.Check(p.Targets()); err != nil {
+	if err := f.Preflight(p.Targets()); err != nil {
 		return plan.Plan{}, nil, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
 	return p, f, nil

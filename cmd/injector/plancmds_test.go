@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ecs-secret-injector/injector/internal/iampolicy"
+	"github.com/ecs-secret-injector/injector/internal/runplan"
 )
 
 // planEnv sets the settings of a run and an environment in which no AWS
@@ -209,9 +211,9 @@ func TestPlanCommandsHelpListFlags(t *testing.T) {
 }
 
 // TestREADMECommandSamples: the sample output of validate and policy in
-// README.md is what they print for the README's spec.
+// docs/commands.md is what they print for its spec.
 func TestREADMECommandSamples(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "commands.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +221,7 @@ func TestREADMECommandSamples(t *testing.T) {
 	_, rest, ok := strings.Cut(readme, "(`/tmp/spec.json`) in refresh mode:\n\n")
 	spec, _, ok2 := strings.Cut(rest, "\n    $ ")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no validate sample")
+		t.Fatal("docs/commands.md has no validate sample")
 	}
 	planEnv(t, unindent(spec), "INJECTOR_DIR=/secrets", "INJECTOR_REFRESH_INTERVAL=5m", "DB_TOKEN=x")
 	const key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -236,12 +238,12 @@ func TestREADMECommandSamples(t *testing.T) {
 			sample.WriteString(line)
 		}
 		if !strings.Contains(readme, "\n"+sample.String()) {
-			t.Errorf("README.md does not show what injector %s prints:\n%s", strings.Join(args, " "), out)
+			t.Errorf("docs/commands.md does not show what injector %s prints:\n%s", strings.Join(args, " "), out)
 		}
 	}
 }
 
-// unindent takes a README code block's four-space indent off.
+// unindent takes a Markdown code block's four-space indent off.
 func unindent(block string) string {
 	lines := strings.Split(block, "\n")
 	for i, l := range lines {
@@ -264,5 +266,58 @@ func TestPolicyFlagPatterns(t *testing.T) {
 		if got, want := isPartition(s), partition.MatchString(s); got != want {
 			t.Errorf("isPartition(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// TestValidateWarnings: validate says, in text and in JSON, when the file
+// mode and owner settings let no other uid read the files, or only one in
+// the injector's group; the settings stay valid (exit 0).
+func TestValidateWarnings(t *testing.T) {
+	tests := []struct {
+		name  string
+		extra []string
+		want  []string
+	}{
+		{"default 0400", nil, []string{runplan.WarnOwnerOnlyProcess}},
+		{"0400 with INJECTOR_UID", []string{"INJECTOR_UID=1000"}, []string{runplan.WarnOwnerOnlyUID}},
+		{"0440, the injector's group", []string{"INJECTOR_FILE_MODE=0440"}, []string{runplan.WarnGroupProcess}},
+		{"0440 with INJECTOR_GID", []string{"INJECTOR_FILE_MODE=0440", "INJECTOR_GID=65532"}, nil},
+		{"0444", []string{"INJECTOR_FILE_MODE=0444"}, []string{runplan.WarnOtherRead}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			planEnv(t, validSpec, append([]string{"INJECTOR_FILE_MODE=", "INJECTOR_UID=", "INJECTOR_GID="}, tc.extra...)...)
+			code, out, errOut := runArgs(t, "validate")
+			if code != exitOK || errOut != "" {
+				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+			}
+			// The text wraps each warning; compare it joined again.
+			_, section, found := strings.Cut(out, "\nWarnings (")
+			section, _, _ = strings.Cut(section, "\n\n")
+			if found != (len(tc.want) > 0) {
+				t.Errorf("a Warnings section: %v, want %v:\n%s", found, len(tc.want) > 0, out)
+			}
+			joined := strings.Join(strings.Fields(section), " ")
+			for _, w := range tc.want {
+				if !strings.Contains(joined, w+".") {
+					t.Errorf("text does not warn %q:\n%s", w, out)
+				}
+			}
+
+			code, out, _ = runArgs(t, "validate", "--json")
+			var v struct {
+				Valid    bool
+				Warnings []string
+			}
+			if err := json.Unmarshal([]byte(out), &v); code != exitOK || err != nil || !v.Valid {
+				t.Fatalf("--json: exit %d, %v:\n%s", code, err, out)
+			}
+			if !strings.Contains(out, `"warnings": [`) {
+				t.Errorf("--json has no warnings list:\n%s", out)
+			}
+			if !slices.Equal(v.Warnings, tc.want) {
+				t.Errorf("--json warnings %q, want %q", v.Warnings, tc.want)
+			}
+		})
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 )
@@ -21,11 +23,11 @@ type arn struct {
 }
 
 func parseARN(s string) (arn, error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+	a, err := awsarn.Parse(s)
+	if err != nil || a.Partition == "" || a.Service == "" || a.Resource == "" {
 		return arn{}, fmt.Errorf("%q is not an ARN", s)
 	}
-	return arn{partition: parts[1], service: parts[2], region: parts[3], account: parts[4], resource: parts[5]}, nil
+	return arn{partition: a.Partition, service: a.Service, region: a.Region, account: a.AccountID, resource: a.Resource}, nil
 }
 
 // access is an IAM action on a resource ARN. A resource may hold "?" for

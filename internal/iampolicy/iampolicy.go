@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
 )
@@ -180,9 +182,8 @@ func (b *builder) add(c sources.Call) error {
 // digits cannot be told from a full ARN and is taken for one (Secrets
 // Manager itself advises against partial ARNs for this reason).
 func (b *builder) grantSecret(action string, t ref.Target, region string) error {
-	if strings.HasPrefix(t.ID, "arn:") {
-		_, name, _ := strings.Cut(t.ID, ":secret:")
-		if hasSecretSuffix(name) {
+	if a, err := arn.Parse(t.ID); err == nil {
+		if hasSecretSuffix(strings.TrimPrefix(a.Resource, "secret:")) {
 			b.grant(action, t.ID)
 		} else {
 			b.grant(action, t.ID+secretSuffix)
@@ -264,12 +265,12 @@ func NeedsKMS(calls []sources.Call) bool {
 // keyRegion checks that key is a KMS key ARN (IAM authorizes kms:Decrypt
 // on the key, not an alias) and returns its region.
 func keyRegion(key string) (string, error) {
-	parts := strings.SplitN(key, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "kms" || parts[3] == "" || parts[4] == "" ||
-		!strings.HasPrefix(parts[5], "key/") || len(parts[5]) == len("key/") || strings.ContainsAny(key, "*?") {
+	a, err := arn.Parse(key)
+	if err != nil || a.Partition == "" || a.Service != "kms" || a.Region == "" || a.AccountID == "" ||
+		!strings.HasPrefix(a.Resource, "key/") || len(a.Resource) == len("key/") || strings.ContainsAny(key, "*?") {
 		return "", fmt.Errorf("%w: KMS key %q: want a key ARN, arn:PARTITION:kms:REGION:ACCOUNT:key/ID (not an alias or a pattern)", ErrOptions, key)
 	}
-	return parts[3], nil
+	return a.Region, nil
 }
 
 func hasSecretSuffix(name string) bool {

@@ -81,6 +81,11 @@ Mode:            one-shot (INJECTOR_REFRESH_INTERVAL is unset)
 Output root:     /secrets (files mode 0400)
 Default region:  us-east-1 (AWS_REGION)
 
+Warnings (1): valid, but check who reads the files:
+  - INJECTOR_FILE_MODE gives no group or other read: only the injector's own user (its effective
+    uid, since INJECTOR_UID is -1) and root can read the files; an app container must run as that
+    same uid, or use a mode with group read (0440) and the injector's group.
+
 Files (9):
   PATH                 FORMAT            FROM
   api-key              raw               secretsmanager:app/api-key

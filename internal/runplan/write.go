@@ -37,6 +37,9 @@ type view struct {
 	Rounds        []roundView  `json:"rounds"`
 	Checks        *roundView   `json:"checks,omitempty"`
 	NotChecked    []string     `json:"notChecked,omitempty"`
+	// Warnings say who can read the files, where that may not be who the
+	// task needs (Warnings); never nil, so JSON has a list.
+	Warnings []string `json:"warnings"`
 }
 
 type refreshView struct {
@@ -82,7 +85,10 @@ type callView struct {
 func newView(run Run, env Env) view {
 	s := env.Settings
 	v := view{Valid: true, Dir: s.Dir, FileMode: fmt.Sprintf("%04o", uint32(s.FileMode)), DefaultRegion: env.Region,
-		Concurrency: s.Concurrency, SecretsBatch: s.SecretsBatch}
+		Concurrency: s.Concurrency, SecretsBatch: s.SecretsBatch, Warnings: Warnings(s)}
+	if v.Warnings == nil {
+		v.Warnings = []string{}
+	}
 	if s.Refresh() {
 		v.Refresh = &refreshView{Interval: s.RefreshInterval.D.String(), MaxStaleness: s.Staleness().String()}
 	}
@@ -189,6 +195,19 @@ func Write(w io.Writer, run Run, env Env) error {
 	} else {
 		p.line("Default region:  none (AWS_REGION and AWS_DEFAULT_REGION are unset)")
 	}
+	if len(v.Warnings) > 0 {
+		p.line("")
+		p.line("Warnings (%d): valid, but check who reads the files:", len(v.Warnings))
+		for _, w := range v.Warnings {
+			for i, l := range wrap(w+".", 96) {
+				lead := "  - "
+				if i > 0 {
+					lead = "    "
+				}
+				p.line("%s%s", lead, l)
+			}
+		}
+	}
 
 	p.line("")
 	p.line("Files (%d):", len(v.Files))
@@ -277,6 +296,24 @@ func batchRule(r roundView, v view) string {
 	default:
 		return fmt.Sprintf("%s (INJECTOR_SECRETS_BATCH=auto: the %d calls fit in INJECTOR_CONCURRENCY=%d).", single, r.Unbatched, v.Concurrency)
 	}
+}
+
+// wrap breaks text into lines of at most width bytes, at spaces (a longer
+// word stays whole).
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	return append(lines, line)
 }
 
 func plural(n int, what string) string {

@@ -12,10 +12,11 @@ import (
 
 // The sources depend on these narrow interfaces, which hold only the SDK
 // calls they make; the SDK clients satisfy them, and unit tests drive the
-// sources with fakes.
+// sources with fakes. The calls that are paged are the SDK's own paginator
+// client interfaces, so that its paginators follow the pages.
 
 type secretsManagerAPI interface {
-	BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error)
+	secretsmanager.BatchGetSecretValueAPIClient
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	// DescribeSecret gives a secret's versions and their stages, no value
 	// (refresh mode's change check).
@@ -26,7 +27,7 @@ type ssmAPI interface {
 	// GetParameters serves both the fetch (WithDecryption) and refresh
 	// mode's change check (without: only the Version is read).
 	GetParameters(ctx context.Context, in *ssm.GetParametersInput, opts ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
-	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, opts ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
+	ssm.GetParametersByPathAPIClient
 }
 
 type s3API interface {
