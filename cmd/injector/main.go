@@ -167,16 +167,15 @@ func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sour
 	return p, f, nil
 }
 
-// oneShotGCPercent is the GOGC of a one-shot run: a minimum heap goal of
-// 8 MB instead of 4.
+// oneShotGCPercent is the GOGC of a one-shot run: twice the runtime's
+// minimum heap goal.
 const oneShotGCPercent = 200
 
 // oneShotGC raises the garbage collector's target for a one-shot run,
-// unless GOGC is set. Such a run allocates about 3 MB in all, most of it
-// while the SDK parses the CA bundle; at the runtime's minimum heap goal of
-// 4 MB a collection starts in the middle of start-up, which cost 1 to 3 ms
-// of a 20 ms run on two cores. Refresh mode, which runs for days, keeps
-// the default.
+// unless GOGC is set. Such a run allocates little, most of it while the SDK
+// parses the CA bundle; at the runtime's minimum heap goal a collection
+// starts in the middle of start-up. Refresh mode, which runs for days,
+// keeps the default.
 func oneShotGC(lookupEnv func(string) (string, bool)) {
 	if _, set := lookupEnv("GOGC"); !set {
 		debug.SetGCPercent(oneShotGCPercent)

@@ -16,9 +16,9 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 // and a channel closed once the handlers are in place.
 //
 // The handlers are installed on another goroutine. The process's first
-// signal.Notify starts an OS thread for the runtime's signal delivery, about
-// 0.2 ms that a one-shot run need not wait for, since it has a network
-// round trip ahead of it. Until the handlers are in place a signal has its
+// signal.Notify starts an OS thread for the runtime's signal delivery, which
+// a one-shot run need not wait for, since it has a network round trip ahead
+// of it. Until the handlers are in place a signal has its
 // default action: the process ends before it has touched the output, and
 // the output layout survives that as it survives SIGKILL. Refresh mode,
 // which must always stop cleanly, also registers synchronously
