@@ -878,3 +878,67 @@ func TestRefreshHealthBeforeFirstGeneration(t *testing.T) {
 		t.Errorf("no INJECTOR_DIR: exit %d: %s", code, out)
 	}
 }
+
+// TestOneShotSignals: a one-shot run in the middle of a fetch that would
+// hang logs a SIGHUP and carries on (it ends on its own), and on SIGTERM
+// logs that it stops and fails, leaving nothing written.
+func TestOneShotSignals(t *testing.T) {
+	t.Parallel()
+	p := uniq()
+	putSecret(t, p+"/db", "db-"+randHex(6))
+	mp, motoURL := h.startProxy(t, h.motoDirect, false)
+	mp.reset(faultAlways(stallFault, "GetSecretValue", "BatchGetSecretValue"))
+	dir := t.TempDir()
+	cmd := exec.Command(h.bin)
+	cmd.Env = append(h.env(motoURL, h.minio), "INJECTOR_DIR="+dir,
+		"INJECTOR_SPEC="+specJSON(t, item("secretsmanager:"+p+"/db", "db")), "INJECTOR_TIMEOUT=5m")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	waitOut := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(patience); !cond(); time.Sleep(10 * time.Millisecond) {
+			select {
+			case <-exited:
+				t.Fatalf("exited %d while waiting for %s:\n%s", cmd.ProcessState.ExitCode(), what, out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within %s:\n%s", what, patience, out.String())
+			}
+		}
+	}
+	waitOut("the fetch", func() bool { return mp.count("GetSecretValue")+mp.count("BatchGetSecretValue") > 0 })
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitOut("the SIGHUP log line", func() bool {
+		return strings.Contains(out.String(), "SIGHUP received: ignored; a one-shot run ends on its own")
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(patience):
+		t.Fatalf("no exit within %s of SIGTERM:\n%s", patience, out.String())
+	}
+	code := cmd.ProcessState.ExitCode()
+	t.Logf("exit %d after SIGHUP then SIGTERM:\n%s", code, out.String())
+	if code == 0 || code == -1 {
+		t.Errorf("exit %d after SIGTERM, want a failure code", code)
+	}
+	for _, want := range []string{"SIGTERM received: stopping", "injection failed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output does not say %q", want)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a stopped run wrote db (%v)", err)
+	}
+}
