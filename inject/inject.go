@@ -128,7 +128,7 @@ func update(ctx context.Context, p plan.Plan, out plan.Output, f Fetcher, dir st
 		return Report{}, err
 	}
 	err = writer.Update(ctx, dir, out.Path, maxFileBytes(p), opts, func(existing []byte) ([]byte, error) {
-		files, err := renderOutput(ctx, out, values, existing, maxFileBytes(p))
+		files, err := renderOutput(ctx, out, newSelector(values), existing, maxFileBytes(p))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}
@@ -171,14 +171,20 @@ func maxFileBytes(p plan.Plan) int64 {
 }
 
 // Render renders every output of p from values, which must hold every
-// value p fetches; each file is bounded by p.MaxFileBytes, and templates
-// stop when ctx ends. An in-place output (ecs-config), which merges into
-// the file already there, is rendered by Run under writer.Update instead.
-// The error wraps ErrRender.
+// value p fetches; each file is bounded by p.MaxFileBytes, and rendering
+// stops when ctx ends (between outputs, and inside templates and
+// long lists of credentials). Each value keys are selected from is decoded
+// once. An in-place output (ecs-config), which merges into the file
+// already there, is rendered by Run under writer.Update instead. The error
+// wraps ErrRender.
 func Render(ctx context.Context, p plan.Plan, values sources.Values) ([]writer.File, error) {
 	var files []writer.File
+	sel := newSelector(values)
 	for _, out := range p.Outputs {
-		fs, err := renderOutput(ctx, out, values, nil, maxFileBytes(p))
+		if err := stopped(ctx); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		fs, err := renderOutput(ctx, out, sel, nil, maxFileBytes(p))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
 		}

@@ -3,7 +3,9 @@ package inject_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -14,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ecs-secret-injector/injector/inject"
 	"github.com/ecs-secret-injector/injector/plan"
@@ -408,5 +411,54 @@ func TestFetchKeyFromKnown(t *testing.T) {
 	}
 	if n := len(f.calls); n != 1 || len(f.calls[0]) != 1 || f.calls[0][0].SSECustomerKey[0] != 7 {
 		t.Fatalf("calls %v: want one call, the blob with the known key", f.calls)
+	}
+}
+
+// manyKeysPlan is a plan of n raw outputs, each one key of one JSON secret,
+// and the values it is rendered from.
+func manyKeysPlan(t testing.TB, n int) (plan.Plan, sources.Values) {
+	t.Helper()
+	items := make([]plan.Item, n)
+	doc := make(map[string]string, n)
+	for i := range n {
+		k := fmt.Sprintf("k%d", i)
+		doc[k] = "v" + k
+		items[i] = plan.Item{From: "secretsmanager:big:" + k + "::", Path: "k/" + k}
+	}
+	p, err := plan.Build(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, sources.Values{p.Fetches[0].Target: secret.New(body, secret.Version{ID: "1"})}
+}
+
+// A render past its deadline stops before its outputs are all rendered,
+// with a render error that names the timeout, whatever the formats (not
+// only templates check the context).
+func TestRenderStopsAtDeadline(t *testing.T) {
+	p, values := manyKeysPlan(t, 3)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	files, err := inject.Render(ctx, p, values)
+	if !errors.Is(err, inject.ErrRender) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Render past the deadline = %d files, %v; want a render error wrapping the deadline", len(files), err)
+	}
+	if !strings.Contains(err.Error(), "INJECTOR_TIMEOUT") {
+		t.Errorf("error %q does not name INJECTOR_TIMEOUT", err)
+	}
+}
+
+// Many keys of one secret render in time linear in their number: the
+// secret is decoded once per render.
+func BenchmarkRenderManyKeys(b *testing.B) {
+	p, values := manyKeysPlan(b, 8000)
+	for b.Loop() {
+		if _, err := inject.Render(context.Background(), p, values); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -2,10 +2,12 @@ package inject
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 
 	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/render"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
@@ -17,7 +19,7 @@ import (
 type source struct {
 	ctx      context.Context
 	out      plan.Output
-	values   sources.Values
+	values   *selector
 	existing []byte
 	maxBytes int64
 }
@@ -26,13 +28,50 @@ type source struct {
 func (s source) inputs() (map[string][]byte, error) {
 	inputs := make(map[string][]byte, len(s.out.Inputs))
 	for _, in := range s.out.Inputs {
-		v, err := in.Ref.Extract(s.values[in.Ref.Target].Bytes())
+		v, err := s.values.extract(in.Ref)
 		if err != nil {
 			return nil, err
 		}
 		inputs[in.Name] = v
 	}
 	return inputs, nil
+}
+
+// selector reads what references select from the fetched values, decoding
+// each value a JSON key is selected from once (a render selecting many
+// keys of one secret would otherwise decode it once per key).
+type selector struct {
+	values  sources.Values
+	objects map[ref.Target]*ref.Object
+}
+
+func newSelector(values sources.Values) *selector {
+	return &selector{values: values, objects: map[ref.Target]*ref.Object{}}
+}
+
+// extract is r.Extract of r's value.
+func (s *selector) extract(r ref.Ref) ([]byte, error) {
+	if r.JSONKey == "" {
+		return s.values[r.Target].Bytes(), nil
+	}
+	o, ok := s.objects[r.Target]
+	if !ok {
+		o = ref.DecodeObject(s.values[r.Target].Bytes())
+		s.objects[r.Target] = o
+	}
+	return r.Select(o)
+}
+
+// stopped is the error of a render that ctx ended before it was done.
+func stopped(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	cause := context.Cause(ctx)
+	if errors.Is(cause, context.DeadlineExceeded) {
+		return fmt.Errorf("stopped at INJECTOR_TIMEOUT: %w", cause)
+	}
+	return fmt.Errorf("stopped: %w", cause)
 }
 
 // renderer turns one planned output into file content.
@@ -60,7 +99,7 @@ var renderers = map[plan.Format]renderer{
 // renderOutput turns one planned output into the files it writes, each at
 // most maxBytes long. existing is the current content of an in-place
 // output's file (ecs-config merges into it).
-func renderOutput(ctx context.Context, out plan.Output, values sources.Values, existing []byte, maxBytes int64) ([]writer.File, error) {
+func renderOutput(ctx context.Context, out plan.Output, values *selector, existing []byte, maxBytes int64) ([]writer.File, error) {
 	r, ok := renderers[out.Format]
 	if !ok {
 		return nil, fmt.Errorf("unknown format %q", out.Format)
@@ -112,7 +151,7 @@ func explode(s source) ([]writer.File, error) {
 // registryFile is a renderer of one registry credentials document.
 func registryFile(fn func(creds []render.Credential, s source) ([]byte, error)) renderer {
 	return func(s source) ([]writer.File, error) {
-		creds, err := credentials(s.out, s.values)
+		creds, err := credentials(s.ctx, s.out, s.values)
 		if err != nil {
 			return nil, err
 		}
@@ -127,10 +166,13 @@ func ecsConfig(creds []render.Credential, s source) ([]byte, error) {
 	return render.ECSConfig(s.existing, creds)
 }
 
-func credentials(out plan.Output, values sources.Values) ([]render.Credential, error) {
+func credentials(ctx context.Context, out plan.Output, values *selector) ([]render.Credential, error) {
 	creds := make([]render.Credential, 0, len(out.Credentials))
 	for _, c := range out.Credentials {
-		v, err := c.Input.Ref.Extract(values[c.Input.Ref.Target].Bytes())
+		if err := stopped(ctx); err != nil {
+			return nil, err
+		}
+		v, err := values.extract(c.Input.Ref)
 		if err != nil {
 			return nil, err
 		}
