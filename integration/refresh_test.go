@@ -611,9 +611,9 @@ func TestRefreshOutage(t *testing.T) {
 	}
 }
 
-// TestRefreshSignals: SIGTERM and SIGINT end refresh mode with exit 0 and
-// the files in place, also in the middle of a check that would hang for a
-// minute.
+// TestRefreshSignals: SIGTERM, SIGINT, SIGQUIT and SIGABRT end refresh
+// mode with a log line naming the signal, exit 0 and the files in place,
+// also in the middle of a check that would hang for a minute.
 func TestRefreshSignals(t *testing.T) {
 	t.Parallel()
 	p := uniq()
@@ -626,6 +626,8 @@ func TestRefreshSignals(t *testing.T) {
 	}{
 		{"SIGTERM between checks", syscall.SIGTERM, false},
 		{"SIGINT between checks", syscall.SIGINT, false},
+		{"SIGQUIT between checks", syscall.SIGQUIT, false},
+		{"SIGABRT between checks", syscall.SIGABRT, false},
 		{"SIGTERM during a hung check", syscall.SIGTERM, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -649,7 +651,142 @@ func TestRefreshSignals(t *testing.T) {
 			if d := diffSnapshots(before, snapshotNoStatus(t, dir)); d != "" {
 				t.Errorf("files changed on the way out:\n%s", d)
 			}
+			if name, _, _ := strings.Cut(tc.name, " "); !strings.Contains(r.out.String(), name+" received: stopping") {
+				t.Errorf("no log line says %s stopped the run:\n%s", name, r.out.String())
+			}
 		})
+	}
+}
+
+// TestRefreshSIGHUP: SIGHUP asks refresh mode for a check at once: it is
+// logged, the process keeps running, and a rotation reaches the files long
+// before the interval (an hour) would have found it. A burst of 100
+// SIGHUPs within a second makes at most two checks (one at once, one for
+// the SIGHUPs that came after it started).
+func TestRefreshSIGHUP(t *testing.T) {
+	t.Parallel()
+	p := uniq()
+	tok := randHex(6)
+	arn := putSecret(t, p+"/db", "db-1-"+tok)
+	dir := t.TempDir()
+	r := startRefresh(t, specJSON(t, item(arn, "db")), dir, "INJECTOR_REFRESH_INTERVAL=1h", "INJECTOR_MAX_STALENESS=2h")
+	defer func() { assertNoSecret(t, r.out.String(), "db-1-"+tok, "db-2-"+tok) }()
+	r.published(t, 1)
+
+	hup := func() {
+		t.Helper()
+		if err := r.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from := time.Now()
+	hup()
+	r.waitFor(t, "the SIGHUP log line", func() bool {
+		return strings.Contains(r.out.String(), "SIGHUP received: checking for changes now")
+	})
+	r.waitFor(t, "the check SIGHUP asked for", func() bool { return r.log.count("DescribeSecret", from, time.Time{}) >= 1 })
+	if got := readString(t, filepath.Join(dir, "db")); got != "db-1-"+tok {
+		t.Errorf("db changed with no rotation")
+	}
+
+	rotateSecret(t, arn, "db-2-"+tok)
+	rotated := time.Now()
+	hup()
+	st := r.published(t, 2)
+	t.Logf("SIGHUP after a rotation published it %s later (interval 1h)", st.Published.Sub(rotated).Round(time.Millisecond))
+	if got := readString(t, filepath.Join(dir, "db")); got != "db-2-"+tok {
+		t.Errorf("db holds %d bytes after the SIGHUP, want the rotated value", len(got))
+	}
+
+	// Past the gap since the last check, so the burst's first SIGHUP
+	// checks at once.
+	time.Sleep(refresh.NowGap)
+	burst := time.Now()
+	for range 100 {
+		hup()
+	}
+	took := time.Since(burst)
+	// Any further check would start within a gap of the one before.
+	time.Sleep(3 * refresh.NowGap)
+	checks := r.log.count("DescribeSecret", burst, time.Time{})
+	limit := 2 + int(took/refresh.NowGap)
+	t.Logf("100 SIGHUPs in %s made %d checks", took.Round(time.Microsecond), checks)
+	if checks < 1 || checks > limit {
+		t.Errorf("100 SIGHUPs in %s made %d checks, want 1 to %d", took, checks, limit)
+	}
+	if code, took := r.signal(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("SIGTERM: exit %d after %s:\n%s", code, took, r.out.String())
+	}
+}
+
+// TestRefreshIgnoredSignals: each other signal whose Go default would end
+// the process (or that an operator might send expecting something) is
+// logged by name and changes nothing: the process keeps running and still
+// stops on SIGTERM with exit 0.
+func TestRefreshIgnoredSignals(t *testing.T) {
+	t.Parallel()
+	p := uniq()
+	arn := putSecret(t, p+"/db", "db-"+randHex(6))
+	dir := t.TempDir()
+	r := startRefresh(t, specJSON(t, item(arn, "db")), dir, "INJECTOR_REFRESH_INTERVAL=1h", "INJECTOR_MAX_STALENESS=2h")
+	r.published(t, 1)
+	before := snapshotNoStatus(t, dir)
+	for _, sig := range []struct {
+		name string
+		sig  syscall.Signal
+	}{
+		{"SIGUSR1", syscall.SIGUSR1}, {"SIGUSR2", syscall.SIGUSR2},
+		{"SIGILL", syscall.SIGILL}, {"SIGTRAP", syscall.SIGTRAP}, {"SIGBUS", syscall.SIGBUS},
+		{"SIGFPE", syscall.SIGFPE}, {"SIGSEGV", syscall.SIGSEGV}, {"SIGSTKFLT", syscall.SIGSTKFLT},
+		{"SIGSYS", syscall.SIGSYS},
+	} {
+		if err := r.cmd.Process.Signal(sig.sig); err != nil {
+			t.Fatal(err)
+		}
+		r.waitFor(t, sig.name+"'s log line", func() bool { return strings.Contains(r.out.String(), sig.name+" received: ignored") })
+	}
+	if d := diffSnapshots(before, snapshotNoStatus(t, dir)); d != "" {
+		t.Errorf("files changed:\n%s", d)
+	}
+	if code, took := r.signal(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("SIGTERM: exit %d after %s:\n%s", code, took, r.out.String())
+	}
+	if strings.Contains(r.out.String(), "goroutine ") {
+		t.Errorf("a stack dump in the output:\n%s", r.out.String())
+	}
+}
+
+// TestRefreshNotifyFIFO: a FIFO as INJECTOR_NOTIFY_PID_FILE is a logged
+// notification failure, never a hang: after a rotation SIGTERM still
+// stops refresh mode with exit 0.
+func TestRefreshNotifyFIFO(t *testing.T) {
+	t.Parallel()
+	p := uniq()
+	arn := putSecret(t, p+"/db", "v1")
+	dir, work := t.TempDir(), t.TempDir()
+	fifo := filepath.Join(work, "app.pid")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startRefresh(t, specJSON(t, item(arn, "db")), dir, "INJECTOR_NOTIFY_SIGNAL=SIGHUP", "INJECTOR_NOTIFY_PID_FILE="+fifo)
+	r.published(t, 1)
+	rotateSecret(t, arn, "v2")
+	r.published(t, 2)
+	r.waitFor(t, "the failed notification", func() bool {
+		out := r.out.String()
+		return strings.Contains(out, "notification failed") && strings.Contains(out, "a FIFO, not a regular file")
+	})
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// A generous bound, only so that a hang fails rather than waits.
+	select {
+	case <-r.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("refresh mode did not stop within 20s of SIGTERM:\n%s", r.out.String())
+	}
+	if r.code != 0 {
+		t.Errorf("exit %d after SIGTERM:\n%s", r.code, r.out.String())
 	}
 }
 
@@ -739,5 +876,69 @@ func TestRefreshHealthBeforeFirstGeneration(t *testing.T) {
 	}
 	if code, out := health(t, ""); code != 1 || !strings.Contains(out, "INJECTOR_DIR") {
 		t.Errorf("no INJECTOR_DIR: exit %d: %s", code, out)
+	}
+}
+
+// TestOneShotSignals: a one-shot run in the middle of a fetch that would
+// hang logs a SIGHUP and carries on (it ends on its own), and on SIGTERM
+// logs that it stops and fails, leaving nothing written.
+func TestOneShotSignals(t *testing.T) {
+	t.Parallel()
+	p := uniq()
+	putSecret(t, p+"/db", "db-"+randHex(6))
+	mp, motoURL := h.startProxy(t, h.motoDirect, false)
+	mp.reset(faultAlways(stallFault, "GetSecretValue", "BatchGetSecretValue"))
+	dir := t.TempDir()
+	cmd := exec.Command(h.bin)
+	cmd.Env = append(h.env(motoURL, h.minio), "INJECTOR_DIR="+dir,
+		"INJECTOR_SPEC="+specJSON(t, item("secretsmanager:"+p+"/db", "db")), "INJECTOR_TIMEOUT=5m")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	waitOut := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(patience); !cond(); time.Sleep(10 * time.Millisecond) {
+			select {
+			case <-exited:
+				t.Fatalf("exited %d while waiting for %s:\n%s", cmd.ProcessState.ExitCode(), what, out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within %s:\n%s", what, patience, out.String())
+			}
+		}
+	}
+	waitOut("the fetch", func() bool { return mp.count("GetSecretValue")+mp.count("BatchGetSecretValue") > 0 })
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitOut("the SIGHUP log line", func() bool {
+		return strings.Contains(out.String(), "SIGHUP received: ignored; a one-shot run ends on its own")
+	})
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(patience):
+		t.Fatalf("no exit within %s of SIGTERM:\n%s", patience, out.String())
+	}
+	code := cmd.ProcessState.ExitCode()
+	t.Logf("exit %d after SIGHUP then SIGTERM:\n%s", code, out.String())
+	if code == 0 || code == -1 {
+		t.Errorf("exit %d after SIGTERM, want a failure code", code)
+	}
+	for _, want := range []string{"SIGTERM received: stopping", "injection failed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output does not say %q", want)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a stopped run wrote db (%v)", err)
 	}
 }

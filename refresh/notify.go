@@ -15,8 +15,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/internal/regfile"
 )
 
 // Event is one change: the generation just switched in and the paths whose
@@ -109,11 +112,24 @@ type SignalNotifier struct {
 	Process string
 	// Proc is where processes are listed; "" means /proc.
 	Proc string
+
+	mu      sync.Mutex
+	reading <-chan pidRead // a read of PIDFile given up on that has not returned
+}
+
+// maxPIDFileBytes bounds what is read of a pid file, which holds one
+// number.
+const maxPIDFileBytes = 4 << 10
+
+// pidRead is the outcome of one read of a pid file.
+type pidRead struct {
+	pid int
+	err error
 }
 
 // Notify implements Notifier.
-func (n *SignalNotifier) Notify(context.Context, Event) error {
-	pids, err := n.targets()
+func (n *SignalNotifier) Notify(ctx context.Context, _ Event) error {
+	pids, err := n.targets(ctx)
 	if err != nil {
 		return err
 	}
@@ -133,15 +149,11 @@ func (n *SignalNotifier) String() string {
 	return fmt.Sprintf("%s to processes named %s", n.Signal, n.Process)
 }
 
-func (n *SignalNotifier) targets() ([]int, error) {
+func (n *SignalNotifier) targets(ctx context.Context) ([]int, error) {
 	if n.PIDFile != "" {
-		b, err := os.ReadFile(n.PIDFile)
+		pid, err := n.readPID(ctx)
 		if err != nil {
 			return nil, err
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 {
-			return nil, fmt.Errorf("%s does not hold a process id", n.PIDFile)
 		}
 		return []int{pid}, nil
 	}
@@ -168,6 +180,50 @@ func (n *SignalNotifier) targets() ([]int, error) {
 		return nil, fmt.Errorf("no process named %s in %s", n.Process, proc)
 	}
 	return pids, nil
+}
+
+// readPID reads the pid in n.PIDFile, giving up when ctx ends. A read the
+// file system does not answer is left to finish on its own; until it has,
+// later reads fail at once rather than start another (so a hung file
+// system holds one thread, not one per attempt), and its late answer is
+// dropped: the pid it read may be stale.
+func (n *SignalNotifier) readPID(ctx context.Context) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.reading != nil {
+		select {
+		case <-n.reading:
+			n.reading = nil
+		default:
+			return 0, fmt.Errorf("%s: an earlier read has not returned", n.PIDFile)
+		}
+	}
+	done := make(chan pidRead, 1)
+	go func() {
+		pid, err := readPIDFile(n.PIDFile)
+		done <- pidRead{pid, err}
+	}()
+	select {
+	case r := <-done:
+		return r.pid, r.err
+	case <-ctx.Done():
+		n.reading = done
+		return 0, fmt.Errorf("%s: not read in time: %w", n.PIDFile, context.Cause(ctx))
+	}
+}
+
+// readPIDFile reads a pid file as the spec file is read (see package
+// regfile).
+func readPIDFile(name string) (int, error) {
+	b, err := regfile.Read(name, maxPIDFileBytes)
+	if err != nil {
+		return 0, fmt.Errorf("pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("%s does not hold a process id", name)
+	}
+	return pid, nil
 }
 
 // named reports whether the process at dir (/proc/PID) is n.Process.

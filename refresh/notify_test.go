@@ -244,3 +244,64 @@ func TestCourierPostFolds(t *testing.T) {
 		t.Errorf("pending event %+v", ev)
 	}
 }
+
+// TestSignalNotifierPIDFileNotRegular: a FIFO, a directory or a device as
+// the pid file is an error at once, never a wait for a writer that would
+// hold up the notifier and with it the end of Run.
+func TestSignalNotifierPIDFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "app.pid")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{fifo, dir, os.DevNull} {
+		n := &SignalNotifier{Signal: syscall.SIGUSR2, PIDFile: name}
+		done := make(chan error, 1)
+		go func() { done <- n.Notify(context.Background(), Event{}) }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s: error %v, want one naming it as not a regular file", name, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%s: Notify blocked", name)
+		}
+	}
+}
+
+// TestSignalNotifierPIDFileGivesUp: a read of the pid file that does not
+// return is given up on when the context ends; while it has not returned,
+// later attempts fail at once instead of starting another.
+func TestSignalNotifierPIDFileGivesUp(t *testing.T) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGUSR2)
+	defer signal.Stop(ch)
+	pidFile := filepath.Join(t.TempDir(), "app.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := &SignalNotifier{Signal: syscall.SIGUSR2, PIDFile: pidFile}
+	// A read that has not returned, as on a file system that does not
+	// answer.
+	stuck := make(chan pidRead, 1)
+	n.reading = stuck
+	if err := n.Notify(context.Background(), Event{}); err == nil || !strings.Contains(err.Error(), "has not returned") {
+		t.Fatalf("error %v while an earlier read is under way", err)
+	}
+	// Its late answer is dropped for a fresh read.
+	stuck <- pidRead{pid: 1}
+	if err := n.Notify(context.Background(), Event{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(time.Minute):
+		t.Fatal("no signal")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// A done context either wins or the read was quicker; it never hangs.
+	if err := n.Notify(ctx, Event{}); err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v", err)
+	}
+}

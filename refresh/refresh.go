@@ -54,7 +54,18 @@ type Options struct {
 	Timeout   time.Duration
 	Notifiers []Notifier
 	Log       *slog.Logger
+	// Now, if set, asks for checks out of turn ("refresh now"): a receive
+	// starts one at once, or, within NowGap of the start of the last one,
+	// when NowGap has passed; receives while one waits are folded into it.
+	// A sender that never blocks, on a channel with room for one, turns
+	// any number of asks during a check into one more check after it.
+	Now <-chan struct{}
 }
+
+// NowGap is the least time between the starts of two checks when the
+// second was asked for on Options.Now, so that a caller asking in a loop
+// cannot run up API calls.
+const NowGap = time.Second
 
 // Refresher publishes generations of the files a plan describes.
 type Refresher struct {
@@ -108,23 +119,43 @@ func (r *Refresher) Publish(ctx context.Context) error {
 // Run checks for changes every interval (with jitter, from the start of
 // one check to the start of the next) until ctx is done, and then returns
 // nil, leaving the last complete generation in place. A failed check is
-// retried with backoff, counted from its end. Notifications go out in
-// the background.
+// retried with backoff, counted from its end. A check asked for on
+// Options.Now starts the count again. Notifications go out in the
+// background.
 func (r *Refresher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, c := range r.couriers {
 		wg.Go(func() { c.run(ctx) })
 	}
-	t := time.NewTimer(r.wait(0))
+	next := time.Now().Add(r.wait(0)) // when t fires
+	t := time.NewTimer(time.Until(next))
 	defer t.Stop()
+	var last time.Time // the start of the last check
+	asked := false     // a check asked for on Now waits for NowGap
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-r.opts.Now:
+			if asked {
+				r.log.Debug("check asked for: one already waits", "starts_in", time.Until(next).Round(time.Millisecond))
+				continue
+			}
+			if gap := time.Until(last.Add(NowGap)); gap > 0 {
+				asked = true
+				if gap < time.Until(next) {
+					next = time.Now().Add(gap)
+					t.Reset(gap)
+				}
+				r.log.Debug("check asked for: rate-limited", "starts_in", time.Until(next).Round(time.Millisecond))
+				continue
+			}
 		}
+		asked = false
 		start := time.Now()
+		last = start
 		err := r.cycle(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -138,6 +169,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 			wait = max(0, wait-time.Since(start))
 		}
 		r.watchStaleness()
+		next = time.Now().Add(wait)
 		t.Reset(wait)
 	}
 }

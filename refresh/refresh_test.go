@@ -349,3 +349,104 @@ func TestChangedPaths(t *testing.T) {
 		t.Errorf("changed %v for the same files", got)
 	}
 }
+
+// runNow starts Run with an interval no test waits for and a Now channel
+// the way the injector feeds it (room for one, sends that never block).
+func runNow(t *testing.T, src *fakeSource) (ask func(), dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	opts := testOptions(dir)
+	opts.Interval = time.Hour
+	opts.MaxStaleness = 2 * time.Hour
+	now := make(chan struct{}, 1)
+	opts.Now = now
+	r := New(buildPlan(t, twoSpec), src, opts)
+	if err := r.Publish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return func() {
+		select {
+		case now <- struct{}{}:
+		default:
+		}
+	}, dir
+}
+
+// waitChecks waits until the source has seen n checks.
+func waitChecks(t *testing.T, src *fakeSource, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if _, checks := src.calls(); checks >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d checks within a minute", n)
+		}
+	}
+}
+
+// TestRunNow: a check asked for on Options.Now starts at once, long before
+// the interval, and publishes a rotation; asks during a check make one
+// more check after it, not one each.
+func TestRunNow(t *testing.T) {
+	src := twoSource()
+	ask, dir := runNow(t, src)
+	src.set("ssm:/api", "api-2")
+	ask()
+	waitChecks(t, src, 1)
+	for deadline := time.Now().Add(time.Minute); readFile(t, dir, "api") != "api-2"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the asked-for check did not publish the rotation")
+		}
+	}
+
+	src.mu.Lock()
+	release := make(chan struct{})
+	src.block = release // the next check waits
+	src.mu.Unlock()
+	ask()
+	waitChecks(t, src, 2)
+	for range 10 {
+		ask()
+	}
+	src.mu.Lock()
+	src.block = nil
+	src.mu.Unlock()
+	close(release)
+	waitChecks(t, src, 3)
+	// Another would start within NowGap of the third.
+	time.Sleep(NowGap * 3 / 2)
+	if _, checks := src.calls(); checks != 3 {
+		t.Errorf("%d checks, want 3: ten asks during a check make one more", checks)
+	}
+}
+
+// TestRunNowRateLimited: a burst of asks makes at most one check a NowGap,
+// plus the one after it for the asks that came during the last.
+func TestRunNowRateLimited(t *testing.T) {
+	src := twoSource()
+	ask, _ := runNow(t, src)
+	start := time.Now()
+	for range 100 {
+		ask()
+	}
+	took := time.Since(start)
+	waitChecks(t, src, 1)
+	// Any further check would start within NowGap of the one before.
+	time.Sleep(NowGap * 5 / 2)
+	_, checks := src.calls()
+	limit := 2 + int(took/NowGap)
+	t.Logf("100 asks in %s made %d checks", took, checks)
+	if checks > limit {
+		t.Errorf("100 asks in %s made %d checks, want at most %d", took, checks, limit)
+	}
+}

@@ -50,8 +50,7 @@ const (
 )
 
 func main() {
-	ctx, _ := signalContext()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run runs the command args name (inject when there is none) and returns
@@ -74,8 +73,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 }
 
 // runInject is the injection itself: the bare binary and `injector inject`.
+// It is what a container runs, so it handles the signals a container may
+// be sent (signals.go); the other commands, short and local, keep Go's
+// defaults.
 func runInject(ctx context.Context, stderr io.Writer) int {
 	start := time.Now()
+	// From here a signal waits for the logger instead of ending the run.
+	sigs := listen()
+	defer sigs.close()
 	settings, err := config.Load()
 	if err != nil {
 		// The log format is itself a setting: fall back to text.
@@ -84,11 +89,16 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 	}
 	log := newLogger(settings.LogFormat, stderr)
 	mode := injectOnce
+	var now chan struct{} // refresh mode's "check now" asks
 	if settings.Refresh() {
-		mode = runRefresh
+		now = make(chan struct{}, 1)
+		mode = func(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
+			return runRefresh(ctx, s, log, now)
+		}
 	} else {
 		oneShotGC(os.LookupEnv)
 	}
+	ctx = sigs.handle(ctx, log, now)
 	code, err := mode(ctx, settings, log)
 	if err != nil {
 		attrs := []any{"exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond)}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os/signal"
 	"time"
 
 	"github.com/ecs-secret-injector/injector/config"
@@ -11,13 +10,10 @@ import (
 )
 
 // runRefresh is refresh mode: the first generation as in one-shot mode
-// (failing the same way), then checks every interval until SIGTERM or
-// SIGINT, which leave the last complete generation in place and exit 0.
-func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
-	// A long-running mode waits until its signal handlers are in place (see
-	// signalContext).
-	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
-	defer stop()
+// (failing the same way), then checks every interval, and at once for each
+// ask on now (SIGHUP), until ctx ends (SIGTERM, SIGINT), which leaves the
+// last complete generation in place and exits 0.
+func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-chan struct{}) (int, error) {
 	p, f, err := prepare(ctx, s, log)
 	if err != nil {
 		return exitConfig, err
@@ -32,7 +28,7 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	r := refresh.New(p, f, refresh.Options{
 		Dir: s.Dir, Write: writeOptions(s),
 		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout,
-		Notifiers: notifiers, Log: log,
+		Notifiers: notifiers, Log: log, Now: now,
 	})
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
 	if err := r.Publish(ctx); err != nil {
