@@ -51,7 +51,7 @@ func load(args []string) ([]dotenv.Var, error) {
 		byRoot[f.root] = append(byRoot[f.root], f)
 	}
 	for _, r := range roots {
-		if err := readGeneration(r, byRoot[r]); err != nil {
+		if err := readGeneration(r, byRoot[r], nil); err != nil {
 			return nil, err
 		}
 	}
@@ -115,8 +115,9 @@ func locate(arg string) (*envFile, error) {
 
 // readGeneration reads files, all in root, from the generation ..data
 // points to. If a file is missing because the generation was replaced
-// meanwhile, it reads them all again from the new one.
-func readGeneration(root string, files []*envFile) error {
+// meanwhile, it reads them all again from the new one. resolved, if not
+// nil, is called after each resolution of ..data (a test's hook).
+func readGeneration(root string, files []*envFile, resolved func()) error {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return fail(exitNoInput, "%s: opening the output root %s: %v", files[0].arg, root, unwrapPath(err))
@@ -126,6 +127,9 @@ func readGeneration(root string, files []*envFile) error {
 		gen, err := currentGeneration(r, root, files[0].arg)
 		if err != nil {
 			return err
+		}
+		if resolved != nil {
+			resolved()
 		}
 		switched, err := readFrom(r, gen, files)
 		if err != nil || !switched {

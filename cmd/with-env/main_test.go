@@ -108,13 +108,18 @@ func writeRoot(t testing.TB, files map[string][]byte) string {
 
 func rewrite(t testing.TB, root string, files map[string][]byte) {
 	t.Helper()
+	if err := writeFiles(root, files); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeFiles makes files the new generation of root.
+func writeFiles(root string, files map[string][]byte) error {
 	var fs []writer.File
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		fs = append(fs, writer.File{Path: name, Data: files[name]})
 	}
-	if err := writer.Write(context.Background(), root, fs, writer.Options{Mode: 0o600, UID: -1, GID: -1}); err != nil {
-		t.Fatal(err)
-	}
+	return writer.Write(context.Background(), root, fs, writer.Options{Mode: 0o600, UID: -1, GID: -1})
 }
 
 // renderDotenv is the injector's dotenv format of vars.
@@ -389,3 +394,15 @@ func TestHelp(t *testing.T) {
 		t.Errorf("got %+v", r)
 	}
 }
+
+// helperCmd is the helper with args, run in dir, starting the app in "pid"
+// mode.
+func helperCmd(t testing.TB, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(helperBin, args...)
+	cmd.Dir = dir
+	cmd.Env = baseEnv("pid")
+	return cmd
+}
+
+func mkfifo(path string) error { return syscall.Mkfifo(path, 0o600) }
