@@ -12,7 +12,7 @@
 // ([A-Za-z_][A-Za-z0-9_]*) other than the bash variables that cannot be
 // assigned (IsBashSpecial), and the value is single-quoted: every byte is
 // literal except the single quote, which is written as close quote,
-// backslash-quote, reopen quote ('\''). A value may hold any byte but NUL,
+// backslash-quote, reopen quote ('\”). A value may hold any byte but NUL,
 // newlines included, so `set -a; . FILE` in a POSIX shell gives back the
 // value byte for byte. Parse accepts exactly what AppendAssignment writes
 // and nothing else: no comments, blank lines, `export`, double quotes or
@@ -179,7 +179,7 @@ func lineEnd(b []byte) int {
 	return len(b)
 }
 
-// quoted reads '...' ('\'' '...')* and the newline after it.
+// quoted reads '...' ('\” '...')* and the newline after it.
 func (p *parser) quoted() (string, error) {
 	if p.pos >= len(p.data) || p.data[p.pos] != '\'' {
 		if p.pos < len(p.data) && p.data[p.pos] == 0 {
