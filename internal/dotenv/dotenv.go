@@ -12,9 +12,13 @@
 // ([A-Za-z_][A-Za-z0-9_]*) other than the bash variables that cannot be
 // assigned (IsBashSpecial), and the value is single-quoted: every byte is
 // literal except the single quote, which is written as close quote,
-// backslash-quote, reopen quote ('\”). A value may hold any byte but NUL,
-// newlines included, so `set -a; . FILE` in a POSIX shell gives back the
-// value byte for byte. Parse accepts exactly what AppendAssignment writes
+// backslash-quote, reopen quote:
+//
+//	NAME='it'\''s'
+//
+// A value may hold any byte but NUL, newlines included, so `set -a; . FILE`
+// in a POSIX shell gives back the value byte for byte. Parse accepts
+// exactly what AppendAssignment writes
 // and nothing else: no comments, blank lines, `export`, double quotes or
 // unquoted values.
 package dotenv
