@@ -18,9 +18,8 @@
 //
 // A value may hold any byte but NUL, newlines included, so `set -a; . FILE`
 // in a POSIX shell gives back the value byte for byte. Parse accepts
-// exactly what AppendAssignment writes
-// and nothing else: no comments, blank lines, `export`, double quotes or
-// unquoted values.
+// exactly what AppendAssignment writes and nothing else: no comments, blank
+// lines, `export`, double quotes or unquoted values.
 package dotenv
 
 import (
