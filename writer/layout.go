@@ -111,7 +111,7 @@ type txn struct {
 	gen     string   // the new generation
 	dirs    genDirs  // its directories made so far ("." is gen), open
 	cur     string   // the generation ..data pointed to when the run began
-	links   []string // top-level links (not ".." names) when the run began
+	links   []string // top-level links (not ".." names but BinDir) when the run began
 	created []string // links made before the switch, where nothing stood
 	tmpLink bool     // ..data_tmp was made
 	// noExchange: do without RENAME_EXCHANGE (a test of the fallback).
@@ -145,7 +145,7 @@ func (t *txn) removeLeftovers() error {
 	var errs []error
 	for _, e := range entries {
 		name := e.Name()
-		if e.Type() == fs.ModeSymlink && !strings.HasPrefix(name, "..") {
+		if e.Type() == fs.ModeSymlink && (!strings.HasPrefix(name, "..") || name == BinDir) {
 			t.links = append(t.links, name)
 		}
 		switch {
@@ -323,7 +323,8 @@ func (t *txn) swap(link, name string) (string, error) {
 }
 
 // removeStaleLinks removes top-level links into ..data that no file uses,
-// among the links there were when the run began.
+// among the links there were when the run began (BinDir's too, once no
+// file is a program of the injector's).
 func (t *txn) removeStaleLinks() error {
 	var errs []error
 	for _, n := range t.links {

@@ -36,6 +36,23 @@ var ErrWrite = errors.New("write failed")
 type File struct {
 	Path string
 	Data []byte
+	// Exec makes the file a program: each class that may read it (by
+	// Options.Mode) may also execute it.
+	Exec bool
+}
+
+// BinDir is the one top-level name beginning with ".." that files may use:
+// the injector's own programs (the exec helper), in every generation like
+// the other files, seen through the link BinDir -> ..data/BinDir.
+const BinDir = "..bin"
+
+// fileMode is the permission f gets under opts.
+func (o Options) fileMode(f File) fs.FileMode {
+	m := o.Mode.Perm()
+	if f.Exec {
+		m |= m & 0o444 >> 2
+	}
+	return m
 }
 
 // Options set the mode and owner of written files.
@@ -217,8 +234,8 @@ func check(files []File) ([]string, error) {
 			return nil, fmt.Errorf("path %q is written twice", f.Path)
 		}
 		seen[f.Path] = true
-		top, _, _ := strings.Cut(f.Path, "/")
-		if strings.HasPrefix(top, "..") {
+		top, _, below := strings.Cut(f.Path, "/")
+		if strings.HasPrefix(top, "..") && (top != BinDir || !below) {
 			return nil, fmt.Errorf("path %q: names beginning with .. belong to the injector's output layout", f.Path)
 		}
 		names = append(names, top)
