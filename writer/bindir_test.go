@@ -51,3 +51,43 @@ func TestWriteProgram(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteExtra: Options.Extra goes into every generation, by Write and by
+// Begin and Commit, and a caller's files never replace it.
+func TestWriteExtra(t *testing.T) {
+	opts := Options{Mode: 0o440, UID: -1, GID: -1,
+		Extra: []File{{Path: BinDir + "/with-env", Data: []byte("program"), Exec: true}}}
+	dir := t.TempDir()
+	check := func(want string) {
+		t.Helper()
+		got := visible(t, dir)
+		b, err := os.ReadFile(filepath.Join(dir, BinDir, "with-env"))
+		if err != nil || string(b) != "program" {
+			t.Errorf("program: %q, %v", b, err)
+		}
+		if got["a"] != want || len(got) != 1 {
+			t.Errorf("visible %v, want only a = %q", got, want)
+		}
+		names, gen := injectorNames(t, dir)
+		if want := []string{gen, BinDir, "..data", "..lock"}; strings.Join(names, " ") != strings.Join(want, " ") {
+			t.Errorf("injector names %v, want %v", names, want)
+		}
+	}
+	if err := Write(context.Background(), dir, []File{{Path: "a", Data: []byte("1")}}, opts); err != nil {
+		t.Fatal(err)
+	}
+	check("1")
+	x, err := Begin(context.Background(), dir, opts, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Commit(context.Background(), []File{{Path: "a", Data: []byte("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	check("2")
+	err = Write(context.Background(), dir, []File{{Path: BinDir + "/with-env", Data: []byte("other")}}, opts)
+	if err == nil || !strings.Contains(err.Error(), "written twice") {
+		t.Errorf("a file at an Extra path: %v, want it refused", err)
+	}
+	check("2")
+}

@@ -63,6 +63,18 @@ type Options struct {
 	// UID and GID own the files, directories and links written; -1 leaves
 	// them.
 	UID, GID int
+	// Extra files go into every generation besides those a Write or Commit
+	// is given: the injector's own programs under BinDir (the exec helper).
+	// Update does not write them.
+	Extra []File
+}
+
+// withExtra returns files and opts.Extra.
+func (o Options) withExtra(files []File) []File {
+	if len(o.Extra) == 0 {
+		return files
+	}
+	return append(slices.Clip(files), o.Extra...)
 }
 
 // dirMode gives the owner rwx and r-x to each class that can read the files.
@@ -100,11 +112,12 @@ func write(ctx context.Context, dir string, files []File, opts Options, hooks te
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	// Paths are checked before the root is touched.
+	files = opts.withExtra(files)
 	names, err := check(files)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	x, err := Begin(ctx, dir, opts)
+	x, err := begin(ctx, dir, opts)
 	if err != nil {
 		return err
 	}
@@ -125,10 +138,18 @@ type Txn struct {
 
 // Begin opens dir, takes its lock, removes what killed runs left behind
 // and creates the new generation's directory, with the directories that
-// files at paths (the files the caller knows it will write, if any) need.
-// Readers see no change. Commit removes those directories again if no file
+// files at paths (the files the caller knows it will write, if any) and
+// opts.Extra need. Readers see no change. Commit removes those directories again if no file
 // uses them.
 func Begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn, error) {
+	for _, f := range opts.Extra {
+		paths = append(slices.Clip(paths), f.Path)
+	}
+	return begin(ctx, dir, opts, paths...)
+}
+
+// begin is Begin of paths that include opts.Extra's.
+func begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn, error) {
 	for _, p := range paths {
 		if err := checkPath(p); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrWrite, err)
@@ -168,6 +189,7 @@ func (x *Txn) Commit(ctx context.Context, files []File) error {
 	if x.done {
 		return fmt.Errorf("%w: the write was already committed or aborted", ErrWrite)
 	}
+	files = x.t.opts.withExtra(files)
 	names, err := check(files)
 	if err != nil {
 		defer x.release()
