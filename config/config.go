@@ -83,6 +83,9 @@ type Settings struct {
 	// SSMPathMax bounds the parameters one SSM path (ssm:/app/prod/) may
 	// expand to; more is a fetch error.
 	SSMPathMax int
+	// ExecHelper puts the exec helper (cmd/with-env, beside the injector's
+	// executable) into every generation.
+	ExecHelper bool
 
 	// Refresh mode (refresh.go): unset, the injector runs once.
 	RefreshInterval Duration
@@ -183,6 +186,9 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 	}
 	if s.SSMPathMax, err = strconv.Atoi(get("SSM_PATH_MAX")); err != nil || s.SSMPathMax < 1 {
 		fail("SSM_PATH_MAX", "%q: must be a positive number of parameters", get("SSM_PATH_MAX"))
+	}
+	if s.ExecHelper, err = strconv.ParseBool(get("EXEC_HELPER")); err != nil {
+		fail("EXEC_HELPER", "%q: want true or false", get("EXEC_HELPER"))
 	}
 
 	for _, d := range []struct {

@@ -39,6 +39,7 @@ type environment struct {
 	Concurrency   string `envconfig:"INJECTOR_CONCURRENCY" default:"32" desc:"API calls in flight at once"`
 	SecretsBatch  string `envconfig:"INJECTOR_SECRETS_BATCH" default:"auto" desc:"when to read Secrets Manager with BatchGetSecretValue: auto (only when one call per secret would not fit in INJECTOR_CONCURRENCY), always or never"`
 	SSMPathMax    string `envconfig:"INJECTOR_SSM_PATH_MAX" default:"1000" desc:"most parameters one SSM path (ssm:/PATH/) may expand to"`
+	ExecHelper    string `envconfig:"INJECTOR_EXEC_HELPER" default:"false" desc:"put the exec helper into every generation as ..bin/with-env, the entry point of apps that take the dotenv files as environment variables"`
 
 	RefreshInterval string `envconfig:"INJECTOR_REFRESH_INTERVAL" desc:"refresh mode: check for rotated values this often (Go duration, at least 1s); unset: run once"`
 	MaxStaleness    string `envconfig:"INJECTOR_MAX_STALENESS" desc:"refresh mode: how long files may go unconfirmed before health fails (default 3 intervals)"`

@@ -13,9 +13,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
@@ -194,4 +196,78 @@ func filterKeys(m, keys map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestExecHelperPlaced: with INJECTOR_EXEC_HELPER=true the injector puts the
+// helper beside it into the output root as ..bin/with-env, executable by
+// whoever may read the files, and an app started through that copy sees the
+// values; without the setting there is none; an injector without the helper
+// beside it refuses the setting (exit 2) before any AWS call.
+func TestExecHelperPlaced(t *testing.T) {
+	t.Parallel()
+	helper, app := withEnvBins(t)
+	p := uniq()
+	arn := putSecret(t, p+"/app", `{"TOKEN":"it's a \"token\"\n$x"}`)
+	spec := specJSON(t, map[string]any{"from": arn, "path": "app.env", "format": "dotenv"})
+	want, err := os.ReadFile(helper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ mode, want string }{{"0400", "-r-x------"}, {"0440", "-r-xr-x---"}} {
+		dir := t.TempDir()
+		res := h.inject(t, spec, dir, "INJECTOR_EXEC_HELPER=true", "INJECTOR_FILE_MODE="+tt.mode)
+		if res.code != 0 {
+			t.Fatalf("exit %d:\n%s", res.code, res.output)
+		}
+		placed := filepath.Join(dir, "..bin", "with-env")
+		fi, err := os.Stat(placed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().String() != tt.want {
+			t.Errorf("INJECTOR_FILE_MODE=%s: the helper has mode %s, want %s", tt.mode, fi.Mode(), tt.want)
+		}
+		if got, _ := os.ReadFile(placed); !bytes.Equal(got, want) {
+			t.Errorf("the placed helper is not the one beside the injector")
+		}
+		if l, err := os.Readlink(filepath.Join(dir, "..bin")); err != nil || l != "..data/..bin" {
+			t.Errorf("..bin -> %q, %v; want ..data/..bin", l, err)
+		}
+		cmd := exec.Command(placed, "--env-file", filepath.Join(dir, "app.env"), "--", app)
+		cmd.Env = []string{"KEPT=1"}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("the placed helper: %v", err)
+		}
+		if !strings.Contains(string(out), "\x00TOKEN=it's a \"token\"\n$x\x00") {
+			t.Errorf("the app did not see TOKEN through the placed helper")
+		}
+	}
+
+	dir := t.TempDir()
+	h.injectOK(t, spec, dir)
+	if _, err := os.Lstat(filepath.Join(dir, "..bin")); err == nil {
+		t.Error("..bin is there without INJECTOR_EXEC_HELPER")
+	}
+
+	alone := filepath.Join(t.TempDir(), "injector")
+	bin, err := os.ReadFile(h.bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	own, ownURL := h.startProxy(t, h.motoDirect, false)
+	env := slices.Concat(h.env(ownURL, h.minio), []string{"INJECTOR_DIR=" + dir, "INJECTOR_SPEC=" + spec, "INJECTOR_EXEC_HELPER=true"})
+	res, err := runBinary(alone, env, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.code != 2 || !strings.Contains(res.output, "INJECTOR_EXEC_HELPER") || !strings.Contains(res.output, "with-env") {
+		t.Errorf("without the helper beside it: exit %d, want 2 naming the setting and the helper:\n%s", res.code, res.output)
+	}
+	if n := len(own.counts()); n != 0 {
+		t.Errorf("AWS calls %v before the configuration error", own.counts())
+	}
 }

@@ -118,8 +118,12 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	if err != nil {
 		return exitConfig, err
 	}
+	wopts, err := writeOptions(s)
+	if err != nil {
+		return exitConfig, err
+	}
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
-	rep, err := inject.Run(ctx, p, f, s.Dir, writeOptions(s), log)
+	rep, err := inject.Run(ctx, p, f, s.Dir, wopts, log)
 	if err != nil {
 		return exitCode(err), err
 	}
@@ -192,8 +196,19 @@ func oneShotGC(lookupEnv func(string) (string, bool)) {
 	}
 }
 
-func writeOptions(s config.Settings) writer.Options {
-	return writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}
+// writeOptions are the mode and owner of the files the settings ask for,
+// and the exec helper if they ask for it. Its errors are configuration
+// errors.
+func writeOptions(s config.Settings) (writer.Options, error) {
+	opts := writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}
+	if s.ExecHelper {
+		helper, err := execHelper()
+		if err != nil {
+			return writer.Options{}, err
+		}
+		opts.Extra = []writer.File{helper}
+	}
+	return opts, nil
 }
 
 func exitCode(err error) int {

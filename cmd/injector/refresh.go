@@ -18,6 +18,10 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 	if err != nil {
 		return exitConfig, err
 	}
+	wopts, err := writeOptions(s)
+	if err != nil {
+		return exitConfig, err
+	}
 	var notifiers []refresh.Notifier
 	if s.NotifyURL != "" {
 		notifiers = append(notifiers, refresh.NewHTTPNotifier(s.NotifyURL))
@@ -26,7 +30,7 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 		notifiers = append(notifiers, &refresh.SignalNotifier{Signal: s.NotifySignal.Sig, PIDFile: s.NotifyPIDFile, Process: s.NotifyProcess})
 	}
 	r := refresh.New(p, f, refresh.Options{
-		Dir: s.Dir, Write: writeOptions(s),
+		Dir: s.Dir, Write: wopts,
 		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout,
 		Notifiers: notifiers, Log: log, Now: now,
 	})
