@@ -205,6 +205,19 @@ func TestEnvCheckersRejectBadExamples(t *testing.T) {
 		}
 		return doc
 	}
+	for _, act := range []string{"secretsmanager:GetSecretValue", "SSM:GetParameter", "kms:Decrypt"} {
+		if err := checkNoSecretActions(policy(`{"Effect":"Allow","Action":"` + act + `","Resource":"arn:aws:s3:::b/k"}`)); err == nil {
+			t.Errorf("task role with %s accepted", act)
+		}
+	}
+	if _, _, err := valueFromAccess("arn:aws:s3:::b/k", w); err == nil {
+		t.Error("S3 valueFrom accepted")
+	}
+	if got, _, _ := valueFromAccess("/app/key", w); got != (access{actGetParameters, "arn:aws:ssm:us-east-1:111122223333:parameter/app/key"}) {
+		t.Errorf("parameter name: %+v", got)
+	}
+
+	// Last: without the simulator the test stops here.
 	needs, err := secretCalls([]ecstypes.ContainerDefinition{inj}, w, "")
 	if err != nil {
 		t.Fatal(err)
@@ -226,16 +239,5 @@ func TestEnvCheckersRejectBadExamples(t *testing.T) {
 		if (err == nil) != (names[i] == "exact") {
 			t.Errorf("%s execution policy: %v", names[i], err)
 		}
-	}
-	for _, act := range []string{"secretsmanager:GetSecretValue", "SSM:GetParameter", "kms:Decrypt"} {
-		if err := checkNoSecretActions(policy(`{"Effect":"Allow","Action":"` + act + `","Resource":"arn:aws:s3:::b/k"}`)); err == nil {
-			t.Errorf("task role with %s accepted", act)
-		}
-	}
-	if _, _, err := valueFromAccess("arn:aws:s3:::b/k", w); err == nil {
-		t.Error("S3 valueFrom accepted")
-	}
-	if got, _, _ := valueFromAccess("/app/key", w); got != (access{actGetParameters, "arn:aws:ssm:us-east-1:111122223333:parameter/app/key"}) {
-		t.Errorf("parameter name: %+v", got)
 	}
 }
