@@ -481,8 +481,10 @@ func TestSimulatorDriver(t *testing.T) {
 		{"a request names one resource", simRequest{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*"}, "Error"},
 	}
 	bad := json.RawMessage(`{"version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)
+	notAction := json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}`)
 	jobs := []simJob{{Principal: principal, Policies: map[string]json.RawMessage{"p": policy}},
-		{Principal: principal, Policies: map[string]json.RawMessage{"p": bad}, Requests: []simRequest{{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k", Account: acct}}}}
+		{Principal: principal, Policies: map[string]json.RawMessage{"p": bad}, Requests: []simRequest{{Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k", Account: acct}}},
+		{Principal: principal, Policies: map[string]json.RawMessage{"p": notAction}, Requests: []simRequest{{Action: "secretsmanager:Get*", Resource: secret, Account: acct}}}}
 	for _, tc := range tests {
 		tc.req.Account = acct
 		jobs[0].Requests = append(jobs[0].Requests, tc.req)
@@ -512,6 +514,10 @@ func TestSimulatorDriver(t *testing.T) {
 	}
 	if r := results[1][0]; len(r) != 1 || r[0].Decision != "Error" || !strings.Contains(r[0].Error, "version") {
 		t.Errorf("a mis-spelt policy: got %+v, want a validation error", r)
+	}
+	// sim.mjs skips the actions no statement names; NotAction names all.
+	if r := results[2][0]; len(r) != 2 || r[0].Decision != "Allowed" || r[1].Decision != "Allowed" {
+		t.Errorf("secretsmanager:Get* under NotAction s3:*: got %+v, want GetResourcePolicy and GetSecretValue allowed", r)
 	}
 }
 

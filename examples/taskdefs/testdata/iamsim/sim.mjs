@@ -104,15 +104,17 @@ async function main() {
     return details.resourceTypes.some((t) => t.name.toLowerCase() === type)
   }
 
-
   // named returns a test for the actions some statement of the job's
   // identity policies names, or undefined when that does not settle it.
   function named(job, req) {
     const stmts = Object.values(job.policies).flatMap((p) => list(p.Statement))
-    const delegating = list(req.resourcePolicy?.Statement).every(
-      (st) => st.Effect !== 'Allow' || list(st.Principal?.AWS).every((a) => /^arn:[^:]+:iam::\d+:root$/.test(a))
-    )
-    if (!delegating || stmts.some((st) => 'NotAction' in st || 'NotPrincipal' in st)) return undefined
+    const accountsOnly = (st) =>
+      st.Effect !== 'Allow' ||
+      (!('NotPrincipal' in st) &&
+        typeof st.Principal === 'object' &&
+        Object.keys(st.Principal).every((k) => k === 'AWS') &&
+        list(st.Principal.AWS).every((a) => /^arn:[^:]+:iam::\d+:root$/.test(a)))
+    if (!list(req.resourcePolicy?.Statement).every(accountsOnly) || stmts.some((st) => 'NotAction' in st)) return undefined
     const patterns = stmts.flatMap((st) => list(st.Action).map(glob))
     return (action) => patterns.some((re) => re.test(action))
   }
