@@ -106,6 +106,13 @@ func runSimulator(t *testing.T, jobs []simJob) [][][]simResult {
 	if _, err := os.Stat(filepath.Join(simDir, "node_modules", "@cloud-copilot", "iam-simulate")); err != nil {
 		unavailable("the IAM simulator is not installed: run npm ci in examples/taskdefs/%s", simDir)
 	}
+	// Read here, the driver and the lock file key go test's cache (it
+	// does not see what node opens).
+	for _, f := range []string{"sim.mjs", "package-lock.json"} {
+		if _, err := os.ReadFile(filepath.Join(simDir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	in, err := json.Marshal(jobs)
 	if err != nil {
 		t.Fatal(err)
