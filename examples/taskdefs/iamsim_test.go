@@ -283,8 +283,10 @@ func neighbours(res string, needs []call) []string {
 	kind, rest, _ := strings.Cut(a.Resource, ":")
 	switch a.Service {
 	case "secretsmanager":
-		i := strings.LastIndex(rest, "-")
-		name, suffix := rest[:i], rest[i:]
+		name, suffix := rest, "" // a partial ARN has no suffix
+		if i := strings.LastIndex(rest, "-"); i > 0 {
+			name, suffix = rest[:i], rest[i:]
+		}
 		for _, n := range lookAlikes(name) {
 			with(func(b *awsarn.ARN) { b.Resource = kind + ":" + n + suffix })
 		}
@@ -377,7 +379,7 @@ func (g grantCheck) verdict(results [][]simResult, probes []probe) error {
 			case r.Decision != "Allowed":
 				errs = append(errs, fmt.Errorf("policy does not allow %s on %s (%s)", r.Action, n.resource, r.Decision))
 			case len(r.Ignored) > 0:
-				errs = append(errs, fmt.Errorf("%s on %s: the action takes no condition keys %v", r.Action, n.resource, r.Ignored))
+				errs = append(errs, fmt.Errorf("%s on %s: the simulator dropped %v, condition keys the action does not take", r.Action, n.resource, r.Ignored))
 			}
 		}
 	}
