@@ -5,12 +5,11 @@ package taskdefs_test
 // environment, as in the task, and the flags an operator gives (the KMS
 // key, which the task definition does not name), and the two documents
 // must grant the same (action, resource, condition) set, whatever their
-// Sids and grouping. The model in access_test.go checks both independently.
+// Sids and grouping. The simulator judges the example (iamsim_test.go).
 
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -36,6 +35,15 @@ var examplePolicyFlags = map[string][]string{
 	"fargate-refresh": {"--kms-key", exampleKey},
 	"fargate-restart": {"--kms-key", exampleKey},
 	"kaniko-registry": {"--kms-key", exampleKey},
+}
+
+// exampleKMSKey is the --kms-key of an example's policy flags, "" for none.
+func exampleKMSKey(example string) string {
+	flags := examplePolicyFlags[example]
+	if i := slices.Index(flags, "--kms-key"); i >= 0 && i+1 < len(flags) {
+		return flags[i+1]
+	}
+	return ""
 }
 
 // buildInjector builds the injector into a temporary directory.
@@ -120,15 +128,8 @@ func TestPolicyCommandMatchesExamples(t *testing.T) {
 				}
 				return
 			}
-			if err := checkPolicy(printed, w.partition, w.account, w.region); err != nil {
-				t.Errorf("the printed policy breaks a least-privilege rule:\n%v", err)
-			}
 			name := f.example + taskRolePolicySuffix
-			data, err := os.ReadFile(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			example, err := parsePolicy(data)
+			example, err := loadPolicy(name)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,6 +24,7 @@ type wiring struct {
 	volume    string    // the task volume the injector writes
 	plan      plan.Plan // the injector's own plan of INJECTOR_SPEC
 	region    string    // AWS_REGION of the injector, else its awslogs-region
+	role      string    // the task role (the execution role without one)
 	account   string    // account of the task role
 	partition string    // partition of the task role
 	refresh   bool      // INJECTOR_REFRESH_INTERVAL is set: the injector keeps running
@@ -158,7 +159,7 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 	if err != nil {
 		fail("taskRoleArn: %w", err)
 	} else {
-		w.account, w.partition = role.account, role.partition
+		w.role, w.account, w.partition = roleARN, role.account, role.partition
 	}
 	if exec := aws.ToString(td.ExecutionRoleArn); exec != "" {
 		if a, err := parseARN(exec); err != nil {
