@@ -97,6 +97,8 @@ type Settings struct {
 	NotifySignal  Signal
 	NotifyPIDFile string
 	NotifyProcess string
+	// NotifySplay delays each notification by a random time within it.
+	NotifySplay Duration
 }
 
 // Load reads settings from the process environment (through envconfig) and
@@ -194,7 +196,7 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 	for _, d := range []struct {
 		name string
 		dst  *Duration
-	}{{"REFRESH_INTERVAL", &s.RefreshInterval}, {"MAX_STALENESS", &s.MaxStaleness}} {
+	}{{"REFRESH_INTERVAL", &s.RefreshInterval}, {"MAX_STALENESS", &s.MaxStaleness}, {"NOTIFY_SPLAY", &s.NotifySplay}} {
 		if v := get(d.name); v != "" {
 			if err := d.dst.Decode(v); err != nil {
 				fail(d.name, "%v", err)

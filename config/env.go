@@ -47,6 +47,7 @@ type environment struct {
 	NotifySignal    string `envconfig:"INJECTOR_NOTIFY_SIGNAL" desc:"refresh mode: signal (SIGHUP, ...) sent after each change to the process named below"`
 	NotifyPIDFile   string `envconfig:"INJECTOR_NOTIFY_PID_FILE" desc:"refresh mode: file holding the pid that gets INJECTOR_NOTIFY_SIGNAL"`
 	NotifyProcess   string `envconfig:"INJECTOR_NOTIFY_PROCESS" desc:"refresh mode: name of the processes (/proc/PID/comm) that get INJECTOR_NOTIFY_SIGNAL"`
+	NotifySplay     string `envconfig:"INJECTOR_NOTIFY_SPLAY" desc:"refresh mode: delay each notification by a random time within this window (Go duration), so that a fleet does not restart at once"`
 }
 
 // Variable is one setting: its environment variable, default and meaning.

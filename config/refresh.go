@@ -87,7 +87,7 @@ func (s Settings) validateRefresh() error {
 		}{
 			{"INJECTOR_MAX_STALENESS", s.MaxStaleness.Set}, {"INJECTOR_NOTIFY_URL", s.NotifyURL != ""},
 			{"INJECTOR_NOTIFY_SIGNAL", s.NotifySignal.Name != ""}, {"INJECTOR_NOTIFY_PID_FILE", s.NotifyPIDFile != ""},
-			{"INJECTOR_NOTIFY_PROCESS", s.NotifyProcess != ""},
+			{"INJECTOR_NOTIFY_PROCESS", s.NotifyProcess != ""}, {"INJECTOR_NOTIFY_SPLAY", s.NotifySplay.Set},
 		} {
 			if o.set {
 				errs = append(errs, fmt.Errorf("%s applies to refresh mode only: set INJECTOR_REFRESH_INTERVAL too", o.name))
@@ -123,6 +123,14 @@ func (s Settings) validateRefresh() error {
 		errs = append(errs, errors.New("INJECTOR_NOTIFY_SIGNAL needs exactly one of INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS"))
 	case s.NotifySignal.Name == "" && targets > 0:
 		errs = append(errs, errors.New("INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS need INJECTOR_NOTIFY_SIGNAL"))
+	}
+	if s.NotifySplay.Set {
+		switch {
+		case s.NotifySplay.D < 0:
+			errs = append(errs, fmt.Errorf("INJECTOR_NOTIFY_SPLAY %s: must not be negative", s.NotifySplay.D))
+		case s.NotifyURL == "" && s.NotifySignal.Name == "":
+			errs = append(errs, errors.New("INJECTOR_NOTIFY_SPLAY delays notifications: set INJECTOR_NOTIFY_URL or INJECTOR_NOTIFY_SIGNAL too"))
+		}
 	}
 	return errors.Join(errs...)
 }

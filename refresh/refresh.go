@@ -53,6 +53,9 @@ type Options struct {
 	// and write).
 	Timeout   time.Duration
 	Notifiers []Notifier
+	// NotifySplay, if positive, delays each notification by a random time
+	// within it (changes meanwhile join the delayed one).
+	NotifySplay time.Duration
 	Log       *slog.Logger
 	// Now, if set, asks for checks out of turn ("refresh now"): a receive
 	// starts one at once, or, within NowGap of the start of the last one,
@@ -89,7 +92,7 @@ func New(p plan.Plan, src Source, opts Options) *Refresher {
 	}
 	r := &Refresher{plan: p, src: src, opts: opts, log: log}
 	for _, n := range opts.Notifiers {
-		r.couriers = append(r.couriers, newCourier(n, log))
+		r.couriers = append(r.couriers, newCourier(n, log, opts.NotifySplay))
 	}
 	r.status = Status{PID: os.Getpid(), Interval: Duration(opts.Interval), MaxStaleness: Duration(opts.MaxStaleness),
 		Items: len(p.Fetches), Started: time.Now().UTC()}

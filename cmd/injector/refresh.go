@@ -32,14 +32,14 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 	r := refresh.New(p, f, refresh.Options{
 		Dir: s.Dir, Write: wopts,
 		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout,
-		Notifiers: notifiers, Log: log, Now: now,
+		Notifiers: notifiers, NotifySplay: s.NotifySplay.D, Log: log, Now: now,
 	})
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
 	if err := r.Publish(ctx); err != nil {
 		return exitCode(err), err
 	}
 	log.Info("published the first generation; checking for changes", "interval", s.RefreshInterval.D,
-		"jitter", refresh.Jitter, "max_staleness", s.Staleness())
+		"jitter", refresh.Jitter, "max_staleness", s.Staleness(), "notify_splay", s.NotifySplay.D)
 	start := time.Now()
 	_ = r.Run(ctx)
 	log.Info("stopping; the last complete generation stays in place", "ran", time.Since(start).Round(time.Second))
