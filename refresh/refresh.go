@@ -56,7 +56,7 @@ type Options struct {
 	// NotifySplay, if positive, delays each notification by a random time
 	// within it (changes meanwhile join the delayed one).
 	NotifySplay time.Duration
-	Log       *slog.Logger
+	Log         *slog.Logger
 	// Now, if set, asks for checks out of turn ("refresh now"): a receive
 	// starts one at once, or, within NowGap of the start of the last one,
 	// when NowGap has passed; receives while one waits are folded into it.
