@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/writer"
 )
 
@@ -16,6 +17,15 @@ const execHelperName = "with-env"
 
 // execHelperPath is where the helper is in the output root.
 const execHelperPath = writer.BinDir + "/" + execHelperName
+
+// checkExecHelper refuses INJECTOR_EXEC_HELPER for a plan written in place
+// (an ecs-config item), which has no generation to hold the helper.
+func checkExecHelper(s config.Settings, p plan.Plan) error {
+	if s.ExecHelper && len(p.Outputs) == 1 && p.Outputs[0].Format.InPlace() {
+		return fmt.Errorf("%w: INJECTOR_EXEC_HELPER: an ecs-config item is merged into its file in place, with no generation to hold the exec helper", config.ErrConfig)
+	}
+	return nil
+}
 
 // execHelper reads the exec helper beside the injector's own executable, as
 // the file every generation holds. Its errors are configuration errors: the

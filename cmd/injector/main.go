@@ -118,6 +118,9 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	if err != nil {
 		return exitConfig, err
 	}
+	if err := checkExecHelper(s, p); err != nil {
+		return exitConfig, err
+	}
 	wopts, err := writeOptions(s)
 	if err != nil {
 		return exitConfig, err
