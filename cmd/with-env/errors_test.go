@@ -33,6 +33,8 @@ func TestFailures(t *testing.T) {
 		"hostile/nonl.env":     []byte(secretName + "='" + secretValue + "'"),
 		"hostile/unclosed.env": []byte(secretName + "='" + secretValue + "\n"),
 		"notexec":              []byte("#!/bin/sh\n"),
+		// Linux takes no environment string over 128 KiB.
+		"huge.env": renderDotenv(t, map[string]string{secretName: strings.Repeat(secretValue, 200<<10/len(secretValue))}),
 	})
 	goodFile := filepath.Join(root, "good.env")
 
@@ -115,6 +117,7 @@ func TestFailures(t *testing.T) {
 		{"path not found", []string{"--env-file", goodFile, filepath.Join(dir, "nothing")}, exitNotFound, []string{"nothing", "no such file"}},
 		{"not executable", []string{"--env-file", goodFile, filepath.Join(root, "notexec")}, exitCannotExec, []string{"notexec", "permission denied"}},
 		{"directory", []string{"--env-file", goodFile, dir}, exitCannotExec, []string{"cannot be executed"}},
+		{"value too large for execve", []string{"--env-file", filepath.Join(root, "huge.env"), app}, exitCannotExec, []string{"larger than execve accepts"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
