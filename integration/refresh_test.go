@@ -602,6 +602,8 @@ func TestRefreshOutage(t *testing.T) {
 	if code, out := health(t, dir); code != 0 {
 		t.Errorf("health after recovery: exit %d: %s", code, out)
 	}
+	// The check writes the status file before it logs the recovery.
+	r.waitFor(t, "the healthy again log line", func() bool { return strings.Contains(r.out.String(), "healthy again") })
 	logs := strings.ReplaceAll(r.out.String(), `\"`, `"`)
 	for _, want := range []string{"check failed; keeping the last good files", "DescribeSecret of secretsmanager:" + p + "/db",
 		"InternalFailure", "ThrottlingException", "GetParameters of /" + p + "/api", "unhealthy: files unconfirmed", "healthy again"} {
