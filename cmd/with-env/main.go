@@ -10,7 +10,10 @@
 // switches generations meanwhile cannot give it a mix of two), sets the
 // variables over the inherited environment (a later file wins over an
 // earlier one), and replaces itself with COMMAND by execve: the same
-// process, so signals reach the app directly, and no shell. A COMMAND
+// process, so signals reach the app directly, and no shell. The app gets
+// the signal mask the helper was started with; of the signals ignored at
+// its start only SIGHUP and SIGINT stay ignored (the Go runtime handles the
+// others, and execve resets handled signals to their default). A COMMAND
 // without a slash is looked up in the PATH of the new environment, as
 // os/exec.LookPath does.
 //

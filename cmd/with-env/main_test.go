@@ -71,6 +71,17 @@ func child(mode string) int {
 	case "pid":
 		fmt.Printf("%d %d %s\n", os.Getpid(), os.Getppid(), strings.Join(os.Args[1:], ","))
 		return 0
+	case "sigmask":
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return 1
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "SigBlk:") || strings.HasPrefix(l, "SigIgn:") {
+				fmt.Println(l)
+			}
+		}
+		return 0
 	case "signal":
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM)
@@ -384,6 +395,40 @@ func TestSignalsReachApp(t *testing.T) {
 	_ = cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 42 {
 		t.Errorf("exit code %d, want the app's 42", code)
+	}
+}
+
+// TestSignalDispositions: the app starts with the signal mask the helper
+// was started with, and with SIGHUP and SIGINT still ignored if they were
+// (as nohup or a shell's trap leave them), as if started directly. (Other
+// ignored signals a Go program takes over; see docs/exec.md.)
+func TestSignalDispositions(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed")
+	}
+	root := writeRoot(t, map[string][]byte{"app.env": renderDotenv(t, map[string]string{"A": "1"})})
+	start := func(viaHelper bool) string {
+		t.Helper()
+		script := `trap '' HUP INT; exec "$@"`
+		args := []string{"-c", script, "_"}
+		if viaHelper {
+			args = append(args, helperBin, "--env-file", filepath.Join(root, "app.env"), "--")
+		}
+		cmd := exec.Command(bash, append(args, selfBin(t))...)
+		cmd.Env = baseEnv("sigmask")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	direct, via := start(false), start(true)
+	if !strings.Contains(direct, "SigIgn:\t0000000000000003") {
+		t.Fatalf("started directly the app has %q; the test expects SIGHUP and SIGINT ignored", direct)
+	}
+	if via != direct {
+		t.Errorf("through the helper the app has\n%s\nwant, as started directly,\n%s", via, direct)
 	}
 }
 
