@@ -112,11 +112,13 @@ func setEnv(t *testing.T, vars map[string]string) {
 // newView is s as the old reader's settings.
 func newView(s Settings) oldSettings {
 	return oldSettings{
-		Dir: s.Dir, Spec: s.Spec, SpecFile: s.SpecFile, Timeout: s.Timeout, FileMode: uint32(s.FileMode),
-		UID: s.UID, GID: s.GID, LogFormat: s.LogFormat, S3PathStyle: s.S3PathStyle, MaxValueBytes: s.MaxValueBytes,
-		Concurrency: s.Concurrency, SecretsBatch: s.SecretsBatch, SSMPathMax: s.SSMPathMax,
-		RefreshInterval: oldDuration(s.RefreshInterval), MaxStaleness: oldDuration(s.MaxStaleness),
-		NotifyURL: s.NotifyURL, NotifySignal: oldSignal(s.NotifySignal), NotifyPIDFile: s.NotifyPIDFile, NotifyProcess: s.NotifyProcess,
+		Dir: s.Dir.Path, Spec: s.Spec, SpecFile: s.SpecFile, Timeout: s.Timeout.D, FileMode: uint32(s.FileMode.Mode),
+		UID: s.UID.N, GID: s.GID.N, LogFormat: s.LogFormat.Name, S3PathStyle: s.S3PathStyle.On, MaxValueBytes: s.MaxValueBytes.N,
+		Concurrency: s.Concurrency.N, SecretsBatch: s.SecretsBatch.Mode, SSMPathMax: s.SSMPathMax.N,
+		RefreshInterval: oldDuration{D: s.RefreshInterval.D, Set: s.RefreshInterval.Set},
+		MaxStaleness:    oldDuration{D: s.MaxStaleness.D, Set: s.MaxStaleness.Set},
+		NotifyURL:       s.NotifyURL.URL, NotifySignal: oldSignal{Sig: s.NotifySignal.Sig, Name: s.NotifySignal.Name},
+		NotifyPIDFile: s.NotifyPIDFile, NotifyProcess: s.NotifyProcess,
 	}
 }
 
