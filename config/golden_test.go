@@ -1,11 +1,17 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // goldenEnvs are environments for the settings reader: every setting with
@@ -109,35 +115,110 @@ func setEnv(t *testing.T, vars map[string]string) {
 	}
 }
 
-// newView is s as the old reader's settings.
-func newView(s Settings) oldSettings {
-	return oldSettings{
-		Dir: s.Dir.Path, Spec: s.Spec, SpecFile: s.SpecFile, Timeout: s.Timeout.D, FileMode: uint32(s.FileMode.Mode),
+// view is what Load read, as plain values.
+type view struct {
+	Dir, Spec, SpecFile string
+	Timeout             time.Duration
+	FileMode            uint32
+	UID, GID            int
+	LogFormat           string
+	S3PathStyle         bool
+	MaxValueBytes       int64
+	Concurrency         int
+	SecretsBatch        string
+	SSMPathMax          int
+	RefreshInterval     time.Duration
+	RefreshSet          bool
+	MaxStaleness        time.Duration
+	MaxStalenessSet     bool
+	NotifyURL           string
+	NotifySignal        syscall.Signal
+	NotifySignalName    string
+	NotifyPIDFile       string
+	NotifyProcess       string
+}
+
+func viewOf(s Settings) view {
+	return view{
+		Dir: s.Dir.Path, Spec: shorten(s.Spec), SpecFile: s.SpecFile, Timeout: s.Timeout.D, FileMode: uint32(s.FileMode.Mode),
 		UID: s.UID.N, GID: s.GID.N, LogFormat: s.LogFormat.Name, S3PathStyle: s.S3PathStyle.On, MaxValueBytes: s.MaxValueBytes.N,
 		Concurrency: s.Concurrency.N, SecretsBatch: s.SecretsBatch.Mode, SSMPathMax: s.SSMPathMax.N,
-		RefreshInterval: oldDuration{D: s.RefreshInterval.D, Set: s.RefreshInterval.Set},
-		MaxStaleness:    oldDuration{D: s.MaxStaleness.D, Set: s.MaxStaleness.Set},
-		NotifyURL:       s.NotifyURL.URL, NotifySignal: oldSignal{Sig: s.NotifySignal.Sig, Name: s.NotifySignal.Name},
+		RefreshInterval: s.RefreshInterval.D, RefreshSet: s.RefreshInterval.Set, MaxStaleness: s.MaxStaleness.D, MaxStalenessSet: s.MaxStaleness.Set,
+		NotifyURL: s.NotifyURL.URL, NotifySignal: s.NotifySignal.Sig, NotifySignalName: s.NotifySignal.Name,
 		NotifyPIDFile: s.NotifyPIDFile, NotifyProcess: s.NotifyProcess,
 	}
 }
 
-// TestGolden: Load reads every environment as the old reader did: the same
-// settings, or the same error, word for word.
+// shorten stands for a long value by its length.
+func shorten(v string) string {
+	if len(v) > 64 {
+		return fmt.Sprintf("<%d bytes>", len(v))
+	}
+	return v
+}
+
+// outcome is one line of testdata/settings.golden: an environment and what
+// Load made of it, the error word for word.
+type outcome struct {
+	Env      map[string]string `json:"env"`
+	Err      string            `json:"err,omitempty"`
+	Settings *view             `json:"settings,omitempty"`
+}
+
+func outcomeOf(vars map[string]string, s Settings, err error) outcome {
+	o := outcome{Env: map[string]string{}}
+	for k, v := range vars {
+		o.Env[k] = shorten(v)
+	}
+	if err != nil {
+		o.Err = err.Error()
+	} else {
+		v := viewOf(s)
+		o.Settings = &v
+	}
+	return o
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/settings.golden from what Load reads")
+
+// TestGolden: Load reads every environment of goldenEnvs as
+// testdata/settings.golden says: the same settings, or the same error, word
+// for word. The file was made by the reader Settings replaced (its own
+// map of strings and Parse); go test -run TestGolden -update rewrites it,
+// for a change to be reviewed in its diff.
 func TestGolden(t *testing.T) {
-	envs := goldenEnvs()
-	for i, vars := range envs {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
+	const file = "testdata/settings.golden"
+	var got bytes.Buffer
+	enc := json.NewEncoder(&got)
+	enc.SetEscapeHTML(false)
+	for _, vars := range goldenEnvs() {
+		t.Run("", func(t *testing.T) {
 			setEnv(t, vars)
-			want, wantErr := oldParse(os.LookupEnv)
-			got, err := Load()
-			if fmt.Sprint(err) != fmt.Sprint(wantErr) {
-				t.Fatalf("env %q:\nerr  %v\nwant %v", vars, err, wantErr)
+			s, err := Load()
+			if err != nil && !errors.Is(err, ErrConfig) {
+				t.Errorf("env %q: err %v is not ErrConfig", vars, err)
 			}
-			if err == nil && newView(got) != want {
-				t.Fatalf("env %q:\ngot  %+v\nwant %+v", vars, newView(got), want)
+			if err := enc.Encode(outcomeOf(vars, s, err)); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
-	t.Logf("%d environments", len(envs))
+	if *update {
+		if err := os.WriteFile(file, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotLines, wantLines := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
+	if len(gotLines) != len(wantLines) {
+		t.Fatalf("%d outcomes, %s has %d", len(gotLines), file, len(wantLines))
+	}
+	for i := range gotLines {
+		if gotLines[i] != wantLines[i] {
+			t.Errorf("line %d:\ngot  %s\nwant %s", i+1, gotLines[i], wantLines[i])
+		}
+	}
 }
