@@ -163,6 +163,9 @@ func FuzzSettings(f *testing.F) {
 	f.Add("relative", "0", "4294967294", "4755", "1ns", "1", "1")
 	f.Add("//.", "+7", "0x10", "0200", "-1s", "99999999999999999999", "0")
 	f.Fuzz(func(t *testing.T, dir, uid, gid, mode, timeout, maxBytes, concurrency string) {
+		if strings.Contains(dir+uid+gid+mode+timeout+maxBytes+concurrency, "\x00") {
+			t.Skip("an environment variable cannot hold a NUL byte")
+		}
 		s, err := parse(t, map[string]string{
 			"INJECTOR_DIR": dir, "INJECTOR_SPEC": okSpec, "INJECTOR_UID": uid, "INJECTOR_GID": gid, "INJECTOR_FILE_MODE": mode,
 			"INJECTOR_TIMEOUT": timeout, "INJECTOR_MAX_VALUE_BYTES": maxBytes, "INJECTOR_CONCURRENCY": concurrency,
@@ -291,5 +294,27 @@ func TestDecodeEmpty(t *testing.T) {
 	}
 	if s != (Settings{}) {
 		t.Errorf("Decode(\"\") set %+v", s)
+	}
+}
+
+// BenchmarkLoad reads a refresh-mode environment with most settings given,
+// as a run starts.
+func BenchmarkLoad(b *testing.B) {
+	vars := map[string]string{
+		"INJECTOR_DIR": "/secrets", "INJECTOR_SPEC": okSpec, "INJECTOR_TIMEOUT": "7s", "INJECTOR_FILE_MODE": "0440",
+		"INJECTOR_UID": "1000", "INJECTOR_GID": "", "INJECTOR_LOG_FORMAT": "json", "INJECTOR_CONCURRENCY": "8",
+		"INJECTOR_REFRESH_INTERVAL": "1m", "INJECTOR_NOTIFY_SIGNAL": "HUP", "INJECTOR_NOTIFY_PROCESS": "nginx",
+	}
+	for _, v := range Variables() {
+		b.Setenv(v.Name, "")
+		os.Unsetenv(v.Name)
+	}
+	for k, v := range vars {
+		b.Setenv(k, v)
+	}
+	for b.Loop() {
+		if _, err := Load(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
