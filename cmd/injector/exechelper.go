@@ -21,7 +21,7 @@ const execHelperPath = writer.BinDir + "/" + execHelperName
 // checkExecHelper refuses INJECTOR_EXEC_HELPER for a plan written in place
 // (an ecs-config item), which has no generation to hold the helper.
 func checkExecHelper(s config.Settings, p plan.Plan) error {
-	if s.ExecHelper && len(p.Outputs) == 1 && p.Outputs[0].Format.InPlace() {
+	if s.ExecHelper.On && len(p.Outputs) == 1 && p.Outputs[0].Format.InPlace() {
 		return fmt.Errorf("%w: INJECTOR_EXEC_HELPER: an ecs-config item is merged into its file in place, with no generation to hold the exec helper", config.ErrConfig)
 	}
 	return nil

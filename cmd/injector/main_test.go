@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
 )
@@ -42,5 +43,13 @@ func TestRunConfigError(t *testing.T) {
 	}
 	if !bytes.Contains(out.Bytes(), []byte("INJECTOR_DIR")) {
 		t.Fatalf("message does not name the setting:\n%s", out.String())
+	}
+}
+
+// config checks INJECTOR_SPEC against the spec's own limit, which it
+// states without importing the planner.
+func TestSpecLimitsAgree(t *testing.T) {
+	if config.MaxSpecBytes != plan.MaxSpecBytes {
+		t.Errorf("config.MaxSpecBytes %d, plan.MaxSpecBytes %d", config.MaxSpecBytes, plan.MaxSpecBytes)
 	}
 }

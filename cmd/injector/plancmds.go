@@ -64,7 +64,7 @@ func startPlanCommand(name, msg string, fs *flag.FlagSet, args []string, stdout,
 		newLogger("text", stderr).Error(msg, "exit", exitConfig, "error", err)
 		return s, nil, exitConfig, false
 	}
-	return s, newLogger(s.LogFormat, stderr), exitOK, true
+	return s, newLogger(s.LogFormat.Name, stderr), exitOK, true
 }
 
 // parseFlags parses a command's flags; it takes no other argument. ok is

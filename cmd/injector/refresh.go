@@ -23,18 +23,18 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 		return exitConfig, err
 	}
 	var notifiers []refresh.Notifier
-	if s.NotifyURL != "" {
-		notifiers = append(notifiers, refresh.NewHTTPNotifier(s.NotifyURL))
+	if s.NotifyURL.URL != "" {
+		notifiers = append(notifiers, refresh.NewHTTPNotifier(s.NotifyURL.URL))
 	}
 	if s.NotifySignal.Name != "" {
 		notifiers = append(notifiers, &refresh.SignalNotifier{Signal: s.NotifySignal.Sig, PIDFile: s.NotifyPIDFile, Process: s.NotifyProcess})
 	}
 	r := refresh.New(p, f, refresh.Options{
-		Dir: s.Dir, Write: wopts,
-		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout,
+		Dir: s.Dir.Path, Write: wopts,
+		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout.D,
 		Notifiers: notifiers, NotifySplay: s.NotifySplay.D, Log: log, Now: now,
 	})
-	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
+	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir.Path)
 	if err := r.Publish(ctx); err != nil {
 		return exitCode(err), err
 	}

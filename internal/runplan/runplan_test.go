@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -25,12 +26,17 @@ const spec = `[
  {"from":"secretsmanager:ci/registry","path":".docker/config.json","format":"dockerconfigjson","registry":"ghcr.io"}
 ]`
 
+// settings loads the settings with env as the whole INJECTOR_ environment.
 func settings(t *testing.T, env map[string]string) config.Settings {
 	t.Helper()
-	s, err := config.Parse(func(name string) (string, bool) {
-		v, ok := env[name]
-		return v, ok
-	})
+	for _, v := range config.Variables() {
+		t.Setenv(v.Name, "")
+		os.Unsetenv(v.Name)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	s, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +59,7 @@ func planned(t *testing.T, spec string, env map[string]string) (Run, Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := sources.NewPlanner("us-east-1", sources.Options{Concurrency: s.Concurrency, Batch: sources.Batching(s.SecretsBatch),
+	f := sources.NewPlanner("us-east-1", sources.Options{Concurrency: s.Concurrency.N, Batch: sources.Batching(s.SecretsBatch.Mode),
 		LookupEnv: func(string) (string, bool) { return "set", true }})
 	run, err := New(p, f, s.Refresh())
 	if err != nil {

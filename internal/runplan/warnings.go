@@ -29,15 +29,15 @@ const (
 // an app of another uid cannot, or only under a condition the settings do
 // not show. The settings are valid either way: validate exits 0.
 func Warnings(s config.Settings) []string {
-	mode := uint32(s.FileMode)
+	mode := uint32(s.FileMode.Mode)
 	groupRead, otherRead := mode&0o040 != 0, mode&0o004 != 0
 	var w []string
 	switch {
-	case !groupRead && !otherRead && s.UID < 0:
+	case !groupRead && !otherRead && s.UID.N < 0:
 		w = append(w, WarnOwnerOnlyProcess)
 	case !groupRead && !otherRead:
 		w = append(w, WarnOwnerOnlyUID)
-	case groupRead && !otherRead && s.GID < 0:
+	case groupRead && !otherRead && s.GID.N < 0:
 		w = append(w, WarnGroupProcess)
 	case otherRead:
 		w = append(w, WarnOtherRead)

@@ -84,8 +84,8 @@ type callView struct {
 
 func newView(run Run, env Env) view {
 	s := env.Settings
-	v := view{Valid: true, Dir: s.Dir, FileMode: fmt.Sprintf("%04o", uint32(s.FileMode)), DefaultRegion: env.Region,
-		Concurrency: s.Concurrency, SecretsBatch: s.SecretsBatch, Warnings: Warnings(s)}
+	v := view{Valid: true, Dir: s.Dir.Path, FileMode: fmt.Sprintf("%04o", uint32(s.FileMode.Mode)), DefaultRegion: env.Region,
+		Concurrency: s.Concurrency.N, SecretsBatch: s.SecretsBatch.Mode, Warnings: Warnings(s)}
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}
