@@ -451,3 +451,43 @@ func helperCmd(t testing.TB, dir string, args ...string) *exec.Cmd {
 }
 
 func mkfifo(path string) error { return syscall.Mkfifo(path, 0o600) }
+
+// TestEnvZeroAgainstBash: the same comparison with coreutils' `env -0` as
+// the app on both sides, `set -a; . FILE; env -0` against
+// `with-env --env-file FILE env -0`.
+func TestEnvZeroAgainstBash(t *testing.T) {
+	bash, err1 := exec.LookPath("bash")
+	envBin, err2 := exec.LookPath("env")
+	if err1 != nil || err2 != nil {
+		t.Skip("bash or env not installed")
+	}
+	root := writeRoot(t, map[string][]byte{"app.env": renderDotenv(t, adversarial())})
+	file := filepath.Join(root, "app.env")
+	base := []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C", "PLAIN=inherited"}
+	r := runHelper(t, base, "--env-file", file, "--", envBin, "-0")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	cmd := exec.Command(bash, "-c", `set -a; . "$1"; set +a; exec "$2" -0`, "_", file, envBin)
+	cmd.Env = base
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := parseEnv(t, string(out))
+	for _, own := range []string{"PWD", "SHLVL", "_", "OLDPWD"} {
+		delete(b, own)
+	}
+	got := parseEnv(t, r.stdout)
+	if !maps.Equal(got, b) {
+		for k := range b {
+			if got[k] != b[k] {
+				t.Errorf("%s: helper gave %q, bash %q", k, got[k], b[k])
+			}
+		}
+		t.Fatalf("environments differ: %d variables through the helper, %d through bash", len(got), len(b))
+	}
+	if want := adversarial(); got["ALL_RUNES_1_TO_255"] != want["ALL_RUNES_1_TO_255"] || got["LONG"] != want["LONG"] {
+		t.Error("env -0 did not print the values written")
+	}
+}
