@@ -12,7 +12,6 @@ import (
 
 const importPath = "github.com/ecs-secret-injector/injector/internal/testsupport"
 
-
 // TestOnlyTestsImport: no file of the module other than a _test.go file
 // (and this package's own, testplan's included) imports this package or
 // one below it, so product code never links test helpers.
