@@ -61,7 +61,7 @@ func (s *switchTimer) report(b *testing.B) {
 
 // syncFS commits the file system's journal outside the timer: a run starts
 // long after the previous one, whose removals the journal committed within
-// its 5-second interval (with online discard, a commit right after them
+// its commit interval (with online discard, a commit right after them
 // would also wait for the disk to discard the freed blocks).
 func syncFS(b *testing.B, dir string) {
 	b.StopTimer()

@@ -13,7 +13,7 @@ import (
 // Start-up budget: what package initialisation may allocate before main
 // runs. Init work is paid on every start, whatever the spec reads: since
 // service/ssm v1.80.0 the SDK builds every SSM shape's serde schema at init
-// (1.4 MB, about 8 ms of a 2-core task), which is why go.mod pins
+// (what that costs is in docs/performance.md), which is why go.mod pins
 // service/ssm below v1.80.0. These byte counts are exact for a given set of
 // dependencies, so the check is not timed.
 const (
