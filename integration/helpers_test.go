@@ -331,13 +331,7 @@ func visibleTree(t testing.TB, dir string) map[string]string {
 // injectorNames returns the top-level names beginning with ".." under dir,
 // sorted, and the target of ..data ("" if there is none).
 func injectorNames(dir string) (names []string, data string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..") {
-			names = append(names, e.Name())
-		}
-	}
-	data, _ = os.Readlink(filepath.Join(dir, "..data"))
+	names, data, _ = testsupport.InjectorNames(dir)
 	return names, data
 }
 

@@ -40,16 +40,10 @@ func visible(t *testing.T, dir string) map[string]string {
 // generation ..data points to.
 func injectorNames(t *testing.T, dir string) (names []string, gen string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	names, gen, err := testsupport.InjectorNames(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..") {
-			names = append(names, e.Name())
-		}
-	}
-	gen, _ = os.Readlink(filepath.Join(dir, "..data"))
 	return names, gen
 }
 

@@ -13,8 +13,8 @@ import (
 )
 
 // maxBinaryBytes bounds the size of the binary as the image has it (its
-// measured size is in docs/performance.md; text/template's executor, when
-// it kept every exported method linked, doubled it: see
+// measured size is in docs/performance.md; text/template's executor made
+// it much larger while it kept every exported method linked: see
 // TestMethodsEliminated).
 const maxBinaryBytes = 16 << 20
 

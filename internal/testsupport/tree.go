@@ -205,3 +205,17 @@ func (t Tree) Digests() map[string]string {
 	}
 	return m
 }
+
+// InjectorNames returns the top-level names beginning with ".." under dir
+// (the injector's own), sorted, and the target of ..data ("" if there is
+// none).
+func InjectorNames(dir string) (names []string, data string, err error) {
+	entries, err := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "..") {
+			names = append(names, e.Name())
+		}
+	}
+	data, _ = os.Readlink(filepath.Join(dir, "..data"))
+	return names, data, err
+}
