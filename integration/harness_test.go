@@ -103,10 +103,9 @@ func start(minioBin string) (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	hs := &harness{dir: dir, bin: filepath.Join(dir, "injector")}
-	build := exec.Command("go", "build", "-o", hs.bin, "../cmd/injector")
-	if out, err := build.CombinedOutput(); err != nil {
-		return hs, fmt.Errorf("building injector: %v\n%s", err, out)
+	hs := &harness{dir: dir}
+	if hs.bin, err = testsupport.BuildInjector(dir); err != nil {
+		return hs, fmt.Errorf("building injector: %w", err)
 	}
 
 	motoLog, err := os.Create(filepath.Join(dir, "moto.log"))

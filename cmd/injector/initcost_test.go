@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // Start-up budget: what package initialisation may allocate before main
@@ -28,12 +29,7 @@ func buildPlain(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "injector")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testsupport.Injector(t)
 }
 
 // TestInitCost runs the binary with GODEBUG=inittrace=1 and checks that no
