@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 	"github.com/ecs-secret-injector/injector/refresh"
 )
 
@@ -206,12 +207,12 @@ func sharedRoot(t *testing.T) string {
 
 // asApp starts a shell script as appUID in dir; its output is read from
 // the returned buffer. It is killed when t ends.
-func asApp(t *testing.T, dir, script string) *syncBuffer {
+func asApp(t *testing.T, dir, script string) *testsupport.Buffer {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: appUID, Gid: appUID, Groups: []uint32{}}, Setpgid: true}
-	out := &syncBuffer{}
+	out := &testsupport.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

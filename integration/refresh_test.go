@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 	"github.com/ecs-secret-injector/injector/refresh"
 )
 
@@ -101,29 +102,11 @@ func (l *callLog) since(from time.Time) map[string]int {
 	return m
 }
 
-// syncBuffer is an io.Writer safe for a process's output and a test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // refreshRun is one injector process in refresh mode.
 type refreshRun struct {
 	cmd    *exec.Cmd
 	dir    string
-	out    *syncBuffer
+	out    *testsupport.Buffer
 	exited chan struct{}
 	code   int
 	log    *callLog
@@ -136,7 +119,7 @@ type refreshRun struct {
 // every call. It is stopped when t ends.
 func startRefresh(t *testing.T, spec, dir string, extra ...string) *refreshRun {
 	t.Helper()
-	r := &refreshRun{dir: dir, out: &syncBuffer{}, exited: make(chan struct{}), log: &callLog{}}
+	r := &refreshRun{dir: dir, out: &testsupport.Buffer{}, exited: make(chan struct{}), log: &callLog{}}
 	var motoURL, s3URL string
 	r.moto, motoURL = h.startProxy(t, h.motoDirect, false)
 	r.s3, s3URL = h.startProxy(t, h.minio, false)
@@ -894,7 +877,7 @@ func TestOneShotSignals(t *testing.T) {
 	cmd := exec.Command(h.bin)
 	cmd.Env = append(h.env(motoURL, h.minio), "INJECTOR_DIR="+dir,
 		"INJECTOR_SPEC="+specJSON(t, item("secretsmanager:"+p+"/db", "db")), "INJECTOR_TIMEOUT=5m")
-	out := &syncBuffer{}
+	out := &testsupport.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -121,7 +121,7 @@ func (f *Fetcher) plan(reqs []Request, versionChecks bool) (planned, error) {
 			continue
 		}
 		seen[r.Target] = true
-		src, ok := registry[r.Target.Source]
+		src, ok := sourceOf[r.Target.Source]
 		if !ok {
 			return planned{}, valueError(r.Target.String(), "unknown source")
 		}
@@ -138,7 +138,7 @@ func (f *Fetcher) plan(reqs []Request, versionChecks bool) (planned, error) {
 	build := func(batch bool) []call {
 		var calls []call
 		for _, g := range order {
-			src := registry[g.source]
+			src := sourceOf[g.source]
 			b, batches := src.(batcher)
 			var cs []call
 			switch {

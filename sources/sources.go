@@ -110,7 +110,7 @@ func Region(t ref.Target, defaultRegion string) (string, error) {
 func (f *Fetcher) Preflight(targets []ref.Target) error {
 	var errs []error
 	for _, t := range targets {
-		src, ok := registry[t.Source]
+		src, ok := sourceOf[t.Source]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: unknown source", t))
 			continue
@@ -127,7 +127,7 @@ func (f *Fetcher) Preflight(targets []ref.Target) error {
 // AWS credentials, region and endpoints altogether.
 func NeedsAWS(targets []ref.Target) bool {
 	for _, t := range targets {
-		if src, ok := registry[t.Source]; !ok || src.usesAWS() {
+		if src, ok := sourceOf[t.Source]; !ok || src.usesAWS() {
 			return true
 		}
 	}
@@ -154,7 +154,7 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 }
 
 // source is one service the injector reads from. Adding a source is a
-// file holding its calls plus one line in registry.
+// file holding its calls plus one line in sourceOf.
 type source interface {
 	// preflight validates a target before any call and returns the
 	// region it is read in ("" for a source that is no AWS service).
@@ -183,8 +183,8 @@ func (awsService) preflight(f *Fetcher, t ref.Target) (string, error) {
 
 func (awsService) usesAWS() bool { return true }
 
-// registry maps each kind of reference to the source that fetches it.
-var registry = map[ref.Source]source{
+// sourceOf maps each kind of reference to the source that fetches it.
+var sourceOf = map[ref.Source]source{
 	ref.SecretsManager: secretsManagerSource{},
 	ref.SSM:            ssmSource{},
 	ref.S3:             s3Source{},

@@ -132,7 +132,7 @@ func openNewDir(dirfd int, name string, opts Options) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	d := os.NewFile(uintptr(fd), name)
-	if err := settle(d, opts.dirMode(), opts); err != nil {
+	if err := setOwnerMode(d, opts.dirMode(), opts); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func writeFile(dirfd int, name string, data []byte, mode fs.FileMode, opts Optio
 	f := os.NewFile(uintptr(fd), name)
 	_, err = f.Write(data)
 	if err == nil {
-		err = settle(f, mode, opts)
+		err = setOwnerMode(f, mode, opts)
 	}
 	if err == nil && sync {
 		err = f.Sync()
@@ -160,9 +160,9 @@ func writeFile(dirfd int, name string, data []byte, mode fs.FileMode, opts Optio
 	return err
 }
 
-// settle gives f its owner, then its exact mode (the umask filtered the
+// setOwnerMode gives f its owner, then its exact mode (the umask filtered the
 // one it was created with).
-func settle(f *os.File, mode fs.FileMode, opts Options) error {
+func setOwnerMode(f *os.File, mode fs.FileMode, opts Options) error {
 	if opts.chowns() {
 		if err := f.Chown(opts.UID, opts.GID); err != nil {
 			return err

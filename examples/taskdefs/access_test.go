@@ -1,7 +1,7 @@
 package taskdefs_test
 
 // What the injector needs from IAM, derived from its own plan of the spec
-// (plan.ParseSpec and plan.Build, the code the injector runs): the
+// (plan.ParseSpec and plan.Build through testplan, the code the injector runs): the
 // permissions, and the calls they stand for as the simulator is asked
 // about them (iamsim_test.go).
 
@@ -15,6 +15,7 @@ import (
 
 	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 )
@@ -60,16 +61,6 @@ const (
 // without its ARN ("secretsmanager:NAME") needs GetSecretValue on
 // "NAME-??????", the pattern AWS documents for this case.
 const secretSuffixPattern = "-??????"
-
-// planSpec checks INJECTOR_SPEC with the injector's own spec parser and
-// planner (the same validation the injector runs before any AWS call).
-func planSpec(raw string) (plan.Plan, error) {
-	items, err := plan.ParseSpec([]byte(raw))
-	if err != nil {
-		return plan.Plan{}, err
-	}
-	return plan.Build(items)
-}
 
 // requiredAccess lists every IAM permission the injector needs to carry out
 // p in the task described by w, each once, in the order of p.Fetches.
@@ -317,7 +308,7 @@ func requestContext(t ref.Target, action, res string, w wiring) map[string]any {
 // testWiring is the task the access tests run in.
 func testWiring(t *testing.T, spec string) wiring {
 	t.Helper()
-	p, err := planSpec(spec)
+	p, err := testplan.Build(spec)
 	if err != nil {
 		t.Fatalf("plan %s: %v", spec, err)
 	}
@@ -522,7 +513,7 @@ func TestRequiredAccess(t *testing.T) {
 	}
 	// References the injector refuses yield no access at all.
 	for _, bad := range []string{"vault:/x", "s3://bucket", "arn:aws:s3:::bucket/key", "arn:aws:ssm:us-east-1:111122223333:document/x"} {
-		if p, err := planSpec(`[{"from":"` + bad + `","path":"x"}]`); err == nil {
+		if p, err := testplan.Build(`[{"from":"` + bad + `","path":"x"}]`); err == nil {
 			t.Errorf("plan of %q: want an error, got %+v", bad, p)
 		}
 	}

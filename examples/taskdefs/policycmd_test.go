@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // exampleKey is the customer managed key the examples' values are
@@ -44,16 +45,6 @@ func exampleKMSKey(example string) string {
 		return flags[i+1]
 	}
 	return ""
-}
-
-// buildInjector builds the injector into a temporary directory.
-func buildInjector(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "injector")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/injector").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // grantSet flattens a policy into what it allows: one "Effect Action
@@ -87,7 +78,7 @@ func TestPolicyCommandMatchesExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the injector")
 	}
-	bin := buildInjector(t)
+	bin := testsupport.Injector(t)
 	for _, f := range filesOfKind(t, kindTaskDef) {
 		t.Run(f.name, func(t *testing.T) {
 			flags, ok := examplePolicyFlags[f.example]

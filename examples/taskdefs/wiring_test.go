@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/plan"
 )
 
@@ -131,7 +132,7 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 	spec, ok := env["INJECTOR_SPEC"]
 	if !ok {
 		fail("injector has no INJECTOR_SPEC")
-	} else if w.plan, err = planSpec(spec); err != nil {
+	} else if w.plan, err = testplan.Build(spec); err != nil {
 		fail("INJECTOR_SPEC: %w", err)
 	}
 
