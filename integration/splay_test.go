@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 	"github.com/ecs-secret-injector/injector/refresh"
 )
 
@@ -55,12 +56,12 @@ func TestNotifySplayFleet(t *testing.T) {
 
 	type member struct {
 		dir string
-		out *syncBuffer
+		out *testsupport.Buffer
 		cmd *exec.Cmd
 	}
 	members := make([]member, fleet)
 	for i := range members {
-		m := member{dir: t.TempDir(), out: &syncBuffer{}}
+		m := member{dir: t.TempDir(), out: &testsupport.Buffer{}}
 		m.cmd = exec.Command(h.bin)
 		m.cmd.Env = slices.Concat(h.env(h.motoDirect, h.minio), []string{
 			"INJECTOR_DIR=" + m.dir, "INJECTOR_SPEC=" + spec, "INJECTOR_REFRESH_INTERVAL=2s",
