@@ -155,4 +155,3 @@ func deciles(ds []time.Duration) string {
 	}
 	return "min " + parts[0] + ", deciles " + strings.Join(parts[1:10], " ") + ", max " + parts[10]
 }
-
