@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/refresh"
+	"github.com/ecs-secret-injector/injector/engine/status"
 )
 
 // lookalikes are files no item writes whose names look like the temporaries
@@ -113,7 +113,7 @@ func TestInPlaceLeavesLookalikes(t *testing.T) {
 func TestRefreshStatusNameTaken(t *testing.T) {
 	s := seedValues(t, false)
 	dir := t.TempDir()
-	mkdir(t, filepath.Join(dir, refresh.StatusFile, "app"))
+	mkdir(t, filepath.Join(dir, status.File, "app"))
 	before := visibleTree(t, dir)
 	r := startRefresh(t, specJSON(t, s.items...), dir)
 	select {
@@ -130,7 +130,7 @@ func TestRefreshStatusNameTaken(t *testing.T) {
 	if err := written(dir, before, visibleTree(t, dir), s.files); err != nil {
 		t.Error(err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, refresh.StatusFile, "app")); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(filepath.Join(dir, status.File, "app")); err != nil || !fi.IsDir() {
 		t.Errorf("the directory at ..status.json was touched: %v", err)
 	}
 }
