@@ -103,3 +103,44 @@ func TestReadStatusRefusesALink(t *testing.T) {
 		t.Error("read a status file through a symbolic link")
 	}
 }
+
+// TestStatusFileFormat: the whole status file, field by field, as health
+// checks and operators read it.
+func TestStatusFileFormat(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	s := Status{PID: 42, Interval: 90 * time.Second, MaxStaleness: 5 * time.Minute, Generation: 3, Items: 4, Files: 5,
+		Started: at, Published: at.Add(time.Second), LastCheck: at.Add(2 * time.Second), LastAttempt: at.Add(3 * time.Second),
+		Checks: 6, Changes: 2, Failures: 1, ConsecutiveFailures: 1}
+	if err := Write(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	const want = `{
+  "pid": 42,
+  "interval": "1m30s",
+  "maxStaleness": "5m0s",
+  "generation": 3,
+  "items": 4,
+  "files": 5,
+  "started": "2026-01-02T03:04:05.0000006Z",
+  "published": "2026-01-02T03:04:06.0000006Z",
+  "lastCheck": "2026-01-02T03:04:07.0000006Z",
+  "lastAttempt": "2026-01-02T03:04:08.0000006Z",
+  "checks": 6,
+  "changes": 2,
+  "failures": 1,
+  "consecutiveFailures": 1
+}
+`
+	got, err := os.ReadFile(filepath.Join(dir, File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("status file:\n%s\nwant:\n%s", got, want)
+	}
+	back, err := Read(dir)
+	if err != nil || back != s {
+		t.Errorf("read back %+v, %v; want %+v", back, err, s)
+	}
+}
