@@ -1,5 +1,9 @@
 package main
 
+// What `injector validate` prints: the plan a run follows (engine.Describe)
+// and the settings that shape it, as text (writePlan) or one JSON document
+// (writePlanJSON).
+
 import (
 	"bytes"
 	"encoding/json"
