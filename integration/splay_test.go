@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-secret-injector/injector/engine/status"
 	"github.com/ecs-secret-injector/injector/internal/testsupport"
-	"github.com/ecs-secret-injector/injector/refresh"
 )
 
 // splayDelay is the delay an injector's log says it picked.
@@ -92,7 +92,7 @@ func TestNotifySplayFleet(t *testing.T) {
 		}
 	}
 	waitAll("first generation", func(i int) bool {
-		s, _ := refresh.ReadStatus(members[i].dir)
+		s, _ := status.Read(members[i].dir)
 		return s.Generation >= 1
 	})
 	rotated := time.Now()
@@ -106,7 +106,7 @@ func TestNotifySplayFleet(t *testing.T) {
 
 	var delays, offsets []time.Duration
 	for i, m := range members {
-		s, err := refresh.ReadStatus(m.dir)
+		s, err := status.Read(m.dir)
 		if err != nil || s.Generation != 2 {
 			t.Fatalf("injector %d: generation %d (%v), want 2", i, s.Generation, err)
 		}
