@@ -117,9 +117,6 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	if err != nil {
 		return exitConfig, err
 	}
-	if err := checkExecHelper(s, p); err != nil {
-		return exitConfig, err
-	}
 	wopts, err := writeOptions(s)
 	if err != nil {
 		return exitConfig, err
@@ -166,6 +163,9 @@ func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sour
 	}
 	if err != nil {
 		return plan.Plan{}, nil, fmt.Errorf("%w: %w", config.ErrConfig, err)
+	}
+	if err := checkExecHelper(s, p); err != nil {
+		return plan.Plan{}, nil, err
 	}
 	f, err := mk(p, sources.Options{
 		S3PathStyle:       s.S3PathStyle.On,
