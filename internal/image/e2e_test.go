@@ -57,77 +57,86 @@ type build struct {
 }
 
 var builds struct {
-	once sync.Once
-	work string // removed by TestMain
-	a, b build
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builds.work != "" {
-		_ = os.RemoveAll(builds.work)
+	work  string // removed by TestMain
+	epoch string
+	repo  string
+	setup sync.Once
+	err   error
+	runs  [2]struct {
+		once sync.Once
+		b    build
+		err  error
 	}
-	os.Exit(code)
 }
 
 // builtLayouts builds the image from two copies of the working tree at
 // different paths, one after the other, with different temporary
-// directories and umasks. The builds are shared by the tests of this file.
+// directories, umasks and time zones. The builds are shared by the tests.
 func builtLayouts(t *testing.T) (build, build) {
 	t.Helper()
+	return builtLayout(t, 0), builtLayout(t, 1)
+}
+
+// builtLayout is the i-th build (0 or 1) of builtLayouts.
+func builtLayout(t *testing.T, i int) build {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("builds the image for two platforms, twice")
+		t.Skip("builds the image for two platforms")
 	}
-	builds.once.Do(func() {
+	builds.setup.Do(func() {
 		builds.err = func() error {
 			work, err := os.MkdirTemp("", "image-e2e-")
 			if err != nil {
 				return err
 			}
-			builds.work = work // several tests use the builds
-			repo, err := filepath.Abs(filepath.Join("..", ".."))
-			if err != nil {
+			builds.work = work
+			if builds.repo, err = filepath.Abs(filepath.Join("..", "..")); err != nil {
 				return err
 			}
-			epoch, err := commitTime(repo)
-			if err != nil {
-				return err
-			}
-			for i, b := range []*build{&builds.a, &builds.b} {
-				b.checkout = filepath.Join(work, fmt.Sprintf("checkout-%d-%s", i, randomHex(4)), "injector")
-				b.tmp = filepath.Join(work, fmt.Sprintf("tmp-%d-%s", i, randomHex(4)))
-				b.layout = filepath.Join(work, fmt.Sprintf("layout-%d", i))
-				if err := copyTree(repo, b.checkout); err != nil {
-					return err
-				}
-				if err := commitAll(b.checkout, epoch); err != nil {
-					return err
-				}
-				if err := os.Mkdir(b.tmp, 0o700); err != nil {
-					return err
-				}
-				umask := []string{"022", "077"}[i]
-				cmd := exec.Command("bash", "-c", "umask "+umask+" && exec bash scripts/image.sh \"$1\"", "image.sh", b.layout)
-				cmd.Dir = b.checkout
-				cmd.Env = append(os.Environ(), "TMPDIR="+b.tmp, "TZ="+[]string{"UTC", "Asia/Kathmandu"}[i])
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				start := time.Now()
-				out, err := cmd.Output()
-				if err != nil {
-					return fmt.Errorf("scripts/image.sh in %s: %w\n%s", b.checkout, err, stderr.String())
-				}
-				b.stdout = strings.TrimSpace(string(out))
-				fmt.Fprintf(os.Stderr, "image e2e: build %d took %s\n", i, time.Since(start).Round(time.Second))
-			}
-			return nil
+			builds.epoch, err = commitTime(builds.repo)
+			return err
 		}()
 	})
 	if builds.err != nil {
 		t.Fatal(builds.err)
 	}
-	return builds.a, builds.b
+	run := &builds.runs[i]
+	run.once.Do(func() { run.b, run.err = buildCopy(i) })
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	return run.b
+}
+
+// buildCopy runs scripts/image.sh in a fresh copy of the working tree.
+func buildCopy(i int) (build, error) {
+	var b build
+	b.checkout = filepath.Join(builds.work, fmt.Sprintf("checkout-%d-%s", i, randomHex(4)), "injector")
+	b.tmp = filepath.Join(builds.work, fmt.Sprintf("tmp-%d-%s", i, randomHex(4)))
+	b.layout = filepath.Join(builds.work, fmt.Sprintf("layout-%d", i))
+	if err := copyTree(builds.repo, b.checkout); err != nil {
+		return b, err
+	}
+	if err := commitAll(b.checkout, builds.epoch); err != nil {
+		return b, err
+	}
+	if err := os.Mkdir(b.tmp, 0o700); err != nil {
+		return b, err
+	}
+	umask := []string{"022", "077"}[i]
+	cmd := exec.Command("bash", "-c", "umask "+umask+" && exec bash scripts/image.sh \"$1\"", "image.sh", b.layout)
+	cmd.Dir = b.checkout
+	cmd.Env = append(os.Environ(), "TMPDIR="+b.tmp, "TZ="+[]string{"UTC", "Asia/Kathmandu"}[i])
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		return b, fmt.Errorf("scripts/image.sh in %s: %w\n%s", b.checkout, err, stderr.String())
+	}
+	b.stdout = strings.TrimSpace(string(out))
+	fmt.Fprintf(os.Stderr, "image e2e: build %d took %s\n", i, time.Since(start).Round(time.Second))
+	return b, nil
 }
 
 func randomHex(n int) string {
