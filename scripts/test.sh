@@ -2,8 +2,9 @@
 # Runs every test: unit tests, fuzz seeds, the integration tests that drive
 # the built injector with the real AWS SDK against moto_server and MinIO, and
 # the image tests (internal/image) that build the image twice with
-# scripts/image.sh and run it as ECS would (unshare and chroot: as root).
-# Installs what the tests need that a fresh machine lacks (MinIO, pinned).
+# scripts/image.sh, run it as ECS would in podman and build the Dockerfile
+# with buildah (as root). Installs what the tests need that a fresh machine
+# lacks (MinIO and the registry, pinned; the container engine from Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,28 @@ fi
 if ! command -v minio >/dev/null 2>&1; then
 	echo "test.sh: installing MinIO $MINIO_VERSION (takes a few minutes the first time)" >&2
 	go install "github.com/minio/minio@$MINIO_VERSION"
+fi
+
+# The image tests' container engine, from Debian: podman, buildah, skopeo,
+# the runc runtime and catatonit (the pod's infra container). Only root can
+# install them or run the tests that use them.
+IMAGE_ENGINE_PACKAGES=(podman buildah skopeo runc catatonit)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	missing=()
+	for pkg in "${IMAGE_ENGINE_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "test.sh: installing ${missing[*]} with apt-get (the image tests' container engine)" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+fi
+# The registry the image tests pull from, with basic auth.
+REGISTRY_VERSION=v3.1.2
+if ! registry --version 2>/dev/null | grep -q " $REGISTRY_VERSION"; then
+	echo "test.sh: installing the distribution registry $REGISTRY_VERSION" >&2
+	go install "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
 fi
 
 if ! staticcheck -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
