@@ -89,23 +89,32 @@ func builtLayout(t *testing.T, i int) build {
 			if builds.repo, err = filepath.Abs(filepath.Join("..", "..")); err != nil {
 				return err
 			}
-			builds.epoch, err = commitTime(builds.repo)
-			return err
+			if builds.epoch, err = commitTime(builds.repo); err != nil {
+				return err
+			}
+			// Both copies now, so that both builds see the same tree even
+			// when the second one runs later.
+			for i := range builds.runs {
+				if builds.runs[i].b, err = copyCheckout(i); err != nil {
+					return err
+				}
+			}
+			return nil
 		}()
 	})
 	if builds.err != nil {
 		t.Fatal(builds.err)
 	}
 	run := &builds.runs[i]
-	run.once.Do(func() { run.b, run.err = buildCopy(i) })
+	run.once.Do(func() { run.err = buildCopy(&run.b, i) })
 	if run.err != nil {
 		t.Fatal(run.err)
 	}
 	return run.b
 }
 
-// buildCopy runs scripts/image.sh in a fresh copy of the working tree.
-func buildCopy(i int) (build, error) {
+// copyCheckout makes the i-th copy of the working tree, committed.
+func copyCheckout(i int) (build, error) {
 	var b build
 	b.checkout = filepath.Join(builds.work, fmt.Sprintf("checkout-%d-%s", i, randomHex(4)), "injector")
 	b.tmp = filepath.Join(builds.work, fmt.Sprintf("tmp-%d-%s", i, randomHex(4)))
@@ -116,9 +125,11 @@ func buildCopy(i int) (build, error) {
 	if err := commitAll(b.checkout, builds.epoch); err != nil {
 		return b, err
 	}
-	if err := os.Mkdir(b.tmp, 0o700); err != nil {
-		return b, err
-	}
+	return b, os.Mkdir(b.tmp, 0o700)
+}
+
+// buildCopy runs scripts/image.sh in the i-th copy of the working tree.
+func buildCopy(b *build, i int) error {
 	umask := []string{"022", "077"}[i]
 	cmd := exec.Command("bash", "-c", "umask "+umask+" && exec bash scripts/image.sh \"$1\"", "image.sh", b.layout)
 	cmd.Dir = b.checkout
@@ -128,11 +139,11 @@ func buildCopy(i int) (build, error) {
 	start := time.Now()
 	out, err := cmd.Output()
 	if err != nil {
-		return b, fmt.Errorf("scripts/image.sh in %s: %w\n%s", b.checkout, err, stderr.String())
+		return fmt.Errorf("scripts/image.sh in %s: %w\n%s", b.checkout, err, stderr.String())
 	}
 	b.stdout = strings.TrimSpace(string(out))
 	fmt.Fprintf(os.Stderr, "image e2e: build %d took %s\n", i, time.Since(start).Round(time.Second))
-	return b, nil
+	return nil
 }
 
 func randomHex(n int) string {
