@@ -68,13 +68,13 @@ var builds struct {
 // builtLayouts builds the image from two copies of the working tree at
 // different paths, one after the other, with different temporary
 // directories, umasks and time zones. The builds are shared by the tests.
-func builtLayouts(t *testing.T) (build, build) {
+func builtLayouts(t testing.TB) (build, build) {
 	t.Helper()
 	return builtLayout(t, 0), builtLayout(t, 1)
 }
 
 // builtLayout is the i-th build (0 or 1) of builtLayouts.
-func builtLayout(t *testing.T, i int) build {
+func builtLayout(t testing.TB, i int) build {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the image for two platforms")
@@ -218,7 +218,7 @@ func commitAll(dir, epoch string) error {
 }
 
 // readLayout returns the image index a layout holds.
-func readLayout(t *testing.T, dir string) v1.ImageIndex {
+func readLayout(t testing.TB, dir string) v1.ImageIndex {
 	t.Helper()
 	top, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
@@ -400,7 +400,7 @@ func TestImageHasNoBuildPaths(t *testing.T) {
 	}
 }
 
-func startMoto(t *testing.T) *localpeer.Moto {
+func startMoto(t testing.TB) *localpeer.Moto {
 	t.Helper()
 	if _, err := exec.LookPath("moto_server"); err != nil {
 		if os.Getenv(requireIntegrationEnv) == "1" {
@@ -436,7 +436,7 @@ type credsEndpoint struct {
 	calls      atomic.Int64
 }
 
-func credentialsEndpoint(t *testing.T) *credsEndpoint {
+func credentialsEndpoint(t testing.TB) *credsEndpoint {
 	t.Helper()
 	c := &credsEndpoint{token: randomHex(16)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -133,7 +133,7 @@ var shared engineState
 
 // needEngine returns the shared engine. It skips the test where podman
 // cannot run, unless requireRunEnv says it must.
-func needEngine(t *testing.T) *engine {
+func needEngine(t testing.TB) *engine {
 	t.Helper()
 	if engineUnavailable != "" {
 		msg := "cannot run the image in a container engine: " + engineUnavailable
@@ -247,12 +247,12 @@ type result struct {
 
 // try runs tool (podman, buildah, skopeo) and returns what it did; only a
 // command that could not be started fails the test.
-func (e *engine) try(t *testing.T, tool string, args ...string) result {
+func (e *engine) try(t testing.TB, tool string, args ...string) result {
 	t.Helper()
 	return e.tryIn(t, "", tool, args...)
 }
 
-func (e *engine) tryIn(t *testing.T, dir, tool string, args ...string) result {
+func (e *engine) tryIn(t testing.TB, dir, tool string, args ...string) result {
 	t.Helper()
 	cmd := e.command(t.Context(), tool, args...)
 	cmd.Dir = dir
@@ -272,7 +272,7 @@ func (e *engine) tryIn(t *testing.T, dir, tool string, args ...string) result {
 
 // run runs tool and fails the test unless it exits 0; it returns the
 // trimmed stdout.
-func (e *engine) run(t *testing.T, tool string, args ...string) string {
+func (e *engine) run(t testing.TB, tool string, args ...string) string {
 	t.Helper()
 	r := e.try(t, tool, args...)
 	if r.code != 0 {
@@ -283,7 +283,7 @@ func (e *engine) run(t *testing.T, tool string, args ...string) string {
 
 // injectorImage loads the linux/amd64 image of the layout scripts/image.sh
 // built into the engine as injectorRef.
-func injectorImage(t *testing.T) *engine {
+func injectorImage(t testing.TB) *engine {
 	t.Helper()
 	e := needEngine(t)
 	a := builtLayout(t, 0)
@@ -310,7 +310,7 @@ func injectorImage(t *testing.T) *engine {
 
 // appImage builds the stand-in app image (testdata/app, static) with
 // buildah, from scratch: /app as its entrypoint and appUser as its user.
-func appImage(t *testing.T) *engine {
+func appImage(t testing.TB) *engine {
 	t.Helper()
 	e := needEngine(t)
 	shared.app.once.Do(func() {

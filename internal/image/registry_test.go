@@ -32,7 +32,7 @@ type registry struct {
 // startRegistry starts the registry with an htpasswd file it provisions
 // itself: given a path where no file is, it writes one with the user
 // "docker" and a random password, which it logs once.
-func startRegistry(t *testing.T) *registry {
+func startRegistry(t testing.TB) *registry {
 	t.Helper()
 	bin, err := exec.LookPath(registryTool)
 	if err != nil {
@@ -186,7 +186,7 @@ func TestRegistryCredentialsPull(t *testing.T) {
 	}
 }
 
-func checkPull(t *testing.T, what string, r result, want bool) {
+func checkPull(t testing.TB, what string, r result, want bool) {
 	t.Helper()
 	switch {
 	case want && r.code != 0:

@@ -28,7 +28,7 @@ type task struct {
 	volume string
 }
 
-func newTask(t *testing.T, e *engine) *task {
+func newTask(t testing.TB, e *engine) *task {
 	t.Helper()
 	tk := &task{e: e, pod: "task-" + randomHex(4)}
 	tk.volume = tk.pod + "-secrets"
@@ -66,7 +66,7 @@ func (tk *task) injectorArgs(name string, env []string, extra ...string) []strin
 }
 
 // runInjector runs the injector container attached, to its exit.
-func (tk *task) runInjector(t *testing.T, env []string) result {
+func (tk *task) runInjector(t testing.TB, env []string) result {
 	t.Helper()
 	name := tk.pod + "-injector-" + randomHex(2)
 	r := tk.e.try(t, "podman", tk.injectorArgs(name, env, "--rm")...)
@@ -78,14 +78,14 @@ func (tk *task) runInjector(t *testing.T, env []string) result {
 
 // app runs the app container to its exit: its image's user, the volume
 // read-only.
-func (tk *task) app(t *testing.T, extra []string, args ...string) result {
+func (tk *task) app(t testing.TB, extra []string, args ...string) result {
 	t.Helper()
 	run := []string{"run", "--rm", "--pull=never", "--pod", tk.pod, "--volume", tk.volume + ":/secrets:ro"}
 	run = append(run, extra...)
 	return tk.e.try(t, "podman", append(append(run, appRef), args...)...)
 }
 
-func (tk *task) volumeDir(t *testing.T) string {
+func (tk *task) volumeDir(t testing.TB) string {
 	t.Helper()
 	return tk.e.run(t, "podman", "volume", "inspect", "--format", "{{.Mountpoint}}", tk.volume)
 }
@@ -109,14 +109,14 @@ func secretsClient(moto *localpeer.Moto) *secretsmanager.Client {
 	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(moto.URL) })
 }
 
-func createSecret(t *testing.T, sm *secretsmanager.Client, name, value string) {
+func createSecret(t testing.TB, sm *secretsmanager.Client, name, value string) {
 	t.Helper()
 	if _, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func putSecret(t *testing.T, sm *secretsmanager.Client, name, value string) {
+func putSecret(t testing.TB, sm *secretsmanager.Client, name, value string) {
 	t.Helper()
 	if _, err := sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)}); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func putSecret(t *testing.T, sm *secretsmanager.Client, name, value string) {
 }
 
 // generations lists the generation directories in a volume.
-func generations(t *testing.T, vol string) []string {
+func generations(t testing.TB, vol string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(vol)
 	if err != nil {
@@ -139,7 +139,7 @@ func generations(t *testing.T, vol string) []string {
 	return gens
 }
 
-func statOwner(t *testing.T, p string) (os.FileMode, uint32, uint32) {
+func statOwner(t testing.TB, p string) (os.FileMode, uint32, uint32) {
 	t.Helper()
 	fi, err := os.Lstat(p)
 	if err != nil {
@@ -344,5 +344,57 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("gave up waiting for %s: the test binary's deadline is near", what)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// BenchmarkContainerStartToExit measures, in the engine, the injector
+// container's start-to-exit time (one-shot, one secret, into a task volume)
+// beside a trivial static container's (the app image's `true`): what the
+// injector adds to a task's start is the difference. It also reports the
+// compressed size (layers, config and manifest) of each platform's image.
+//
+//	go test -run '^$' -bench ContainerStartToExit -benchtime 10x ./internal/image/
+func BenchmarkContainerStartToExit(b *testing.B) {
+	e := injectorImage(b)
+	appImage(b)
+	moto := startMoto(b)
+	sm := secretsClient(moto)
+	creds := credentialsEndpoint(b)
+	name := "image-bench/" + randomHex(4)
+	createSecret(b, sm, name, "value "+randomHex(16))
+	tk := newTask(b, e)
+	env := taskEnv(moto, creds, `[{"from":"secretsmanager:`+name+`","path":"db-password"}]`)
+
+	b.Run("trivial", func(b *testing.B) {
+		for b.Loop() {
+			if r := tk.app(b, nil, "true"); r.code != 0 {
+				b.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+		}
+	})
+	b.Run("injector", func(b *testing.B) {
+		for b.Loop() {
+			if r := tk.runInjector(b, env); r.code != 0 {
+				b.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+		}
+	})
+
+	idx := readLayout(b, builtLayout(b, 0).layout)
+	for _, p := range Platforms() {
+		img := platformImage(b, idx, p.String())
+		m, err := img.Manifest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := img.RawManifest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size := m.Config.Size + int64(len(raw))
+		for _, l := range m.Layers {
+			size += l.Size
+		}
+		b.Logf("%s: %d bytes compressed (%d layers)", p, size, len(m.Layers))
 	}
 }
