@@ -409,7 +409,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // container's start-to-exit time (one-shot, one secret, into a task volume)
 // beside a trivial static container's (the app image's `true`): what the
 // injector adds to a task's start is the difference. It also reports the
-// compressed size (layers, config and manifest) of each platform's image.
+// compressed size (layers, config and manifest) of each platform's image,
+// and the size of each attestation manifest with its statements.
 //
 //	go test -run '^$' -bench ContainerStartToExit -benchtime 10x ./internal/image/
 func BenchmarkContainerStartToExit(b *testing.B) {
@@ -456,6 +457,29 @@ func BenchmarkContainerStartToExit(b *testing.B) {
 			size += l.Size
 		}
 		b.Logf("%s: %d bytes compressed (%d layers)", p, size, len(m.Layers))
+	}
+	// The attestations (SBOM and provenance), which engines do not pull.
+	im, err := idx.IndexManifest()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range im.Manifests {
+		if !IsAttestation(d) {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size := m.Config.Size + d.Size
+		for _, l := range m.Layers {
+			size += l.Size
+		}
+		b.Logf("attestation of %s: %d bytes (%d statements)", d.Annotations[AnnotationReferenceDigest], size, len(m.Layers))
 	}
 }
 
