@@ -62,6 +62,8 @@ type inputView struct {
 	Registry       string `json:"registry,omitempty"`
 	Ref            string `json:"ref"`
 	SSECustomerKey string `json:"sseCustomerKey,omitempty"`
+	// Pointer is the JSON pointer the reference selects with (after #).
+	Pointer string `json:"pointer,omitempty"`
 }
 
 type roundView struct {
@@ -97,7 +99,7 @@ func newView(run Run, env Env) view {
 		keys[pf.Target] = pf.SSECustomerKey
 	}
 	input := func(name, registry string, r ref.Ref) inputView {
-		in := inputView{Name: name, Registry: registry, Ref: r.Raw}
+		in := inputView{Name: name, Registry: registry, Ref: r.Raw, Pointer: r.Pointer}
 		if k := keys[r.Target]; k != nil {
 			in.SSECustomerKey = k.Raw
 		}
