@@ -89,8 +89,8 @@ func TestBinaryValues(t *testing.T) {
 				t.Errorf("%s: output holds value bytes", tt.name)
 			}
 			assertNoSecret(t, r.output, b64)
-			if names, _ := os.ReadDir(dir); len(names) != 0 {
-				t.Errorf("%s: files written: %v", tt.name, names)
+			if names, data := injectorNames(dir); len(visibleTree(t, dir)) != 0 || data != "" || len(names) != 1 {
+				t.Errorf("%s: written: %v, ..data %q", tt.name, names, data)
 			}
 		}
 	})
