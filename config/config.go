@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ecs-secret-injector/injector/internal/fileperm"
 	"github.com/ecs-secret-injector/injector/plan"
 )
 
@@ -26,9 +27,8 @@ var ErrConfig = errors.New("configuration error")
 
 // Limits of the settings.
 const (
-	// MaxID is the largest INJECTOR_UID or INJECTOR_GID: 4294967295 is
-	// (uid_t)-1, which chown reads as "leave unchanged".
-	MaxID = 1<<32 - 2
+	// MaxID is the largest INJECTOR_UID or INJECTOR_GID (fileperm.MaxID).
+	MaxID = fileperm.MaxID
 	// MaxConcurrency bounds INJECTOR_CONCURRENCY.
 	MaxConcurrency = 64
 )
@@ -37,20 +37,11 @@ const (
 // owner, writable by no one else, without setuid, setgid or sticky bits.
 type FileMode os.FileMode
 
-// ParseFileMode parses an INJECTOR_FILE_MODE value such as 0400 or 640.
+// ParseFileMode parses an INJECTOR_FILE_MODE value such as 0400 or 640,
+// by the rules of every file mode (fileperm.ParseMode).
 func ParseFileMode(s string) (FileMode, error) {
-	v, err := strconv.ParseUint(s, 8, 32)
-	switch {
-	case err != nil || v > 0o7777:
-		return 0, fmt.Errorf("file mode %q: want octal permission bits such as 0400", s)
-	case v&0o7000 != 0:
-		return 0, fmt.Errorf("file mode %q: setuid, setgid and sticky bits are not allowed", s)
-	case v&0o022 != 0:
-		return 0, fmt.Errorf("file mode %q: group or other write permission is not allowed (files are read-only for everyone but the owner)", s)
-	case v&0o400 == 0:
-		return 0, fmt.Errorf("file mode %q: the owner must be able to read the files", s)
-	}
-	return FileMode(v), nil
+	m, err := fileperm.ParseMode(s)
+	return FileMode(m), err
 }
 
 // Settings are the injector's settings.
@@ -156,11 +147,11 @@ func Parse(lookup func(string) (string, bool)) (Settings, error) {
 		name string
 		dst  *int
 	}{{"UID", &s.UID}, {"GID", &s.GID}} {
-		v, err := strconv.ParseInt(get(id.name), 10, 64)
-		if err != nil || v < -1 || v > MaxID {
-			fail(id.name, "%q: must be -1 (leave as is) or an id from 0 to %d", get(id.name), MaxID)
+		v, err := fileperm.ParseID(get(id.name))
+		if err != nil {
+			fail(id.name, "%w", err)
 		}
-		*id.dst = int(v)
+		*id.dst = v
 	}
 	if s.LogFormat = get("LOG_FORMAT"); s.LogFormat != "text" && s.LogFormat != "json" {
 		fail("LOG_FORMAT", "%q: want text or json", s.LogFormat)

@@ -85,7 +85,7 @@ func renderOutput(ctx context.Context, out plan.Output, values *selector, existi
 		if int64(len(r.Data)) > maxBytes {
 			return nil, fmt.Errorf("rendered file %s is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", r.Path, len(r.Data), maxBytes)
 		}
-		files[i] = writer.File{Path: r.Path, Data: r.Data}
+		files[i] = writer.File{Path: r.Path, Data: r.Data, Perm: out.Perm}
 	}
 	return files, nil
 }

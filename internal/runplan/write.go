@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -55,6 +56,12 @@ type fileView struct {
 	Dir  bool        `json:"dir"`
 	From []inputView `json:"from"`
 	Note string      `json:"note,omitempty"`
+	// Mode, UID and GID are the files' mode and owner (-1: the
+	// injector's own), the settings' unless the item gives its own (Own).
+	Mode string `json:"mode"`
+	UID  int    `json:"uid"`
+	GID  int    `json:"gid"`
+	Own  bool   `json:"ownModeOrOwner,omitempty"`
 }
 
 type inputView struct {
@@ -87,7 +94,7 @@ type callView struct {
 func newView(run Run, env Env) view {
 	s := env.Settings
 	v := view{Valid: true, Dir: s.Dir, FileMode: fmt.Sprintf("%04o", uint32(s.FileMode)), DefaultRegion: env.Region,
-		Concurrency: s.Concurrency, SecretsBatch: s.SecretsBatch, Warnings: Warnings(s)}
+		Concurrency: s.Concurrency, SecretsBatch: s.SecretsBatch, Warnings: PlanWarnings(s, run.Plan)}
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}
@@ -106,7 +113,9 @@ func newView(run Run, env Env) view {
 		return in
 	}
 	for _, o := range run.Plan.Outputs {
-		f := fileView{Path: o.Path, Format: o.Format, Dir: o.Format.Dir(), Note: outputNote(o)}
+		r := outputReader(s, o)
+		f := fileView{Path: o.Path, Format: o.Format, Dir: o.Format.Dir(), Note: outputNote(o),
+			Mode: fmt.Sprintf("%04o", uint32(r.mode)), UID: r.uid, GID: r.gid, Own: !o.Perm.IsZero()}
 		for _, in := range o.Inputs {
 			f.From = append(f.From, input(in.Name, "", in.Ref))
 		}
@@ -213,8 +222,15 @@ func Write(w io.Writer, run Run, env Env) error {
 
 	p.line("")
 	p.line("Files (%d):", len(v.Files))
+	// The mode and owner of each file are shown when an item gives its
+	// own: otherwise they are the settings' above.
+	own := slices.ContainsFunc(v.Files, func(f fileView) bool { return f.Own })
 	tw := p.table()
-	fmt.Fprintln(tw, "  PATH\tFORMAT\tFROM")
+	if own {
+		fmt.Fprintln(tw, "  PATH\tMODE\tOWNER\tFORMAT\tFROM")
+	} else {
+		fmt.Fprintln(tw, "  PATH\tFORMAT\tFROM")
+	}
 	for _, f := range v.Files {
 		name := f.Path
 		if f.Dir {
@@ -224,9 +240,14 @@ func Write(w io.Writer, run Run, env Env) error {
 		for i, in := range f.From {
 			from[i] = inputText(in, f.Format)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, f.Format, strings.Join(from, "; "))
+		lead, note := "  "+name+"\t", "  \t\t  "
+		if own {
+			lead += fmt.Sprintf("%s\t%d:%d\t", f.Mode, f.UID, f.GID)
+			note = "  \t\t\t\t  "
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\n", lead, f.Format, strings.Join(from, "; "))
 		if f.Note != "" {
-			fmt.Fprintf(tw, "  \t\t  %s\n", f.Note)
+			fmt.Fprintf(tw, "%s%s\n", note, f.Note)
 		}
 	}
 	p.flush(tw)
