@@ -397,8 +397,8 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 			if err != nil {
 				return fmt.Errorf("sseCustomerKey: %w", err)
 			}
-			if k.Source == ref.S3 || k.Source == ref.SSMPath {
-				return errors.New("sseCustomerKey must reference one secret, parameter or variable, not S3 or an SSM path")
+			if k.Source == ref.S3 || k.Source.Many() {
+				return errors.New("sseCustomerKey must reference one secret, parameter or variable, not S3 or an SSM path (or a secret prefix)")
 			}
 			f.SSECustomerKey = &k
 			if err := b.addFetch(k, Item{}); err != nil {
@@ -505,10 +505,11 @@ func (p Plan) Targets() []ref.Target {
 	return ts
 }
 
-// ReadsPath reports whether the output reads one SSM path (ssm:/PATH/),
-// whose value is an object of parameters by relative name.
+// ReadsPath reports whether the output reads one SSM path (ssm:/PATH/) or
+// secret prefix (secretsmanager:PREFIX/*), whose value is an object of
+// parameters or secrets by relative name.
 func (o Output) ReadsPath() bool {
-	return len(o.Inputs) == 1 && o.Inputs[0].Ref.Source == ref.SSMPath
+	return len(o.Inputs) == 1 && o.Inputs[0].Ref.Source.Many()
 }
 
 // itemPerm checks an item's mode, uid and gid (as ParseSpec does, for an

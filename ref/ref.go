@@ -28,7 +28,15 @@ const (
 	Env
 	// SSMPath is every SSM parameter under a path (ssm:/app/prod/).
 	SSMPath
+	// SecretsPrefix is every Secrets Manager secret whose name starts
+	// with a prefix (secretsmanager:app/prod/*).
+	SecretsPrefix
 )
+
+// Many reports whether a reference of the source names a set of values
+// (an SSM path, a secret prefix), whose value is a JSON object from each
+// one's name relative to the set to its value.
+func (s Source) Many() bool { return s == SSMPath || s == SecretsPrefix }
 
 func (s Source) String() string {
 	switch s {
@@ -42,6 +50,8 @@ func (s Source) String() string {
 		return "env"
 	case SSMPath:
 		return "ssm-path"
+	case SecretsPrefix:
+		return "secretsmanager-prefix"
 	default:
 		return fmt.Sprintf("source(%d)", int(s))
 	}
@@ -82,6 +92,11 @@ func (t Target) String() string {
 		return s
 	case SSMPath:
 		return "ssm:" + t.ID
+	case SecretsPrefix:
+		if strings.HasPrefix(t.ID, "arn:") {
+			return t.ID + "*"
+		}
+		return "secretsmanager:" + t.ID + "*"
 	case SecretsManager:
 		s := "secretsmanager:" + t.ID
 		if t.Pinned() {
@@ -136,6 +151,7 @@ type Ref struct {
 //
 //	arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key:version-stage:version-id]
 //	secretsmanager:NAME[:json-key:version-stage:version-id]
+//	secretsmanager:PREFIX/* and arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:PREFIX/* (every secret whose name starts with PREFIX/)
 //	arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:version|:label]
 //	ssm:NAME[:version|:label]
 //	ssm:/PATH/ and arn:PARTITION:ssm:REGION:ACCOUNT:parameter/PATH/ (every parameter under PATH)
@@ -237,7 +253,13 @@ func parseSecret(rest, idPrefix string, opts ...option) (Ref, error) {
 		if err != nil {
 			return Ref{}, err
 		}
+		if r.Source == SecretsPrefix {
+			return Ref{}, errors.New("a secret prefix takes no JSON pointer (#...): name the secret")
+		}
 		return r, r.setPointer(rest[i+1:])
+	}
+	if strings.Contains(rest, "*") {
+		return parsePrefix(rest, idPrefix, opts...)
 	}
 	fields := strings.Split(rest, ":")
 	switch len(fields) {

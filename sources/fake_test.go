@@ -334,3 +334,8 @@ func throttled() error {
 }
 
 var errBoom = errors.New("connection reset by peer")
+
+// ListSecrets is not faked: prefixes are tested against moto.
+func (c fakeClient) ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
+	return nil, apiError("InvalidRequestException", "not faked")
+}

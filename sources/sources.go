@@ -190,6 +190,7 @@ var registry = map[ref.Source]source{
 	ref.S3:             s3Source{},
 	ref.Env:            envSource{},
 	ref.SSMPath:        ssmPathSource{},
+	ref.SecretsPrefix:  secretsPrefixSource{},
 }
 
 // checkSize refuses a value of n bytes for t if it is over the limit.

@@ -301,7 +301,8 @@ func inputText(in inputView, format formats.Name) string {
 func batchRule(r roundView, v view) string {
 	secrets := false
 	for _, c := range r.Calls {
-		secrets = secrets || c.Service == "secretsmanager"
+		// A secret prefix has its own call, whatever the rule.
+		secrets = secrets || c.Service == "secretsmanager" && !slices.ContainsFunc(c.Reads, func(s string) bool { return strings.HasSuffix(s, "/*") })
 	}
 	if !secrets {
 		return ""
