@@ -2,6 +2,7 @@ package writer
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -110,5 +111,44 @@ func TestWritePerFilePerm(t *testing.T) {
 		if fi.Mode().Perm() != want.mode || uid != want.uid || gid != want.gid {
 			t.Errorf("%s: %04o %d:%d, want %04o %d:%d", p, fi.Mode().Perm(), uid, gid, want.mode, want.uid, want.gid)
 		}
+	}
+}
+
+// Every file and directory has its final mode and owner at the moment of
+// the switch: a run killed right after it leaves nothing a reader would
+// see with another mode or owner.
+func TestPerFilePermFinalAtSwitch(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to other users needs root")
+	}
+	dir := t.TempDir()
+	base := Options{Mode: 0o400, UID: 1000, GID: 1000}
+	files := []File{
+		{Path: "pg/server.key", Data: []byte("pg"), Perm: override(0o600, 999, 999)},
+		{Path: "app/token", Data: []byte("app")},
+	}
+	want := map[string]string{
+		"pg": "0700 999:999", "pg/server.key": "0600 999:999",
+		"app": "0700 1000:1000", "app/token": "0400 1000:1000", ".": "0705 1000:1000",
+	}
+	checked := false
+	err := write(context.Background(), dir, files, base, testHooks{switched: func() {
+		checked = true
+		for p, w := range want {
+			// Stat follows ..data (and nothing else: the generation holds
+			// no link).
+			fi, err := os.Stat(filepath.Join(dir, "..data", p))
+			if err != nil {
+				t.Errorf("%s at the switch: %v", p, err)
+				continue
+			}
+			uid, gid := owner(fi)
+			if got := fmt.Sprintf("%04o %d:%d", fi.Mode().Perm(), uid, gid); got != w {
+				t.Errorf("%s at the switch: %s, want %s", p, got, w)
+			}
+		}
+	}})
+	if err != nil || !checked {
+		t.Fatalf("write: %v (hook called: %v)", err, checked)
 	}
 }
