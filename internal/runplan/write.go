@@ -154,11 +154,19 @@ func newRoundView(r sources.Round) roundView {
 // a directory output, and the variables of a dotenv file of an SSM path,
 // come from).
 func outputNote(o plan.Output) string {
-	if f, ok := formats.Lookup(o.Format); ok {
-		return f.Note(o.ReadsPath())
+	f, ok := formats.Lookup(o.Format)
+	if !ok {
+		return ""
 	}
-	return ""
+	note := f.Note(o.ReadsPath())
+	if o.ReadsPath() && o.Inputs[0].Ref.Source == ref.SecretsPrefix {
+		// A prefix's value is a path's, of secrets.
+		note = prefixNote.Replace(note)
+	}
+	return note
 }
+
+var prefixNote = strings.NewReplacer("parameter", "secret", "the path", "the prefix")
 
 // targetText names what a call reads as the request does: the secret id,
 // the parameter name or path, the object, the variable.
