@@ -49,9 +49,11 @@ func DecodeObject(value []byte) *Object {
 // Select is Extract for a reference with a JSON key or a JSON pointer,
 // over the value already decoded. Errors never contain the value.
 func (r Ref) Select(o *Object) ([]byte, error) {
-	what := fmt.Sprintf("cannot select key %q", r.JSONKey)
-	if r.Pointer != "" {
-		what = "cannot select " + r.Pointer
+	what := func() string {
+		if r.Pointer != "" {
+			return "cannot select " + r.Pointer
+		}
+		return fmt.Sprintf("cannot select key %q", r.JSONKey)
 	}
 	if o.err != nil {
 		problem := "value is not JSON"
@@ -61,7 +63,7 @@ func (r Ref) Select(o *Object) ([]byte, error) {
 		if errors.Is(o.err, strictjson.ErrDuplicateKey) {
 			problem = "value is ambiguous"
 		}
-		return nil, fmt.Errorf("%s: %s, %s: %w", r.Raw, problem, what, o.err)
+		return nil, fmt.Errorf("%s: %s, %s: %w", r.Raw, problem, what(), o.err)
 	}
 	if r.Pointer != "" {
 		n, err := point(o.root, r.Pointer, r.Tokens())
@@ -72,7 +74,7 @@ func (r Ref) Select(o *Object) ([]byte, error) {
 	}
 	if !o.root.IsObject() {
 		err := &strictjson.Error{Err: strictjson.ErrNotObject, Offset: o.start, Msg: "the top level is " + o.root.Kind()}
-		return nil, fmt.Errorf("%s: value is not a JSON object, %s: %w", r.Raw, what, err)
+		return nil, fmt.Errorf("%s: value is not a JSON object, %s: %w", r.Raw, what(), err)
 	}
 	if m, ok := o.root.Members[r.JSONKey]; ok {
 		return m.Text(), nil

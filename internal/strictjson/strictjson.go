@@ -194,6 +194,7 @@ type parser struct {
 	pos   int
 	path  []any
 	depth int
+	nodes *nodeSlab // Tree's
 }
 
 func (p *parser) fail(kind error, format string, args ...any) error {

@@ -46,7 +46,7 @@ func (n *Node) Text() []byte {
 // Tree parses data as exactly one JSON value, with the same checks as
 // Decode, and returns it as a tree of nodes.
 func Tree(data []byte) (*Node, error) {
-	p := &parser{data: data}
+	p := &parser{data: data, nodes: &nodeSlab{}}
 	if err := p.start(); err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (p *parser) node() (*Node, error) {
 	if start >= len(p.data) {
 		return nil, p.syntax("")
 	}
-	n := &Node{}
+	n := p.nodes.next()
 	var err error
 	switch p.data[start] {
 	case '{':
@@ -91,4 +91,19 @@ func (p *parser) node() (*Node, error) {
 	}
 	n.Raw = p.data[start:p.pos]
 	return n, nil
+}
+
+// nodeSlab hands out nodes from blocks, one allocation for many.
+type nodeSlab struct{ free []Node }
+
+// slabSize is how many nodes one block holds.
+const slabSize = 64
+
+func (s *nodeSlab) next() *Node {
+	if len(s.free) == 0 {
+		s.free = make([]Node, slabSize)
+	}
+	n := &s.free[0]
+	s.free = s.free[1:]
+	return n
 }
