@@ -1,25 +1,22 @@
-// Package config reads the injector's settings from the environment
-// (prefix INJECTOR) and loads the item spec they point at.
+// Package config reads the injector's settings from the environment: one
+// struct, Settings, whose tags give each variable's name, default and
+// meaning, read once by envconfig.
 //
 // Every setting is checked before anything else happens: an error names the
 // setting and the rule it breaks, and the injector exits 2 without having
-// made any AWS call.
+// made any AWS call. Loading the spec the settings point at is package
+// plan's (plan.Load).
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strconv"
-	"syscall"
-	"time"
+	"reflect"
+	"strings"
 
 	"github.com/ecs-secret-injector/injector/internal/fileperm"
-	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/kelseyhightower/envconfig"
 )
 
 // ErrConfig is wrapped by every configuration error.
@@ -31,271 +28,193 @@ const (
 	MaxID = fileperm.MaxID
 	// MaxConcurrency bounds INJECTOR_CONCURRENCY.
 	MaxConcurrency = 64
+	// MaxSpecBytes bounds INJECTOR_SPEC. It is plan.MaxSpecBytes, the
+	// limit of a spec however it is given (a test in cmd/injector keeps the
+	// two equal; config does not import the planner).
+	MaxSpecBytes = 1 << 20
 )
 
-// FileMode is the permission of the files written: octal, readable by the
-// owner, writable by no one else, without setuid, setgid or sticky bits.
-type FileMode os.FileMode
-
-// ParseFileMode parses an INJECTOR_FILE_MODE value such as 0400 or 640,
-// by the rules of every file mode (fileperm.ParseMode).
-func ParseFileMode(s string) (FileMode, error) {
-	m, err := fileperm.ParseMode(s)
-	return FileMode(m), err
-}
-
-// Settings are the injector's settings.
+// Settings are the injector's settings, as envconfig reads them: each
+// field's envconfig tag is its variable's full name (Load passes envconfig
+// no prefix, so DIR or TIMEOUT are never taken for INJECTOR_DIR or
+// INJECTOR_TIMEOUT, and no field name is split into words), default its
+// default and desc what --help says of it. Variables lists them.
+//
+// Each field's type decodes and checks its variable's text (values.go,
+// refresh.go). A type keeps, rather than returns, why it refused a text, so
+// that one envconfig.Process reports every wrong setting, not only the
+// first; validate collects the reasons and checks the rules between
+// settings.
 type Settings struct {
-	// Dir is the output root: the shared volume's mount point.
-	Dir string
-	// Spec is the JSON item list; SpecFile a file holding it. Exactly one is set.
-	Spec     string
-	SpecFile string
+	// Spec is the JSON item list; SpecFile a file holding it. Exactly one
+	// is set; plan.Load reads and plans it.
+	Spec     string `envconfig:"INJECTOR_SPEC" desc:"JSON list of items to write (this or INJECTOR_SPEC_FILE)"`
+	SpecFile string `envconfig:"INJECTOR_SPEC_FILE" desc:"file holding the JSON list of items (this or INJECTOR_SPEC)"`
 	// Timeout bounds the whole run, reading the spec file included.
-	Timeout time.Duration
+	Timeout Timeout `envconfig:"INJECTOR_TIMEOUT" default:"60s" desc:"bound on the whole run"`
 	// FileMode is the permission of every file written.
-	FileMode FileMode
+	FileMode FileMode `envconfig:"INJECTOR_FILE_MODE" default:"0400" desc:"octal mode of every file written"`
 	// UID and GID own the files written; -1 leaves them as the process's.
-	UID int
-	GID int
+	UID ID `envconfig:"INJECTOR_UID" default:"-1" desc:"owner of written files and directories (-1: the process's)"`
+	GID ID `envconfig:"INJECTOR_GID" default:"-1" desc:"group of written files and directories (-1: the process's)"`
 	// LogFormat is text or json.
-	LogFormat string
+	LogFormat LogFormat `envconfig:"INJECTOR_LOG_FORMAT" default:"text" desc:"text or json"`
 	// S3PathStyle addresses buckets by path (S3-compatible endpoints).
-	S3PathStyle bool
+	S3PathStyle Bool `envconfig:"INJECTOR_S3_PATH_STYLE" default:"false" desc:"path-style S3 addressing, for S3-compatible endpoints"`
 	// MaxValueBytes bounds the size of one fetched value and of one
 	// rendered file.
-	MaxValueBytes int64
-	// Concurrency bounds the API calls in flight at once: by default every
-	// call of a run up to 32.
-	Concurrency int
+	MaxValueBytes Bytes `envconfig:"INJECTOR_MAX_VALUE_BYTES" default:"16777216" desc:"largest value accepted, and largest file rendered"`
+	// Concurrency bounds the API calls in flight at once.
+	Concurrency Concurrency `envconfig:"INJECTOR_CONCURRENCY" default:"32" desc:"API calls in flight at once"`
 	// SecretsBatch is when Secrets Manager secrets are read with
 	// BatchGetSecretValue: auto, always or never.
-	SecretsBatch string
+	SecretsBatch SecretsBatch `envconfig:"INJECTOR_SECRETS_BATCH" default:"auto" desc:"when to read Secrets Manager with BatchGetSecretValue: auto (only when one call per secret would not fit in INJECTOR_CONCURRENCY), always or never"`
 	// SSMPathMax bounds the parameters one SSM path (ssm:/app/prod/) may
 	// expand to; more is a fetch error.
-	SSMPathMax int
+	SSMPathMax Parameters `envconfig:"INJECTOR_SSM_PATH_MAX" default:"1000" desc:"most parameters or secrets one SSM path (ssm:/PATH/) or secret prefix (secretsmanager:PREFIX/*) may expand to"`
 
 	// Refresh mode (refresh.go): unset, the injector runs once.
-	RefreshInterval Duration
-	MaxStaleness    Duration
+	RefreshInterval Duration `envconfig:"INJECTOR_REFRESH_INTERVAL" desc:"refresh mode: check for rotated values this often (Go duration, at least 1s); unset: run once"`
+	MaxStaleness    Duration `envconfig:"INJECTOR_MAX_STALENESS" desc:"refresh mode: how long files may go unconfirmed before health fails (default 3 intervals)"`
 	// NotifyURL gets a POST after each change.
-	NotifyURL string
+	NotifyURL NotifyURL `envconfig:"INJECTOR_NOTIFY_URL" desc:"refresh mode: loopback http URL that gets a POST after each change"`
 	// NotifySignal goes after each change to the process whose pid
 	// NotifyPIDFile holds, or to every process named NotifyProcess.
-	NotifySignal  Signal
-	NotifyPIDFile string
-	NotifyProcess string
+	NotifySignal  Signal `envconfig:"INJECTOR_NOTIFY_SIGNAL" desc:"refresh mode: signal (SIGHUP, ...) sent after each change to the process named below"`
+	NotifyPIDFile string `envconfig:"INJECTOR_NOTIFY_PID_FILE" desc:"refresh mode: file holding the pid that gets INJECTOR_NOTIFY_SIGNAL"`
+	NotifyProcess string `envconfig:"INJECTOR_NOTIFY_PROCESS" desc:"refresh mode: name of the processes (/proc/PID/comm) that get INJECTOR_NOTIFY_SIGNAL"`
+
+	// Dir is the output root: the shared volume's mount point. It is the
+	// last field because envconfig stops at a required variable that is
+	// not set: every other setting is read before, and its errors are
+	// reported with this one (Variables still lists it first).
+	Dir Root `envconfig:"INJECTOR_DIR" required:"true" desc:"output root: the shared volume's mount point"`
 }
 
-// Load reads settings from the process environment (through envconfig) and
-// validates them.
+// Load reads the settings from the process environment and checks them. A
+// variable set to "" counts as unset. The error lists every setting that is
+// wrong, each by name.
 func Load() (Settings, error) {
-	lookup, err := readEnvironment()
-	if err != nil {
-		return Settings{}, err
+	var s Settings
+	// With INJECTOR_DIR unset, Process stops at it (the last field) with an
+	// error of its own: validate says so with every other error.
+	err := envconfig.Process("", &s)
+	if _, parse := errors.AsType[*envconfig.ParseError](err); parse || err != nil && s.Dir.Path != "" {
+		return Settings{}, processError(err)
 	}
-	return Parse(lookup)
-}
-
-// Parse reads settings through lookup (os.LookupEnv for the process
-// environment) and validates them. A variable set to "" counts as unset.
-// The error lists every setting that is wrong, each by name.
-func Parse(lookup func(string) (string, bool)) (Settings, error) {
-	defaults := defaultValues()
-	get := func(name string) string {
-		if v, ok := lookup(Prefix + "_" + name); ok && v != "" {
-			return v
-		}
-		return defaults[name]
-	}
-	var (
-		s    Settings
-		errs []error
-	)
-	fail := func(name string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("INJECTOR_"+name+" "+format, args...))
-	}
-
-	s.Dir = get("DIR")
-	switch {
-	case s.Dir == "":
-		fail("DIR", "is required: the output root (the shared volume's mount point)")
-	case !filepath.IsAbs(s.Dir):
-		fail("DIR", "%q: must be an absolute path", s.Dir)
-	case filepath.Clean(s.Dir) == "/":
-		fail("DIR", "%q: must not be the file system root", s.Dir)
-	}
-
-	s.Spec, s.SpecFile = get("SPEC"), get("SPEC_FILE")
-	switch {
-	case (s.Spec == "") == (s.SpecFile == ""):
-		errs = append(errs, errors.New("set exactly one of INJECTOR_SPEC and INJECTOR_SPEC_FILE"))
-	case len(s.Spec) > plan.MaxSpecBytes:
-		fail("SPEC", "is %d bytes, more than the limit of %d", len(s.Spec), plan.MaxSpecBytes)
-	}
-
-	var err error
-	if s.Timeout, err = time.ParseDuration(get("TIMEOUT")); err != nil {
-		fail("TIMEOUT", "%q: want a duration such as 60s", get("TIMEOUT"))
-	} else if s.Timeout <= 0 {
-		fail("TIMEOUT", "must be positive, not %q", get("TIMEOUT"))
-	}
-	if s.FileMode, err = ParseFileMode(get("FILE_MODE")); err != nil {
-		errs = append(errs, fmt.Errorf("INJECTOR_FILE_MODE: %w", err))
-	}
-	for _, id := range []struct {
-		name string
-		dst  *int
-	}{{"UID", &s.UID}, {"GID", &s.GID}} {
-		v, err := fileperm.ParseID(get(id.name))
-		if err != nil {
-			fail(id.name, "%w", err)
-		}
-		*id.dst = v
-	}
-	if s.LogFormat = get("LOG_FORMAT"); s.LogFormat != "text" && s.LogFormat != "json" {
-		fail("LOG_FORMAT", "%q: want text or json", s.LogFormat)
-	}
-	if s.S3PathStyle, err = strconv.ParseBool(get("S3_PATH_STYLE")); err != nil {
-		fail("S3_PATH_STYLE", "%q: want true or false", get("S3_PATH_STYLE"))
-	}
-	if s.MaxValueBytes, err = strconv.ParseInt(get("MAX_VALUE_BYTES"), 10, 64); err != nil || s.MaxValueBytes <= 0 {
-		fail("MAX_VALUE_BYTES", "%q: must be a positive number of bytes", get("MAX_VALUE_BYTES"))
-	}
-	c, err := strconv.Atoi(get("CONCURRENCY"))
-	if err != nil || c < 1 || c > MaxConcurrency {
-		fail("CONCURRENCY", "%q: must be 1 to %d", get("CONCURRENCY"), MaxConcurrency)
-	}
-	s.Concurrency = c
-	switch s.SecretsBatch = get("SECRETS_BATCH"); s.SecretsBatch {
-	case "auto", "always", "never":
-	default:
-		fail("SECRETS_BATCH", "%q: want auto, always or never", s.SecretsBatch)
-	}
-	if s.SSMPathMax, err = strconv.Atoi(get("SSM_PATH_MAX")); err != nil || s.SSMPathMax < 1 {
-		fail("SSM_PATH_MAX", "%q: must be a positive number of parameters", get("SSM_PATH_MAX"))
-	}
-
-	for _, d := range []struct {
-		name string
-		dst  *Duration
-	}{{"REFRESH_INTERVAL", &s.RefreshInterval}, {"MAX_STALENESS", &s.MaxStaleness}} {
-		if v := get(d.name); v != "" {
-			if err := d.dst.Decode(v); err != nil {
-				fail(d.name, "%v", err)
-			}
-		}
-	}
-	s.NotifyURL, s.NotifyPIDFile, s.NotifyProcess = get("NOTIFY_URL"), get("NOTIFY_PID_FILE"), get("NOTIFY_PROCESS")
-	if v := get("NOTIFY_SIGNAL"); v != "" {
-		if err := s.NotifySignal.Decode(v); err != nil {
-			fail("NOTIFY_SIGNAL", "%v", err)
-		}
-	}
-	if err := s.validateRefresh(); err != nil {
-		errs = append(errs, err)
-	}
-
-	if err := errors.Join(errs...); err != nil {
+	s.defaultEmpty()
+	if err := s.validate(); err != nil {
 		return Settings{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return s, nil
 }
 
-// LoadPlan reads the spec the settings point at and plans it. Reading
-// INJECTOR_SPEC_FILE counts against ctx (the run's timeout).
-func (s Settings) LoadPlan(ctx context.Context) (plan.Plan, error) {
-	data := []byte(s.Spec)
-	if s.SpecFile != "" {
-		var err error
-		if data, err = readSpecFile(ctx, s.SpecFile); err != nil {
-			return plan.Plan{}, fmt.Errorf("%w: reading INJECTOR_SPEC_FILE %q: %w", ErrConfig, s.SpecFile, err)
+// processError is an error of envconfig.Process as a configuration error.
+// Every setting's type keeps its own refusals, so none is expected; but the
+// text of envconfig's *ParseError holds the variable's value, which is
+// never shown: only the variable's name and the reason are.
+func processError(err error) error {
+	if pe, ok := errors.AsType[*envconfig.ParseError](err); ok {
+		return fmt.Errorf("%w: %s: %w", ErrConfig, pe.KeyName, pe.Err)
+	}
+	return fmt.Errorf("%w: %w", ErrConfig, err)
+}
+
+// defaultEmpty gives a setting whose variable is set to "" its default, as
+// envconfig gives it to one that is not set. (envconfig decodes "", which
+// every setting's type takes as "not given".)
+func (s *Settings) defaultEmpty() {
+	v, t := reflect.ValueOf(s).Elem(), reflect.TypeFor[Settings]()
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag
+		def := tag.Get("default")
+		if def == "" {
+			continue
+		}
+		if text, ok := os.LookupEnv(tag.Get("envconfig")); ok && text == "" {
+			// Each field with a default has a Decoder of its own.
+			_ = v.Field(i).Addr().Interface().(envconfig.Decoder).Decode(def)
 		}
 	}
-	items, err := plan.ParseSpec(data)
-	if err != nil {
-		return plan.Plan{}, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	p, err := plan.Build(items)
-	if err != nil {
-		return plan.Plan{}, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	p.MaxFileBytes = s.MaxValueBytes
-	if err := s.checkRefreshPlan(p); err != nil {
-		return plan.Plan{}, err
-	}
-	return p, nil
 }
 
-// readSpecFile reads a regular file of at most plan.MaxSpecBytes. A FIFO, a
-// device or a directory is refused without waiting on it (it is opened
-// non-blocking, and checked before and after opening); a file system that
-// does not answer is given up on when ctx ends.
-func readSpecFile(ctx context.Context, name string) ([]byte, error) {
-	type result struct {
-		data []byte
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		data, err := readRegular(name)
-		done <- result{data, err}
-	}()
-	select {
-	case r := <-done:
-		return r.data, r.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("not read within INJECTOR_TIMEOUT: %w", context.Cause(ctx))
-	}
-}
-
-func readRegular(name string) ([]byte, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkRegular(fi); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, err
-	}
-	if err := checkRegular(fi); err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(f, plan.MaxSpecBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > plan.MaxSpecBytes {
-		return nil, fmt.Errorf("is more than the limit of %d bytes", plan.MaxSpecBytes)
-	}
-	return data, nil
-}
-
-func checkRegular(fi fs.FileInfo) error {
-	var kind string
-	switch t := fi.Mode().Type(); {
-	case t == 0:
-		if fi.Size() > plan.MaxSpecBytes {
-			return fmt.Errorf("is %d bytes, more than the limit of %d", fi.Size(), plan.MaxSpecBytes)
+// validate returns every reason a setting was refused, in the order of
+// the settings table, and checks the rules between settings: exactly one
+// spec, and the refresh settings.
+func (s *Settings) validate() error {
+	var errs []error
+	add := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s%w", name, err))
 		}
-		return nil
-	case t&fs.ModeDir != 0:
-		kind = "a directory"
-	case t&fs.ModeNamedPipe != 0:
-		kind = "a FIFO"
-	case t&fs.ModeDevice != 0:
-		kind = "a device"
-	case t&fs.ModeSocket != 0:
-		kind = "a socket"
-	default:
-		kind = "not a regular file"
 	}
-	return fmt.Errorf("is %s: want a regular file", kind)
+	if s.Dir.Path == "" {
+		errs = append(errs, errors.New("INJECTOR_DIR is required: the output root (the shared volume's mount point)"))
+	}
+	add("INJECTOR_DIR ", s.Dir.err)
+	switch {
+	case (s.Spec == "") == (s.SpecFile == ""):
+		errs = append(errs, errors.New("set exactly one of INJECTOR_SPEC and INJECTOR_SPEC_FILE"))
+	case len(s.Spec) > MaxSpecBytes:
+		errs = append(errs, fmt.Errorf("INJECTOR_SPEC is %d bytes, more than the limit of %d", len(s.Spec), MaxSpecBytes))
+	}
+	add("INJECTOR_TIMEOUT ", s.Timeout.err)
+	add("INJECTOR_FILE_MODE: ", s.FileMode.err)
+	add("INJECTOR_UID ", s.UID.err)
+	add("INJECTOR_GID ", s.GID.err)
+	add("INJECTOR_LOG_FORMAT ", s.LogFormat.err)
+	add("INJECTOR_S3_PATH_STYLE ", s.S3PathStyle.err)
+	add("INJECTOR_MAX_VALUE_BYTES ", s.MaxValueBytes.err)
+	add("INJECTOR_CONCURRENCY ", s.Concurrency.err)
+	add("INJECTOR_SECRETS_BATCH ", s.SecretsBatch.err)
+	add("INJECTOR_SSM_PATH_MAX ", s.SSMPathMax.err)
+	add("INJECTOR_REFRESH_INTERVAL ", s.RefreshInterval.err)
+	add("INJECTOR_MAX_STALENESS ", s.MaxStaleness.err)
+	add("INJECTOR_NOTIFY_SIGNAL ", s.NotifySignal.err)
+
+	// Refresh mode (refresh.go): outside it, none of its settings may be
+	// set.
+	if !s.Refresh() {
+		for _, o := range []struct {
+			name string
+			set  bool
+		}{
+			{"INJECTOR_MAX_STALENESS", s.MaxStaleness.Set}, {"INJECTOR_NOTIFY_URL", s.NotifyURL.URL != ""},
+			{"INJECTOR_NOTIFY_SIGNAL", s.NotifySignal.Name != ""}, {"INJECTOR_NOTIFY_PID_FILE", s.NotifyPIDFile != ""},
+			{"INJECTOR_NOTIFY_PROCESS", s.NotifyProcess != ""},
+		} {
+			if o.set {
+				errs = append(errs, fmt.Errorf("%s applies to refresh mode only: set INJECTOR_REFRESH_INTERVAL too", o.name))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	interval := s.RefreshInterval.D
+	if interval < MinRefreshInterval {
+		errs = append(errs, fmt.Errorf("INJECTOR_REFRESH_INTERVAL %s: must be at least %s", interval, MinRefreshInterval))
+	}
+	if s.MaxStaleness.Set && s.MaxStaleness.D < interval {
+		errs = append(errs, fmt.Errorf("INJECTOR_MAX_STALENESS %s: must be at least the refresh interval %s (health would fail between checks)",
+			s.MaxStaleness.D, interval))
+	}
+	if s.NotifyURL.err != nil {
+		errs = append(errs, fmt.Errorf("INJECTOR_NOTIFY_URL: %w", s.NotifyURL.err))
+	}
+	targets := 0
+	if s.NotifyPIDFile != "" {
+		targets++
+	}
+	if s.NotifyProcess != "" {
+		targets++
+		if strings.ContainsRune(s.NotifyProcess, '/') {
+			errs = append(errs, fmt.Errorf("INJECTOR_NOTIFY_PROCESS %q: want a process name, not a path", s.NotifyProcess))
+		}
+	}
+	switch {
+	case s.NotifySignal.Name != "" && targets != 1:
+		errs = append(errs, errors.New("INJECTOR_NOTIFY_SIGNAL needs exactly one of INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS"))
+	case s.NotifySignal.Name == "" && targets > 0:
+		errs = append(errs, errors.New("INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS need INJECTOR_NOTIFY_SIGNAL"))
+	}
+	return errors.Join(errs...)
 }

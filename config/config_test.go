@@ -1,27 +1,26 @@
 package config
 
 import (
-	"context"
 	"errors"
-	"io/fs"
-	"net"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/kelseyhightower/envconfig"
 )
 
 const okSpec = `[{"from":"ssm:/a","path":"a"}]`
 
-// env is a lookup function over a map, as os.LookupEnv is over the
-// environment.
-func env(vars map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+// parse is Load with vars as the whole INJECTOR_ environment.
+func parse(t *testing.T, vars map[string]string) (Settings, error) {
+	t.Helper()
+	setEnv(t, vars)
+	return Load()
 }
 
 // with is the minimal valid settings plus more (a value of "" unsets).
@@ -42,14 +41,14 @@ func TestParse(t *testing.T) {
 	}{
 		{name: "defaults", env: with(nil),
 			check: func(t *testing.T, s Settings) {
-				if s.FileMode != 0o400 || s.UID != -1 || s.GID != -1 || s.Timeout != 60*time.Second || s.LogFormat != "text" ||
-					s.Concurrency != 32 || s.MaxValueBytes != 16<<20 || s.S3PathStyle || s.SSMPathMax != 1000 || s.SecretsBatch != "auto" {
+				if s.FileMode.Mode != 0o400 || s.UID.N != -1 || s.GID.N != -1 || s.Timeout.D != 60*time.Second || s.LogFormat.Name != "text" ||
+					s.Concurrency.N != 32 || s.MaxValueBytes.N != 16<<20 || s.S3PathStyle.On || s.SSMPathMax.N != 1000 || s.SecretsBatch.Mode != "auto" {
 					t.Errorf("defaults = %+v", s)
 				}
 			}},
 		{name: "empty counts as unset", env: with(map[string]string{"INJECTOR_UID": "", "INJECTOR_FILE_MODE": "", "INJECTOR_SPEC_FILE": ""}),
 			check: func(t *testing.T, s Settings) {
-				if s.UID != -1 || s.FileMode != 0o400 {
+				if s.UID.N != -1 || s.FileMode.Mode != 0o400 {
 					t.Errorf("settings = %+v", s)
 				}
 			}},
@@ -57,14 +56,14 @@ func TestParse(t *testing.T) {
 			"INJECTOR_UID": "1000", "INJECTOR_GID": "4294967294", "INJECTOR_TIMEOUT": "5s", "INJECTOR_LOG_FORMAT": "json",
 			"INJECTOR_S3_PATH_STYLE": "true", "INJECTOR_MAX_VALUE_BYTES": "1024", "INJECTOR_CONCURRENCY": "64"},
 			check: func(t *testing.T, s Settings) {
-				if fs.FileMode(s.FileMode) != 0o440 || s.UID != 1000 || s.GID != MaxID || s.Timeout != 5*time.Second || s.LogFormat != "json" ||
-					s.SpecFile != "/f" || !s.S3PathStyle || s.MaxValueBytes != 1024 || s.Concurrency != 64 || s.Dir != "/s/" {
+				if s.FileMode.Mode != 0o440 || s.UID.N != 1000 || s.GID.N != MaxID || s.Timeout.D != 5*time.Second || s.LogFormat.Name != "json" ||
+					s.SpecFile != "/f" || !s.S3PathStyle.On || s.MaxValueBytes.N != 1024 || s.Concurrency.N != 64 || s.Dir.Path != "/s/" {
 					t.Errorf("settings = %+v", s)
 				}
 			}},
 		{name: "uid 0", env: with(map[string]string{"INJECTOR_UID": "0", "INJECTOR_GID": "0"}),
 			check: func(t *testing.T, s Settings) {
-				if s.UID != 0 || s.GID != 0 {
+				if s.UID.N != 0 || s.GID.N != 0 {
 					t.Errorf("settings = %+v", s)
 				}
 			}},
@@ -77,7 +76,7 @@ func TestParse(t *testing.T) {
 		{name: "dot dir", env: with(map[string]string{"INJECTOR_DIR": "."}), wantErr: []string{"INJECTOR_DIR", "absolute"}},
 		{name: "no spec", env: map[string]string{"INJECTOR_DIR": "/s"}, wantErr: []string{"exactly one"}},
 		{name: "both specs", env: with(map[string]string{"INJECTOR_SPEC_FILE": "/f"}), wantErr: []string{"exactly one"}},
-		{name: "spec too large", env: with(map[string]string{"INJECTOR_SPEC": strings.Repeat(" ", plan.MaxSpecBytes+1)}), wantErr: []string{"INJECTOR_SPEC is 1048577 bytes"}},
+		{name: "spec too large", env: with(map[string]string{"INJECTOR_SPEC": strings.Repeat(" ", MaxSpecBytes+1)}), wantErr: []string{"INJECTOR_SPEC is 1048577 bytes"}},
 		{name: "mode not octal", env: with(map[string]string{"INJECTOR_FILE_MODE": "0999"}), wantErr: []string{"INJECTOR_FILE_MODE", "octal"}},
 		{name: "mode too wide", env: with(map[string]string{"INJECTOR_FILE_MODE": "17777"}), wantErr: []string{"INJECTOR_FILE_MODE", "octal"}},
 		{name: "mode setuid", env: with(map[string]string{"INJECTOR_FILE_MODE": "4400"}), wantErr: []string{"INJECTOR_FILE_MODE", "setuid"}},
@@ -105,14 +104,14 @@ func TestParse(t *testing.T) {
 		{name: "bad ssm path max", env: with(map[string]string{"INJECTOR_SSM_PATH_MAX": "0"}), wantErr: []string{"INJECTOR_SSM_PATH_MAX"}},
 		{name: "batch and path max", env: with(map[string]string{"INJECTOR_SECRETS_BATCH": "never", "INJECTOR_SSM_PATH_MAX": "5000"}),
 			check: func(t *testing.T, s Settings) {
-				if s.SSMPathMax != 5000 || s.SecretsBatch != "never" {
+				if s.SSMPathMax.N != 5000 || s.SecretsBatch.Mode != "never" {
 					t.Errorf("settings = %+v", s)
 				}
 			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Parse(env(tt.env))
+			s, err := parse(t, tt.env)
 			if len(tt.wantErr) > 0 {
 				if !errors.Is(err, ErrConfig) {
 					t.Fatalf("err = %v, want ErrConfig", err)
@@ -156,66 +155,6 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestLoadPlan(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "spec.json")
-	if err := os.WriteFile(file, []byte(okSpec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "link.json")
-	if err := os.Symlink(file, link); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for _, s := range []Settings{{Spec: okSpec, MaxValueBytes: 99}, {SpecFile: file, MaxValueBytes: 99}, {SpecFile: link, MaxValueBytes: 99}} {
-		p, err := s.LoadPlan(ctx)
-		if err != nil || len(p.Outputs) != 1 || p.MaxFileBytes != 99 {
-			t.Errorf("LoadPlan(%+v) = %+v, %v", s, p, err)
-		}
-	}
-
-	big := filepath.Join(dir, "big.json")
-	if err := os.WriteFile(big, []byte(okSpec+strings.Repeat(" ", plan.MaxSpecBytes)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	tests := []struct {
-		s    Settings
-		want string
-	}{
-		{Settings{SpecFile: file + ".missing"}, "no such file"},
-		{Settings{SpecFile: dir}, "is a directory: want a regular file"},
-		{Settings{SpecFile: fifo}, "is a FIFO: want a regular file"},
-		{Settings{SpecFile: "/dev/zero"}, "is a device: want a regular file"},
-		{Settings{SpecFile: sock}, "is a socket"},
-		{Settings{SpecFile: big}, "1048606 bytes, more than the limit of 1048576"},
-		{Settings{Spec: `[{"from":"ssm:/a"}]`}, "path is required"},
-		{Settings{Spec: `nope`}, "invalid spec"},
-	}
-	for _, tt := range tests {
-		start := time.Now()
-		_, err := tt.s.LoadPlan(ctx)
-		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("LoadPlan(%+v) err = %v, want ErrConfig saying %q", tt.s, err, tt.want)
-		}
-		if tt.s.SpecFile != "" && !strings.Contains(err.Error(), "INJECTOR_SPEC_FILE") {
-			t.Errorf("error %q does not name INJECTOR_SPEC_FILE", err)
-		}
-		if d := time.Since(start); d > 30*time.Second {
-			t.Errorf("LoadPlan(%+v) took %s", tt.s, d)
-		}
-	}
-}
-
 // FuzzSettings checks the settings parser: it never panics, every error names
 // a setting, and what it accepts keeps every rule.
 func FuzzSettings(f *testing.F) {
@@ -224,29 +163,32 @@ func FuzzSettings(f *testing.F) {
 	f.Add("relative", "0", "4294967294", "4755", "1ns", "1", "1")
 	f.Add("//.", "+7", "0x10", "0200", "-1s", "99999999999999999999", "0")
 	f.Fuzz(func(t *testing.T, dir, uid, gid, mode, timeout, maxBytes, concurrency string) {
-		s, err := Parse(env(map[string]string{
+		if strings.Contains(dir+uid+gid+mode+timeout+maxBytes+concurrency, "\x00") {
+			t.Skip("an environment variable cannot hold a NUL byte")
+		}
+		s, err := parse(t, map[string]string{
 			"INJECTOR_DIR": dir, "INJECTOR_SPEC": okSpec, "INJECTOR_UID": uid, "INJECTOR_GID": gid, "INJECTOR_FILE_MODE": mode,
 			"INJECTOR_TIMEOUT": timeout, "INJECTOR_MAX_VALUE_BYTES": maxBytes, "INJECTOR_CONCURRENCY": concurrency,
-		}))
+		})
 		if err != nil {
 			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "INJECTOR_") {
 				t.Fatalf("error does not wrap ErrConfig or name a setting: %v", err)
 			}
 			return
 		}
-		for _, id := range []int{s.UID, s.GID} {
+		for _, id := range []int{s.UID.N, s.GID.N} {
 			if id < -1 || id > MaxID {
 				t.Fatalf("id %d accepted", id)
 			}
 		}
-		m := fs.FileMode(s.FileMode)
+		m := s.FileMode.Mode
 		if m&^0o777 != 0 || m&0o022 != 0 || m&0o400 == 0 {
 			t.Fatalf("mode %o accepted", m)
 		}
-		if !filepath.IsAbs(s.Dir) || filepath.Clean(s.Dir) == "/" {
-			t.Fatalf("dir %q accepted", s.Dir)
+		if !filepath.IsAbs(s.Dir.Path) || filepath.Clean(s.Dir.Path) == "/" {
+			t.Fatalf("dir %q accepted", s.Dir.Path)
 		}
-		if s.Timeout <= 0 || s.MaxValueBytes <= 0 || s.Concurrency < 1 || s.Concurrency > MaxConcurrency {
+		if s.Timeout.D <= 0 || s.MaxValueBytes.N <= 0 || s.Concurrency.N < 1 || s.Concurrency.N > MaxConcurrency {
 			t.Fatalf("settings %+v accepted", s)
 		}
 	})
@@ -267,7 +209,7 @@ func TestLoadReadsEverySetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := Parse(env(vars))
+	want, err := parse(t, vars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +239,82 @@ func TestLoadIgnoresUnprefixed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unprefixed variables were read: %v", err)
 	}
-	if s.Timeout != 60*time.Second || s.UID != -1 {
+	if s.Timeout.D != 60*time.Second || s.UID.N != -1 {
 		t.Errorf("settings %+v", s)
+	}
+}
+
+// An error of envconfig's own never shows the value it could not take:
+// its ParseError's text does.
+func TestProcessErrorHidesTheValue(t *testing.T) {
+	pe := &envconfig.ParseError{KeyName: "INJECTOR_X", FieldName: "X", TypeName: "int", Value: "tok-never-shown", Err: errors.New("invalid syntax")}
+	err := processError(fmt.Errorf("wrapped: %w", pe))
+	if !errors.Is(err, ErrConfig) || strings.Contains(err.Error(), "tok-never-shown") || err.Error() != "configuration error: INJECTOR_X: invalid syntax" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// Every setting is a field of Settings whose type decodes and checks its
+// own text (plain strings excepted, which take any text and have no
+// default), and the required one is last, so that envconfig reads every
+// other before it stops at a missing one.
+func TestSettingsFields(t *testing.T) {
+	st := reflect.TypeFor[Settings]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		name := f.Tag.Get("envconfig")
+		if name == "" {
+			t.Errorf("field %s has no envconfig tag", f.Name)
+			continue
+		}
+		_, decodes := reflect.New(f.Type).Interface().(envconfig.Decoder)
+		if !decodes && (f.Type.Kind() != reflect.String || f.Tag.Get("default") != "") {
+			t.Errorf("%s (%s) is neither a Decoder nor a plain string without a default", name, f.Type)
+		}
+		if f.Tag.Get("required") == "true" && i != st.NumField()-1 {
+			t.Errorf("%s is required but not the last field", name)
+		}
+	}
+	if v := Variables(); v[0].Name != "INJECTOR_DIR" || !v[0].Required || len(v) != st.NumField() {
+		t.Errorf("Variables() = %+v", v)
+	}
+}
+
+// A Decoder given "" leaves the zero value and refuses nothing: Load gives
+// a variable set to "" its default, as envconfig does to an unset one.
+func TestDecodeEmpty(t *testing.T) {
+	var s Settings
+	v := reflect.ValueOf(&s).Elem()
+	for i := range v.NumField() {
+		if d, ok := v.Field(i).Addr().Interface().(envconfig.Decoder); ok {
+			if err := d.Decode(""); err != nil {
+				t.Errorf("%s: Decode(\"\") = %v", v.Type().Field(i).Name, err)
+			}
+		}
+	}
+	if s != (Settings{}) {
+		t.Errorf("Decode(\"\") set %+v", s)
+	}
+}
+
+// BenchmarkLoad reads a refresh-mode environment with most settings given,
+// as a run starts.
+func BenchmarkLoad(b *testing.B) {
+	vars := map[string]string{
+		"INJECTOR_DIR": "/secrets", "INJECTOR_SPEC": okSpec, "INJECTOR_TIMEOUT": "7s", "INJECTOR_FILE_MODE": "0440",
+		"INJECTOR_UID": "1000", "INJECTOR_GID": "", "INJECTOR_LOG_FORMAT": "json", "INJECTOR_CONCURRENCY": "8",
+		"INJECTOR_REFRESH_INTERVAL": "1m", "INJECTOR_NOTIFY_SIGNAL": "HUP", "INJECTOR_NOTIFY_PROCESS": "nginx",
+	}
+	for _, v := range Variables() {
+		b.Setenv(v.Name, "")
+		os.Unsetenv(v.Name)
+	}
+	for k, v := range vars {
+		b.Setenv(k, v)
+	}
+	for b.Loop() {
+		if _, err := Load(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

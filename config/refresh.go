@@ -8,9 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/ecs-secret-injector/injector/formats"
-	"github.com/ecs-secret-injector/injector/plan"
 )
 
 // Refresh mode settings. With INJECTOR_REFRESH_INTERVAL unset the injector
@@ -23,19 +20,21 @@ const MinRefreshInterval = time.Second
 type Duration struct {
 	D   time.Duration
 	Set bool
+	refusal
 }
 
-// Decode parses a setting's text (Parse calls it). An empty value is an error: unset
-// the variable to leave the setting off.
-func (d *Duration) Decode(s string) error {
-	if s == "" {
-		return errors.New("empty: unset it or give a Go duration such as 30s or 5m")
+// Decode implements envconfig.Decoder.
+func (d *Duration) Decode(text string) error {
+	*d = Duration{}
+	if text == "" {
+		return nil
 	}
-	v, err := time.ParseDuration(s)
+	v, err := time.ParseDuration(text)
 	if err != nil {
-		return fmt.Errorf("%q is not a Go duration such as 30s or 5m", s)
+		d.err = fmt.Errorf("%q is not a Go duration such as 30s or 5m", text)
+		return nil
 	}
-	*d = Duration{D: v, Set: true}
+	d.D, d.Set = v, true
 	return nil
 }
 
@@ -43,6 +42,7 @@ func (d *Duration) Decode(s string) error {
 type Signal struct {
 	Sig  syscall.Signal
 	Name string // canonical, SIGHUP
+	refusal
 }
 
 // signals are the signals an app may be asked to reload with.
@@ -52,85 +52,43 @@ var signals = map[string]syscall.Signal{
 	"SIGWINCH": syscall.SIGWINCH, "SIGALRM": syscall.SIGALRM, "SIGCONT": syscall.SIGCONT,
 }
 
-// Decode parses a setting's text (Parse calls it).
-func (s *Signal) Decode(v string) error {
-	name := strings.ToUpper(strings.TrimSpace(v))
+// Decode implements envconfig.Decoder.
+func (s *Signal) Decode(text string) error {
+	*s = Signal{}
+	if text == "" {
+		return nil
+	}
+	name := strings.ToUpper(strings.TrimSpace(text))
 	if !strings.HasPrefix(name, "SIG") {
 		name = "SIG" + name
 	}
 	sig, ok := signals[name]
 	if !ok {
-		return fmt.Errorf("%q: want one of SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGTERM, SIGWINCH, SIGALRM, SIGCONT", v)
+		s.err = fmt.Errorf("%q: want one of SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT, SIGTERM, SIGWINCH, SIGALRM, SIGCONT", text)
+		return nil
 	}
-	*s = Signal{Sig: sig, Name: name}
+	s.Sig, s.Name = sig, name
 	return nil
 }
 
-// Refresh reports whether the settings ask for refresh mode.
-func (s Settings) Refresh() bool { return s.RefreshInterval.Set }
-
-// Staleness is how long the files may go unconfirmed before the injector
-// reports itself unhealthy: INJECTOR_MAX_STALENESS, or three intervals.
-func (s Settings) Staleness() time.Duration {
-	if s.MaxStaleness.Set {
-		return s.MaxStaleness.D
-	}
-	return 3 * s.RefreshInterval.D
+// NotifyURL is an http URL to a loopback address: the app's reload
+// endpoint in the same task. Its refusals show the URL without user
+// information, query or fragment, which may hold a token. They count in
+// refresh mode only (outside it, setting the URL is the error).
+type NotifyURL struct {
+	URL string
+	refusal
 }
 
-func (s Settings) validateRefresh() error {
-	var errs []error
-	if !s.Refresh() {
-		for _, o := range []struct {
-			name string
-			set  bool
-		}{
-			{"INJECTOR_MAX_STALENESS", s.MaxStaleness.Set}, {"INJECTOR_NOTIFY_URL", s.NotifyURL != ""},
-			{"INJECTOR_NOTIFY_SIGNAL", s.NotifySignal.Name != ""}, {"INJECTOR_NOTIFY_PID_FILE", s.NotifyPIDFile != ""},
-			{"INJECTOR_NOTIFY_PROCESS", s.NotifyProcess != ""},
-		} {
-			if o.set {
-				errs = append(errs, fmt.Errorf("%s applies to refresh mode only: set INJECTOR_REFRESH_INTERVAL too", o.name))
-			}
-		}
-		return errors.Join(errs...)
+// Decode implements envconfig.Decoder.
+func (n *NotifyURL) Decode(text string) error {
+	*n = NotifyURL{URL: text}
+	if text != "" {
+		n.err = checkNotifyURL(text)
 	}
-	interval := s.RefreshInterval.D
-	if interval < MinRefreshInterval {
-		errs = append(errs, fmt.Errorf("INJECTOR_REFRESH_INTERVAL %s: must be at least %s", interval, MinRefreshInterval))
-	}
-	if s.MaxStaleness.Set && s.MaxStaleness.D < interval {
-		errs = append(errs, fmt.Errorf("INJECTOR_MAX_STALENESS %s: must be at least the refresh interval %s (health would fail between checks)",
-			s.MaxStaleness.D, interval))
-	}
-	if s.NotifyURL != "" {
-		if err := checkNotifyURL(s.NotifyURL); err != nil {
-			errs = append(errs, fmt.Errorf("INJECTOR_NOTIFY_URL: %w", err))
-		}
-	}
-	targets := 0
-	if s.NotifyPIDFile != "" {
-		targets++
-	}
-	if s.NotifyProcess != "" {
-		targets++
-		if strings.ContainsRune(s.NotifyProcess, '/') {
-			errs = append(errs, fmt.Errorf("INJECTOR_NOTIFY_PROCESS %q: want a process name, not a path", s.NotifyProcess))
-		}
-	}
-	switch {
-	case s.NotifySignal.Name != "" && targets != 1:
-		errs = append(errs, errors.New("INJECTOR_NOTIFY_SIGNAL needs exactly one of INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS"))
-	case s.NotifySignal.Name == "" && targets > 0:
-		errs = append(errs, errors.New("INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS need INJECTOR_NOTIFY_SIGNAL"))
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
-// checkNotifyURL accepts an http URL to a loopback address: the app's
-// reload endpoint in the same task.
-// Its messages show the URL without user information, query or fragment,
-// which may hold a token.
 func checkNotifyURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -151,15 +109,14 @@ func checkNotifyURL(raw string) error {
 	return nil
 }
 
-// checkRefreshPlan refuses what refresh mode cannot keep up to date.
-func (s Settings) checkRefreshPlan(p plan.Plan) error {
-	if !s.Refresh() {
-		return nil
+// Refresh reports whether the settings ask for refresh mode.
+func (s Settings) Refresh() bool { return s.RefreshInterval.Set }
+
+// Staleness is how long the files may go unconfirmed before the injector
+// reports itself unhealthy: INJECTOR_MAX_STALENESS, or three intervals.
+func (s Settings) Staleness() time.Duration {
+	if s.MaxStaleness.Set {
+		return s.MaxStaleness.D
 	}
-	for _, o := range p.Outputs {
-		if o.Format == formats.ECSConfig {
-			return fmt.Errorf("%w: %s: format ecs-config is read by the ECS agent when it starts; refresh mode cannot update it (run the injector once)", ErrConfig, o.Path)
-		}
-	}
-	return nil
+	return 3 * s.RefreshInterval.D
 }

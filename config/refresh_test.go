@@ -1,7 +1,6 @@
 package config
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"syscall"
@@ -22,7 +21,7 @@ func runLoadCases(t *testing.T, tests []loadCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Parse(env(tt.env))
+			s, err := parse(t, tt.env)
 			if tt.wantErr != "" {
 				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want ErrConfig saying %q", err, tt.wantErr)
@@ -107,15 +106,4 @@ func TestLoadRefresh(t *testing.T) {
 		{name: "target without signal", env: with("INJECTOR_NOTIFY_PROCESS", "app"), wantErr: "need INJECTOR_NOTIFY_SIGNAL"},
 		{name: "process path", env: with("INJECTOR_NOTIFY_SIGNAL", "HUP", "INJECTOR_NOTIFY_PROCESS", "/usr/bin/app"), wantErr: "not a path"},
 	})
-}
-
-func TestLoadPlanRefreshRefusesECSConfig(t *testing.T) {
-	spec := `[{"from":"ssm:/a","path":"ecs.config","format":"ecs-config","registry":"r.example.com"}]`
-	if _, err := (Settings{Spec: spec}).LoadPlan(context.Background()); err != nil {
-		t.Fatalf("one-shot: %v", err)
-	}
-	_, err := (Settings{Spec: spec, RefreshInterval: Duration{D: time.Minute, Set: true}}).LoadPlan(context.Background())
-	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "ecs-config") {
-		t.Fatalf("refresh: err = %v, want ErrConfig about ecs-config", err)
-	}
 }

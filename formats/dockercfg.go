@@ -5,7 +5,7 @@ import "fmt"
 // DockerCfg writes the ECS agent's dockercfg JSON.
 const DockerCfg Name = "dockercfg"
 
-func init() { register(DockerCfg, dockerCfg{}) }
+func init() { add(DockerCfg, dockerCfg{}) }
 
 type dockerCfg struct{ login }
 

@@ -5,7 +5,7 @@ import "fmt"
 // DockerConfigJSON writes a docker config.json.
 const DockerConfigJSON Name = "dockerconfigjson"
 
-func init() { register(DockerConfigJSON, dockerConfigJSON{}) }
+func init() { add(DockerConfigJSON, dockerConfigJSON{}) }
 
 type dockerConfigJSON struct{ login }
 

@@ -14,7 +14,7 @@ import (
 // parameter under an SSM path.
 const Dotenv Name = "dotenv"
 
-func init() { register(Dotenv, dotenv{}) }
+func init() { add(Dotenv, dotenv{}) }
 
 type dotenv struct{ base }
 

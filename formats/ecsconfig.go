@@ -8,7 +8,7 @@ import (
 // ECSConfig merges registry credentials into the ECS agent's ecs.config.
 const ECSConfig Name = "ecs-config"
 
-func init() { register(ECSConfig, ecsConfig{}) }
+func init() { add(ECSConfig, ecsConfig{}) }
 
 type ecsConfig struct{ login }
 

@@ -14,7 +14,7 @@ import (
 // object, or per parameter under an SSM path.
 const Explode Name = "explode"
 
-func init() { register(Explode, explode{}) }
+func init() { add(Explode, explode{}) }
 
 type explode struct{ base }
 

@@ -101,11 +101,11 @@ type File struct {
 	Data []byte
 }
 
-// formats are the registered formats, by name; each format's file adds
-// itself.
+// formats holds every format, by name; each format's file adds itself
+// with add.
 var formats = map[Name]Format{}
 
-func register(n Name, f Format) { formats[n] = f }
+func add(n Name, f Format) { formats[n] = f }
 
 // Lookup returns the format named n.
 func Lookup(n Name) (Format, bool) {

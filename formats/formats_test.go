@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// Every registered format says what it writes and renders an output; a
-// name not registered is no format.
-func TestRegistry(t *testing.T) {
+// Every format of the table says what it writes and renders an output; a
+// name not in it is no format.
+func TestFormats(t *testing.T) {
 	names := Names()
 	if want := []Name{DockerCfg, DockerConfigJSON, Dotenv, ECSConfig, Explode, Raw, Template}; !slices.Equal(names, want) {
 		t.Fatalf("Names() = %v, want %v", names, want)
@@ -16,14 +16,14 @@ func TestRegistry(t *testing.T) {
 	for _, n := range names {
 		f, ok := Lookup(n)
 		if !ok || f.Doc() == "" || n.Doc() != f.Doc() {
-			t.Errorf("format %s: registered %v, doc %q", n, ok, n.Doc())
+			t.Errorf("format %s: found %v, doc %q", n, ok, n.Doc())
 		}
 	}
 	if _, ok := Lookup("yaml"); ok || Name("yaml").Dir() || Name("yaml").InPlace() {
 		t.Error("an unknown name is a format")
 	}
 	if !Explode.Dir() || Raw.Dir() || !ECSConfig.InPlace() || DockerCfg.InPlace() {
-		t.Error("layouts are not as registered")
+		t.Error("layouts are not as the formats say")
 	}
 	src := Source{Ctx: context.Background(), Path: "out", Template: "{{ .value }}", MaxBytes: 1 << 20,
 		Inputs: map[string][]byte{"value": []byte(`{"K":"v"}`)},

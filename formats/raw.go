@@ -3,7 +3,7 @@ package formats
 // Raw writes the value as it is.
 const Raw Name = "raw"
 
-func init() { register(Raw, raw{}) }
+func init() { add(Raw, raw{}) }
 
 type raw struct{ base }
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// The format table of docs/formats.md lists exactly the registered formats:
-// the table is kept from the registry, not by hand.
+// The format table of docs/formats.md lists exactly the formats of this
+// package: the table is kept from the package, not by hand.
 func TestREADMEFormats(t *testing.T) {
 	readme, err := os.ReadFile("../docs/formats.md")
 	if err != nil {
@@ -31,6 +31,6 @@ func TestREADMEFormats(t *testing.T) {
 	}
 	slices.Sort(listed)
 	if want := Names(); !slices.Equal(listed, want) {
-		t.Errorf("docs/formats.md lists formats %v, the registry has %v", listed, want)
+		t.Errorf("docs/formats.md lists formats %v, package formats has %v", listed, want)
 	}
 }

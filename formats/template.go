@@ -15,7 +15,7 @@ import (
 // Template writes the output of Go text/template text over named inputs.
 const Template Name = "template"
 
-func init() { register(Template, templateFormat{}) }
+func init() { add(Template, templateFormat{}) }
 
 type templateFormat struct{ base }
 

@@ -3,20 +3,13 @@ package integration_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"maps"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -43,35 +36,35 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ecs-secret-injector/injector/internal/localpeer"
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 const (
-	region      = "us-east-1"
-	accessKey   = "injectoradmin"
-	secretKey   = "injector-minio-secret"
-	kmsKeyName  = "injector-key"
-	requireEnv  = "INJECTOR_REQUIRE_INTEGRATION"
-	readyBudget = 60 * time.Second
+	region     = "us-east-1"
+	accessKey  = testsupport.MinIOUser
+	secretKey  = testsupport.MinIOPassword
+	kmsKeyName = testsupport.MinIOKMSKey
+	requireEnv = testsupport.RequireEnv
 )
 
 // harness is the set of real protocol peers the tests drive the injector
 // against: moto_server (Secrets Manager, SSM, KMS) behind a counting, fault
 // injecting proxy, and MinIO over TLS (S3 with SSE-S3, SSE-KMS, SSE-C).
 type harness struct {
-	dir        string
-	bin        string
-	moto       string // proxy URL in front of moto
-	motoDirect string // moto itself, for seeding and for other proxies
-	minio      string
-	caFile     string
-	pool       *x509.CertPool  // trusts MinIO's certificate
-	cert       tls.Certificate // MinIO's, also served by TLS proxies
-	proxy      *proxy
-	sm         *secretsmanager.Client
-	ssm        *ssm.Client
-	s3         *s3.Client
-	procs      []*exec.Cmd
-	motoServer *localpeer.Moto
+	dir         string
+	bin         string
+	moto        string // proxy URL in front of moto
+	motoDirect  string // moto itself, for seeding and for other proxies
+	minio       string
+	caFile      string
+	pool        *x509.CertPool  // trusts MinIO's certificate
+	cert        tls.Certificate // MinIO's, also served by TLS proxies
+	proxy       *proxy
+	sm          *secretsmanager.Client
+	ssm         *ssm.Client
+	s3          *s3.Client
+	motoServer  *localpeer.Moto
+	minioServer *testsupport.MinIO
 }
 
 // h is shared by the package's tests: starting the servers once keeps the
@@ -83,10 +76,10 @@ func TestMain(m *testing.M) {
 }
 
 func mainWithHarness(m *testing.M) int {
-	_, err1 := exec.LookPath("moto_server")
-	minioBin, err2 := lookMinio()
+	err1 := testsupport.LookMoto()
+	minioBin, err2 := testsupport.LookMinIO()
 	if err := errors.Join(err1, err2); err != nil {
-		if os.Getenv(requireEnv) == "1" {
+		if testsupport.Required() {
 			fmt.Fprintf(os.Stderr, "integration: %v (needed because %s=1)\n", err, requireEnv)
 			return 1
 		}
@@ -105,29 +98,14 @@ func mainWithHarness(m *testing.M) int {
 	return m.Run()
 }
 
-func lookMinio() (string, error) {
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p, nil
-	}
-	gopath, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "minio")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("minio not found on PATH or in GOPATH/bin")
-}
-
 func start(minioBin string) (*harness, error) {
 	dir, err := os.MkdirTemp("", "injector-it-")
 	if err != nil {
 		return nil, err
 	}
-	hs := &harness{dir: dir, bin: filepath.Join(dir, "injector")}
-	build := exec.Command("go", "build", "-o", hs.bin, "../cmd/injector")
-	if out, err := build.CombinedOutput(); err != nil {
-		return hs, fmt.Errorf("building injector: %v\n%s", err, out)
+	hs := &harness{dir: dir}
+	if hs.bin, err = testsupport.BuildInjector(dir); err != nil {
+		return hs, fmt.Errorf("building injector: %w", err)
 	}
 
 	motoLog, err := os.Create(filepath.Join(dir, "moto.log"))
@@ -146,35 +124,15 @@ func start(minioBin string) (*harness, error) {
 		return hs, err
 	}
 
-	certs := filepath.Join(dir, "certs")
-	hs.caFile = filepath.Join(certs, "public.crt")
-	if hs.cert, hs.pool, err = writeCert(certs); err != nil {
-		return hs, err
-	}
-	minioPort, err := freePort()
+	minioLog, err := os.Create(filepath.Join(dir, "minio.log"))
 	if err != nil {
 		return hs, err
 	}
-	consolePort, err := freePort()
-	if err != nil {
-		return hs, err
+	if hs.minioServer, err = testsupport.StartMinIO(context.Background(), minioBin, dir, minioLog); err != nil {
+		return hs, fmt.Errorf("%w (see %s)", err, minioLog.Name())
 	}
-	hs.minio = "https://127.0.0.1:" + minioPort
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	minio := exec.Command(minioBin, "server", "--quiet", "--address", "127.0.0.1:"+minioPort,
-		"--console-address", "127.0.0.1:"+consolePort, "--certs-dir", certs, filepath.Join(dir, "minio-data"))
-	minio.Env = append(os.Environ(),
-		"MINIO_ROOT_USER="+accessKey, "MINIO_ROOT_PASSWORD="+secretKey,
-		"MINIO_KMS_SECRET_KEY="+kmsKeyName+":"+base64.StdEncoding.EncodeToString(key),
-		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	if err := hs.spawn(minio, "minio.log"); err != nil {
-		return hs, err
-	}
-	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: hs.pool}}}
-	if err := waitReady(tlsClient, hs.minio+"/minio/health/live"); err != nil {
-		return hs, fmt.Errorf("minio: %w (see %s)", err, filepath.Join(dir, "minio.log"))
-	}
+	hs.minio, hs.caFile = hs.minioServer.URL, hs.minioServer.CAFile
+	hs.cert, hs.pool = hs.minioServer.Cert, hs.minioServer.Pool
 
 	cfg := aws.Config{
 		Region:      region,
@@ -192,19 +150,6 @@ func start(minioBin string) (*harness, error) {
 	return hs, nil
 }
 
-func (hs *harness) spawn(cmd *exec.Cmd, logName string) error {
-	log, err := os.Create(filepath.Join(hs.dir, logName))
-	if err != nil {
-		return err
-	}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", cmd.Path, err)
-	}
-	hs.procs = append(hs.procs, cmd)
-	return nil
-}
-
 func (hs *harness) stop() {
 	if hs.proxy != nil {
 		hs.proxy.close()
@@ -212,9 +157,8 @@ func (hs *harness) stop() {
 	if hs.motoServer != nil {
 		hs.motoServer.Stop()
 	}
-	for _, p := range hs.procs {
-		_ = p.Process.Kill()
-		_ = p.Wait()
+	if hs.minioServer != nil {
+		hs.minioServer.Stop()
 	}
 	_ = os.RemoveAll(hs.dir)
 }
@@ -284,52 +228,6 @@ func (c *connCounter) count() int64 {
 		c.tb.Fatal("the connection counter did not see its probe")
 	}
 	return c.n.Load() - c.probes.Load()
-}
-
-func waitReady(c *http.Client, u string) error {
-	return localpeer.WaitReady(context.Background(), c, u, readyBudget)
-}
-
-// writeCert writes a self-signed certificate for 127.0.0.1 as MinIO expects
-// it (public.crt, private.key) and returns it and a pool that trusts it.
-func writeCert(dir string) (tls.Certificate, *x509.CertPool, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "injector-test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(filepath.Join(dir, "public.crt"), certPEM, 0o600); err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "private.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool, nil
 }
 
 // proxy forwards to moto or MinIO, counts calls by operation and can inject

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -30,6 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/docker/cli/cli/config/configfile"
+
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // leakForms returns the ways a value could appear in a log: raw, base64 (all
@@ -269,53 +270,11 @@ func putObject(t testing.TB, bucket, key, body, enc string, ssecKey []byte) {
 // snapshot describes every entry under dir (not following symbolic links):
 // type, permission bits, and a digest of a file's content or a link's target.
 func snapshot(dir string) (map[string]string, error) {
-	snap := map[string]string{}
-	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
-		// Not a directory: the root itself is all there is to compare.
-		snap["."] = fmt.Sprintf("not a directory: %v", err)
-		if err == nil {
-			snap["."] = fmt.Sprintf("%s %v %d bytes", fi.Mode().Type(), fi.Mode().Perm(), fi.Size())
-		}
-		return snap, nil
-	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == dir {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		desc := fmt.Sprintf("%s %v", fi.Mode().Type(), fi.Mode().Perm())
-		switch {
-		case fi.Mode().IsRegular():
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(b)
-			desc += fmt.Sprintf(" %d bytes sha256:%x", len(b), sum[:8])
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			desc += " -> " + target
-		}
-		snap[filepath.ToSlash(rel)] = desc
-		return nil
-	})
+	tr, err := testsupport.ReadTree(dir)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", dir, err)
+		return nil, err
 	}
-	return snap, nil
+	return tr.Digests(), nil
 }
 
 // snapshotTree is snapshot, failing t on an error.
@@ -352,42 +311,11 @@ func diffSnapshots(before, after map[string]string) string {
 // dir: the top-level names beginning with ".." (the injector's own) are left
 // out, and a top-level link into ..data is described as what it resolves to.
 func visibleSnapshot(dir string) (map[string]string, error) {
-	snap, err := snapshot(dir)
-	if err != nil || snap["."] != "" {
-		return snap, err
+	tr, err := testsupport.ReadVisible(dir, testsupport.InjectorLinks)
+	if err != nil {
+		return nil, err
 	}
-	for p, desc := range snap {
-		top, _, _ := strings.Cut(p, "/")
-		if strings.HasPrefix(top, "..") {
-			delete(snap, p)
-			continue
-		}
-		if p != top || !strings.Contains(desc, " -> ..data/") {
-			continue
-		}
-		fi, err := os.Stat(filepath.Join(dir, p))
-		switch {
-		case err != nil:
-			snap[p] = fmt.Sprintf("%s, unresolved: %v", desc, err)
-		case fi.IsDir():
-			below, err := snapshot(filepath.Join(dir, p) + "/")
-			if err != nil {
-				return nil, err
-			}
-			for q, d := range below {
-				snap[p+"/"+q] = d
-			}
-			snap[p] = fmt.Sprintf("d %v", fi.Mode().Perm())
-		default:
-			b, err := os.ReadFile(filepath.Join(dir, p))
-			if err != nil {
-				return nil, err
-			}
-			sum := sha256.Sum256(b)
-			snap[p] = fmt.Sprintf("%s %v %d bytes sha256:%x", fi.Mode().Type(), fi.Mode().Perm(), len(b), sum[:8])
-		}
-	}
-	return snap, nil
+	return tr.Digests(), nil
 }
 
 // visibleTree is visibleSnapshot, failing t on an error.
@@ -403,13 +331,7 @@ func visibleTree(t testing.TB, dir string) map[string]string {
 // injectorNames returns the top-level names beginning with ".." under dir,
 // sorted, and the target of ..data ("" if there is none).
 func injectorNames(dir string) (names []string, data string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..") {
-			names = append(names, e.Name())
-		}
-	}
-	data, _ = os.Readlink(filepath.Join(dir, "..data"))
+	names, data, _ = testsupport.InjectorNames(dir)
 	return names, data
 }
 

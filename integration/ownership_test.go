@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/refresh"
+	"github.com/ecs-secret-injector/injector/engine/status"
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // lookalikes are files no item writes whose names look like the temporaries
@@ -113,7 +114,7 @@ func TestInPlaceLeavesLookalikes(t *testing.T) {
 func TestRefreshStatusNameTaken(t *testing.T) {
 	s := seedValues(t, false)
 	dir := t.TempDir()
-	mkdir(t, filepath.Join(dir, refresh.StatusFile, "app"))
+	mkdir(t, filepath.Join(dir, status.File, "app"))
 	before := visibleTree(t, dir)
 	r := startRefresh(t, specJSON(t, s.items...), dir)
 	select {
@@ -130,7 +131,7 @@ func TestRefreshStatusNameTaken(t *testing.T) {
 	if err := written(dir, before, visibleTree(t, dir), s.files); err != nil {
 		t.Error(err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, refresh.StatusFile, "app")); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(filepath.Join(dir, status.File, "app")); err != nil || !fi.IsDir() {
 		t.Errorf("the directory at ..status.json was touched: %v", err)
 	}
 }
@@ -206,12 +207,12 @@ func sharedRoot(t *testing.T) string {
 
 // asApp starts a shell script as appUID in dir; its output is read from
 // the returned buffer. It is killed when t ends.
-func asApp(t *testing.T, dir, script string) *syncBuffer {
+func asApp(t *testing.T, dir, script string) *testsupport.Buffer {
 	t.Helper()
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: appUID, Gid: appUID, Groups: []uint32{}}, Setpgid: true}
-	out := &syncBuffer{}
+	out := &testsupport.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

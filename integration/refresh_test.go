@@ -31,7 +31,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/ecs-secret-injector/injector/refresh"
+	"github.com/ecs-secret-injector/injector/engine"
+	"github.com/ecs-secret-injector/injector/engine/notify"
+	"github.com/ecs-secret-injector/injector/engine/status"
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 const (
@@ -101,29 +104,11 @@ func (l *callLog) since(from time.Time) map[string]int {
 	return m
 }
 
-// syncBuffer is an io.Writer safe for a process's output and a test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // refreshRun is one injector process in refresh mode.
 type refreshRun struct {
 	cmd    *exec.Cmd
 	dir    string
-	out    *syncBuffer
+	out    *testsupport.Buffer
 	exited chan struct{}
 	code   int
 	log    *callLog
@@ -136,7 +121,7 @@ type refreshRun struct {
 // every call. It is stopped when t ends.
 func startRefresh(t *testing.T, spec, dir string, extra ...string) *refreshRun {
 	t.Helper()
-	r := &refreshRun{dir: dir, out: &syncBuffer{}, exited: make(chan struct{}), log: &callLog{}}
+	r := &refreshRun{dir: dir, out: &testsupport.Buffer{}, exited: make(chan struct{}), log: &callLog{}}
 	var motoURL, s3URL string
 	r.moto, motoURL = h.startProxy(t, h.motoDirect, false)
 	r.s3, s3URL = h.startProxy(t, h.minio, false)
@@ -186,15 +171,15 @@ func (r *refreshRun) waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // status reads the status file; the zero Status if there is none yet.
-func (r *refreshRun) status() refresh.Status {
-	s, _ := refresh.ReadStatus(r.dir)
+func (r *refreshRun) status() status.Status {
+	s, _ := status.Read(r.dir)
 	return s
 }
 
 // published waits for generation gen and returns the status that shows it.
-func (r *refreshRun) published(t *testing.T, gen int64) refresh.Status {
+func (r *refreshRun) published(t *testing.T, gen int64) status.Status {
 	t.Helper()
-	var s refresh.Status
+	var s status.Status
 	r.waitFor(t, fmt.Sprintf("generation %d", gen), func() bool {
 		s = r.status()
 		return s.Generation >= gen
@@ -246,7 +231,7 @@ func snapshotNoStatus(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	snap := snapshotTree(t, dir)
 	for p := range snap {
-		if strings.HasPrefix(p, refresh.StatusFile) {
+		if strings.HasPrefix(p, status.File) {
 			delete(snap, p)
 		}
 	}
@@ -277,7 +262,7 @@ func rotateSecret(t *testing.T, id, value string, stages ...string) {
 // that moment, what the files say, to show the POST came after the switch.
 type notifySink struct {
 	mu     sync.Mutex
-	posts  []refresh.Event
+	posts  []notify.Event
 	seen   []map[string]string // the watched files at each POST
 	watch  []string            // paths under dir to read at each POST
 	dir    string
@@ -292,7 +277,7 @@ func newNotifySink(t *testing.T, dir string, watch ...string) (*notifySink, stri
 }
 
 func (s *notifySink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var ev refresh.Event
+	var ev notify.Event
 	_ = json.NewDecoder(r.Body).Decode(&ev)
 	files := map[string]string{}
 	for _, p := range s.watch {
@@ -306,7 +291,7 @@ func (s *notifySink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(s.status)
 }
 
-func (s *notifySink) received() ([]refresh.Event, []map[string]string) {
+func (s *notifySink) received() ([]notify.Event, []map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.posts), slices.Clone(s.seen)
@@ -602,6 +587,8 @@ func TestRefreshOutage(t *testing.T) {
 	if code, out := health(t, dir); code != 0 {
 		t.Errorf("health after recovery: exit %d: %s", code, out)
 	}
+	// The check writes the status file before it logs the recovery.
+	r.waitFor(t, "the healthy again log line", func() bool { return strings.Contains(r.out.String(), "healthy again") })
 	logs := strings.ReplaceAll(r.out.String(), `\"`, `"`)
 	for _, want := range []string{"check failed; keeping the last good files", "DescribeSecret of secretsmanager:" + p + "/db",
 		"InternalFailure", "ThrottlingException", "GetParameters of /" + p + "/api", "unhealthy: files unconfirmed", "healthy again"} {
@@ -700,16 +687,16 @@ func TestRefreshSIGHUP(t *testing.T) {
 
 	// Past the gap since the last check, so the burst's first SIGHUP
 	// checks at once.
-	time.Sleep(refresh.NowGap)
+	time.Sleep(engine.NowGap)
 	burst := time.Now()
 	for range 100 {
 		hup()
 	}
 	took := time.Since(burst)
 	// Any further check would start within a gap of the one before.
-	time.Sleep(3 * refresh.NowGap)
+	time.Sleep(3 * engine.NowGap)
 	checks := r.log.count("DescribeSecret", burst, time.Time{})
-	limit := 2 + int(took/refresh.NowGap)
+	limit := 2 + int(took/engine.NowGap)
 	t.Logf("100 SIGHUPs in %s made %d checks", took.Round(time.Microsecond), checks)
 	if checks < 1 || checks > limit {
 		t.Errorf("100 SIGHUPs in %s made %d checks, want 1 to %d", took, checks, limit)
@@ -892,7 +879,7 @@ func TestOneShotSignals(t *testing.T) {
 	cmd := exec.Command(h.bin)
 	cmd.Env = append(h.env(motoURL, h.minio), "INJECTOR_DIR="+dir,
 		"INJECTOR_SPEC="+specJSON(t, item("secretsmanager:"+p+"/db", "db")), "INJECTOR_TIMEOUT=5m")
-	out := &syncBuffer{}
+	out := &testsupport.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

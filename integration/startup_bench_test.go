@@ -35,7 +35,7 @@ func buildShipped(b *testing.B, pkg, out string) int64 {
 // BenchmarkStartup runs the injector and the baseline program side by side
 // for 1, 20 and 200 Secrets Manager secrets, interleaved (each iteration
 // runs both, in alternating order, each into a fresh directory) behind a
-// TLS proxy that adds benchLatency (20 ms) to every call. Both binaries are
+// TLS proxy that adds benchLatency to every call. Both binaries are
 // built as the image builds the injector. It reports each one's median wall
 // time, their ratio (injector / baseline, target at most 1.05 for one
 // secret), both binaries' sizes and peak RSS as each process measured it.

@@ -15,7 +15,10 @@ func parseEnv(s string) (Ref, error) {
 		if err != nil {
 			return Ref{}, err
 		}
-		return r, r.setPointer(pointer)
+		if err := r.setPointer(pointer); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
 	}
 	if name == "" {
 		return Ref{}, errors.New("empty environment variable name")

@@ -256,7 +256,10 @@ func parseSecret(rest, idPrefix string, opts ...option) (Ref, error) {
 		if r.Source == SecretsPrefix {
 			return Ref{}, errors.New("a secret prefix takes no JSON pointer (#...): name the secret")
 		}
-		return r, r.setPointer(rest[i+1:])
+		if err := r.setPointer(rest[i+1:]); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
 	}
 	if strings.Contains(rest, "*") {
 		return parsePrefix(rest, idPrefix, opts...)
@@ -294,7 +297,10 @@ func parseParameter(rest, arnPrefix string, opts ...option) (Ref, error) {
 		if err != nil {
 			return Ref{}, err
 		}
-		return r, r.setPointer(pointer)
+		if err := r.setPointer(pointer); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
 	}
 	name, selector, hasSel := strings.Cut(rest, ":")
 	if name == "" {
@@ -326,7 +332,10 @@ func parseS3(s string) (Ref, error) {
 		if err != nil {
 			return Ref{}, err
 		}
-		return r, r.setPointer(pointer)
+		if err := r.setPointer(pointer); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
 	}
 	u, err := url.Parse(s)
 	if err != nil {

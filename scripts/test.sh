@@ -3,7 +3,9 @@
 # the built injector with the real AWS SDK against moto_server and MinIO, and
 # the image tests (internal/image) that build the image twice with
 # scripts/image.sh and run it as ECS would (unshare and chroot: as root).
-# Installs what the tests need that a fresh machine lacks (MinIO, pinned).
+# Installs what the tests need that a fresh machine lacks (MinIO, pinned;
+# node with npm, from apt; the IAM simulator the examples' policy tests run,
+# pinned by its package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,26 @@ fi
 if ! command -v minio >/dev/null 2>&1; then
 	echo "test.sh: installing MinIO $MINIO_VERSION (takes a few minutes the first time)" >&2
 	go install "github.com/minio/minio@$MINIO_VERSION"
+fi
+
+# The examples' IAM policies are judged by an IAM simulator that runs on
+# node (examples/taskdefs/testdata/iamsim); npm ci installs exactly what its
+# lock file pins, again whenever the lock file changes.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		echo "test.sh: node with npm is required (apt-get install nodejs npm)" >&2
+		exit 1
+	fi
+	echo "test.sh: installing node and npm" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+IAMSIM_DIR=examples/taskdefs/testdata/iamsim
+IAMSIM_STAMP="$IAMSIM_DIR/node_modules/.installed-package-lock.json"
+if ! cmp -s "$IAMSIM_DIR/package-lock.json" "$IAMSIM_STAMP"; then
+	echo "test.sh: installing the IAM simulator (npm ci in $IAMSIM_DIR)" >&2
+	(cd "$IAMSIM_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	cp "$IAMSIM_DIR/package-lock.json" "$IAMSIM_STAMP"
 fi
 
 if ! staticcheck -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then

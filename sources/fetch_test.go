@@ -13,20 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
 )
 
 const secretValue = "s3cr3t-value-never-in-errors"
 
-func target(t *testing.T, s string) ref.Target {
-	t.Helper()
-	r, err := ref.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Target
-}
+func target(t *testing.T, s string) ref.Target { return testplan.Target(t, s) }
 
 func requests(t *testing.T, refs ...string) []Request {
 	reqs := make([]Request, len(refs))

@@ -1,7 +1,7 @@
 // Package sources fetches secret values from Secrets Manager, SSM Parameter
 // Store, S3 and the injector's own environment. SSM parameters are read 10
 // to a GetParameters call; Secrets Manager secrets one GetSecretValue each,
-// or 20 to a BatchGetSecretValue call when that saves a round of calls (see
+// or 20 to a BatchGetSecretValue call when that saves a wave of calls (see
 // Fetcher.plan). Errors name the reference and the service's error, never a
 // value.
 package sources
@@ -53,8 +53,9 @@ type Options struct {
 	// Batch chooses between one call per value and batched calls for the
 	// sources that can batch (Secrets Manager): see Fetcher.plan.
 	Batch Batching
-	// MaxPathParameters bounds the parameters one SSM path may expand to
-	// (default DefaultMaxPathParameters); more is an error.
+	// MaxPathParameters bounds the parameters one SSM path, and the
+	// secrets one secret prefix, may expand to (default
+	// DefaultMaxPathParameters); more is an error.
 	MaxPathParameters int
 	// LookupEnv reads the injector's own environment for env: references
 	// (os.LookupEnv in the injector); nil means an empty environment.
@@ -110,7 +111,7 @@ func Region(t ref.Target, defaultRegion string) (string, error) {
 func (f *Fetcher) Preflight(targets []ref.Target) error {
 	var errs []error
 	for _, t := range targets {
-		src, ok := registry[t.Source]
+		src, ok := sourceOf[t.Source]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: unknown source", t))
 			continue
@@ -127,7 +128,7 @@ func (f *Fetcher) Preflight(targets []ref.Target) error {
 // AWS credentials, region and endpoints altogether.
 func NeedsAWS(targets []ref.Target) bool {
 	for _, t := range targets {
-		if src, ok := registry[t.Source]; !ok || src.usesAWS() {
+		if src, ok := sourceOf[t.Source]; !ok || src.usesAWS() {
 			return true
 		}
 	}
@@ -154,7 +155,7 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 }
 
 // source is one service the injector reads from. Adding a source is a
-// file holding its calls plus one line in registry.
+// file holding its calls plus one line in sourceOf.
 type source interface {
 	// preflight validates a target before any call and returns the
 	// region it is read in ("" for a source that is no AWS service).
@@ -183,8 +184,8 @@ func (awsService) preflight(f *Fetcher, t ref.Target) (string, error) {
 
 func (awsService) usesAWS() bool { return true }
 
-// registry maps each kind of reference to the source that fetches it.
-var registry = map[ref.Source]source{
+// sourceOf maps each kind of reference to the source that fetches it.
+var sourceOf = map[ref.Source]source{
 	ref.SecretsManager: secretsManagerSource{},
 	ref.SSM:            ssmSource{},
 	ref.S3:             s3Source{},

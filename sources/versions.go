@@ -25,7 +25,7 @@ type Versions map[ref.Target]secret.Version
 // version number, an S3 object version id, an environment variable. A
 // staging label or an SSM label can move, so it is not fixed.
 func Fixed(t ref.Target) bool {
-	src, ok := registry[t.Source]
+	src, ok := sourceOf[t.Source]
 	return ok && src.fixed(t)
 }
 

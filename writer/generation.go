@@ -31,7 +31,7 @@ func writeGeneration(ctx context.Context, r *outRoot, ds genDirs, files []File, 
 	// before the switch.
 	for d, f := range ds {
 		if p, ok := perms[d]; ok && p != opts.dirPerm() {
-			if err := p.settle(f); err != nil {
+			if err := p.setOwnerMode(f); err != nil {
 				return fmt.Errorf("%s: %w", d, err)
 			}
 		}
@@ -143,7 +143,7 @@ func openNewDir(dirfd int, name string, perm dirPerm) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	d := os.NewFile(uintptr(fd), name)
-	if err := perm.settle(d); err != nil {
+	if err := perm.setOwnerMode(d); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func writeFile(dirfd int, name string, data []byte, opts Options, sync bool) err
 	f := os.NewFile(uintptr(fd), name)
 	_, err = f.Write(data)
 	if err == nil {
-		err = settle(f, opts.Mode.Perm(), opts)
+		err = setOwnerMode(f, opts.Mode.Perm(), opts)
 	}
 	if err == nil && sync {
 		err = f.Sync()
@@ -171,9 +171,9 @@ func writeFile(dirfd int, name string, data []byte, opts Options, sync bool) err
 	return err
 }
 
-// settle gives f its owner, then its exact mode (the umask filtered the
+// setOwnerMode gives f its owner, then its exact mode (the umask filtered the
 // one it was created with).
-func settle(f *os.File, mode fs.FileMode, opts Options) error {
+func setOwnerMode(f *os.File, mode fs.FileMode, opts Options) error {
 	if opts.chowns() {
 		if err := f.Chown(opts.UID, opts.GID); err != nil {
 			return err

@@ -17,8 +17,9 @@ type dirPerm struct {
 // with o.
 func (o Options) dirPerm() dirPerm { return dirPerm{mode: o.dirMode(), uid: o.UID, gid: o.GID} }
 
-func (p dirPerm) settle(d *os.File) error {
-	return settle(d, p.mode, Options{UID: p.uid, GID: p.gid})
+// setOwnerMode gives directory d the mode and owner p.
+func (p dirPerm) setOwnerMode(d *os.File) error {
+	return setOwnerMode(d, p.mode, Options{UID: p.uid, GID: p.gid})
 }
 
 // dirPerms gives each directory of a generation ("." and every one files

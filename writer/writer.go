@@ -112,7 +112,7 @@ func write(ctx context.Context, dir string, files []File, opts Options, hooks te
 // rest. A Txn that is not committed must be aborted; until then it holds
 // the root's lock, which other runs wait for.
 type Txn struct {
-	t      *txn
+	t      *transition
 	unlock func()
 	hooks  testHooks
 	done   bool
@@ -138,7 +138,7 @@ func Begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn
 		r.close()
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	x := &Txn{t: &txn{r: r, opts: opts}, unlock: unlock}
+	x := &Txn{t: &transition{r: r, opts: opts}, unlock: unlock}
 	if err := x.t.removeLeftovers(); err != nil {
 		x.release()
 		return nil, fmt.Errorf("%w: removing what an earlier run left behind: %w", ErrWrite, err)
@@ -189,7 +189,7 @@ func (x *Txn) commit(ctx context.Context, files []File, names []string) error {
 	if x.hooks.switched != nil {
 		x.hooks.switched()
 	}
-	if err := t.settle(); err != nil {
+	if err := t.finish(); err != nil {
 		return fmt.Errorf("%w: the new files are visible, but %w", ErrWrite, err)
 	}
 	return nil

@@ -59,11 +59,11 @@ func (s *switchTimer) report(b *testing.B) {
 	b.ReportMetric(float64(s.sum.Microseconds())/1e3/float64(b.N), "ms-to-switch/op")
 }
 
-// settleFS commits the file system's journal outside the timer: a run starts
+// syncFS commits the file system's journal outside the timer: a run starts
 // long after the previous one, whose removals the journal committed within
-// its 5-second interval (with online discard, a commit right after them
+// its commit interval (with online discard, a commit right after them
 // would also wait for the disk to discard the freed blocks).
-func settleFS(b *testing.B, dir string) {
+func syncFS(b *testing.B, dir string) {
 	b.StopTimer()
 	defer b.StartTimer()
 	f, err := os.Open(dir)
@@ -99,7 +99,7 @@ func BenchmarkWrite200(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				settleFS(b, parent)
+				syncFS(b, parent)
 			}
 			st.report(b)
 		})
@@ -113,7 +113,7 @@ func BenchmarkWrite200(b *testing.B) {
 			}
 			var st switchTimer
 			for b.Loop() {
-				settleFS(b, dir)
+				syncFS(b, dir)
 				st.write(b, dir, files, opts)
 			}
 			st.report(b)

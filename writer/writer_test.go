@@ -13,38 +13,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // tree lists every path under dir with its content ("" for directories and
 // the link target for symbolic links), not following links.
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			m[rel] = "-> " + l
-			return err
-		case d.IsDir():
-			m[rel+"/"] = ""
-		case d.Type().IsRegular():
-			b, err := os.ReadFile(p)
-			m[rel] = string(b)
-			return err
-		default:
-			m[rel] = d.Type().String()
-		}
-		return nil
-	})
+	tr, err := testsupport.ReadTree(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return tr.Contents()
 }
 
 // visible lists what a reader sees under dir: every path below the
@@ -52,51 +33,17 @@ func tree(t *testing.T, dir string) map[string]string {
 // links, with file content ("" for directories).
 func visible(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	m := map[string]string{}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..") {
-			continue
-		}
-		top := filepath.Join(dir, e.Name())
-		fi, err := os.Stat(top)
-		if err != nil {
-			m[e.Name()] = "unresolved: " + err.Error()
-			continue
-		}
-		if !fi.IsDir() {
-			b, err := os.ReadFile(top)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m[e.Name()] = string(b)
-			continue
-		}
-		m[e.Name()+"/"] = ""
-		for k, v := range tree(t, top+"/") {
-			m[e.Name()+"/"+k] = v
-		}
-	}
-	return m
+	return testsupport.Visible(t, dir).Contents()
 }
 
 // injectorNames returns the top-level ".." names under dir and the
 // generation ..data points to.
 func injectorNames(t *testing.T, dir string) (names []string, gen string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	names, gen, err := testsupport.InjectorNames(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..") {
-			names = append(names, e.Name())
-		}
-	}
-	gen, _ = os.Readlink(filepath.Join(dir, "..data"))
 	return names, gen
 }
 

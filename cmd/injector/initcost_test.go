@@ -4,16 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // Start-up budget: what package initialisation may allocate before main
 // runs. Init work is paid on every start, whatever the spec reads: since
 // service/ssm v1.80.0 the SDK builds every SSM shape's serde schema at init
-// (1.4 MB, about 8 ms of a 2-core task), which is why go.mod pins
+// (what that costs is in docs/performance.md), which is why go.mod pins
 // service/ssm below v1.80.0. These byte counts are exact for a given set of
 // dependencies, so the check is not timed.
 const (
@@ -28,12 +29,7 @@ func buildPlain(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "injector")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testsupport.Injector(t)
 }
 
 // TestInitCost runs the binary with GODEBUG=inittrace=1 and checks that no

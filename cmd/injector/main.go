@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"runtime"
@@ -32,7 +31,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/ecs-secret-injector/injector/config"
-	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/internal/peakrss"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -87,7 +86,7 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 		newLogger("text", stderr).Error("injection failed", "exit", exitConfig, "error", err)
 		return exitConfig
 	}
-	log := newLogger(settings.LogFormat, stderr)
+	log := newLogger(settings.LogFormat.Name, stderr)
 	mode := injectOnce
 	var now chan struct{} // refresh mode's "check now" asks
 	if settings.Refresh() {
@@ -102,7 +101,7 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 	code, err := mode(ctx, settings, log)
 	if err != nil {
 		attrs := []any{"exit", code, "error", err, "elapsed", time.Since(start).Round(time.Millisecond)}
-		if hint := writeHint(err, settings.Dir); hint != "" {
+		if hint := writeHint(err, settings.Dir.Path); hint != "" {
 			attrs = append(attrs, "hint", hint)
 		}
 		log.Error("injection failed", attrs...)
@@ -112,14 +111,14 @@ func runInject(ctx context.Context, stderr io.Writer) int {
 }
 
 func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout.D)
 	defer cancel()
 	p, f, err := prepare(ctx, s, log)
 	if err != nil {
 		return exitConfig, err
 	}
-	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir)
-	rep, err := inject.Run(ctx, p, f, s.Dir, writeOptions(s), log)
+	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir.Path)
+	rep, err := engine.Once(ctx, p, f, s.Dir.Path, writeOptions(s), log)
 	if err != nil {
 		return exitCode(err), err
 	}
@@ -152,18 +151,21 @@ func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Pla
 // (with a fetcher that cannot call AWS). Its errors are configuration
 // errors.
 func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sources.Options) (*sources.Fetcher, error)) (plan.Plan, *sources.Fetcher, error) {
-	pctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	pctx, cancel := context.WithTimeout(ctx, s.Timeout.D)
 	defer cancel()
-	p, err := s.LoadPlan(pctx)
+	p, err := plan.Load(pctx, s.Spec, s.SpecFile, s.MaxValueBytes.N)
+	if err == nil && s.Refresh() {
+		err = p.CheckRefresh()
+	}
 	if err != nil {
-		return plan.Plan{}, nil, err
+		return plan.Plan{}, nil, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
 	f, err := mk(p, sources.Options{
-		S3PathStyle:       s.S3PathStyle,
-		MaxValueBytes:     s.MaxValueBytes,
-		Concurrency:       s.Concurrency,
-		Batch:             sources.Batching(s.SecretsBatch),
-		MaxPathParameters: s.SSMPathMax,
+		S3PathStyle:       s.S3PathStyle.On,
+		MaxValueBytes:     s.MaxValueBytes.N,
+		Concurrency:       s.Concurrency.N,
+		Batch:             sources.Batching(s.SecretsBatch.Mode),
+		MaxPathParameters: s.SSMPathMax.N,
 		LookupEnv:         os.LookupEnv,
 	})
 	if err != nil {
@@ -193,7 +195,7 @@ func oneShotGC(lookupEnv func(string) (string, bool)) {
 }
 
 func writeOptions(s config.Settings) writer.Options {
-	return writer.Options{Mode: fs.FileMode(s.FileMode), UID: s.UID, GID: s.GID}
+	return writer.Options{Mode: s.FileMode.Mode, UID: s.UID.N, GID: s.GID.N}
 }
 
 func exitCode(err error) int {
@@ -202,7 +204,7 @@ func exitCode(err error) int {
 		return exitConfig
 	case errors.Is(err, sources.ErrFetch):
 		return exitFetch
-	case errors.Is(err, inject.ErrRender):
+	case errors.Is(err, engine.ErrRender):
 		return exitRender
 	case errors.Is(err, writer.ErrWrite):
 		return exitWrite

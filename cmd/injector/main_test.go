@@ -9,7 +9,8 @@ import (
 	"testing"
 
 	"github.com/ecs-secret-injector/injector/config"
-	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/engine"
+	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
 )
@@ -21,7 +22,7 @@ func TestExitCode(t *testing.T) {
 	}{
 		{fmt.Errorf("x: %w", config.ErrConfig), exitConfig},
 		{fmt.Errorf("x: %w", sources.ErrFetch), exitFetch},
-		{fmt.Errorf("x: %w", inject.ErrRender), exitRender},
+		{fmt.Errorf("x: %w", engine.ErrRender), exitRender},
 		{fmt.Errorf("x: %w", writer.ErrWrite), exitWrite},
 		{context.DeadlineExceeded, exitInternal},
 		{errors.New("other"), exitInternal},
@@ -42,5 +43,13 @@ func TestRunConfigError(t *testing.T) {
 	}
 	if !bytes.Contains(out.Bytes(), []byte("INJECTOR_DIR")) {
 		t.Fatalf("message does not name the setting:\n%s", out.String())
+	}
+}
+
+// config checks INJECTOR_SPEC against the spec's own limit, which it
+// states without importing the planner.
+func TestSpecLimitsAgree(t *testing.T) {
+	if config.MaxSpecBytes != plan.MaxSpecBytes {
+		t.Errorf("config.MaxSpecBytes %d, plan.MaxSpecBytes %d", config.MaxSpecBytes, plan.MaxSpecBytes)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // TestWhoCanRead runs the built injector as the image runs it (uid and gid
@@ -37,9 +39,9 @@ func TestWhoCanRead(t *testing.T) {
 	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(base, "injector")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := testsupport.BuildInjector(base)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	type reader struct {

@@ -1,36 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
-
-// lockedBuffer is a log sink safe for the handler's goroutine and a test's
-// reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestSignals sends each signal in signalActions to the test process itself
 // while an inject run would be handling them: each is logged by name and
@@ -72,7 +53,7 @@ func TestSignals(t *testing.T) {
 			mode = "refresh"
 		}
 		t.Run(signalName(tt.sig)+" "+mode, func(t *testing.T) {
-			var out lockedBuffer
+			var out testsupport.Buffer
 			log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			s := listen()
 			var now chan struct{}
@@ -113,7 +94,7 @@ func TestSignals(t *testing.T) {
 // TestSignalsCoalesce: SIGHUPs while an ask waits are logged at debug and
 // leave one ask.
 func TestSignalsCoalesce(t *testing.T) {
-	var out lockedBuffer
+	var out testsupport.Buffer
 	log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := listen()
 	now := make(chan struct{}, 1)

@@ -1,8 +1,9 @@
 package taskdefs_test
 
 // What the injector needs from IAM, derived from its own plan of the spec
-// (plan.ParseSpec and plan.Build, the code the injector runs), and the
-// checks that a task-role policy grants exactly that.
+// (plan.ParseSpec and plan.Build through testplan, the code the injector runs): the
+// permissions, and the calls they stand for as the simulator is asked
+// about them (iamsim_test.go).
 
 import (
 	"cmp"
@@ -14,6 +15,7 @@ import (
 
 	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 )
@@ -60,53 +62,44 @@ const (
 // "NAME-??????", the pattern AWS documents for this case.
 const secretSuffixPattern = "-??????"
 
-// planSpec checks INJECTOR_SPEC with the injector's own spec parser and
-// planner (the same validation the injector runs before any AWS call).
-func planSpec(raw string) (plan.Plan, error) {
-	items, err := plan.ParseSpec([]byte(raw))
-	if err != nil {
-		return plan.Plan{}, err
-	}
-	return plan.Build(items)
-}
-
 // requiredAccess lists every IAM permission the injector needs to carry out
 // p in the task described by w, each once, in the order of p.Fetches.
 func requiredAccess(p plan.Plan, w wiring) ([]access, error) {
 	var out []access
-	seen := map[access]bool{}
-	add := func(t ref.Target) error {
-		as, err := targetAccess(t, w)
-		if err != nil {
-			return err
+	err := eachAccess(p, w, func(_ ref.Target, a access) {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
 		}
-		for _, a := range as {
-			if !seen[a] {
-				seen[a] = true
-				out = append(out, a)
-			}
-		}
-		return nil
-	}
+	})
+	return out, err
+}
+
+// eachAccess calls fn with each permission the injector needs for p, and
+// the target it reads with it, in the order of p.Fetches.
+func eachAccess(p plan.Plan, w wiring, fn func(ref.Target, access)) error {
 	var errs []error
+	add := func(t ref.Target) {
+		as, err := targetAccess(t, w)
+		errs = append(errs, err)
+		for _, a := range as {
+			fn(t, a)
+		}
+	}
 	batches := runBatches(p, w)
 	for _, f := range p.Fetches {
 		if batches && f.Target.Source == ref.SecretsManager && !f.Target.Pinned() {
 			// BatchGetSecretValue has no resource-level permissions; each
 			// secret it returns is authorized through GetSecretValue.
-			if a := (access{actBatchGetSecretValue, "*"}); !seen[a] {
-				seen[a] = true
-				out = append(out, a)
-			}
+			fn(f.Target, access{actBatchGetSecretValue, "*"})
 		}
-		errs = append(errs, add(f.Target))
+		add(f.Target)
 		// The planner also lists the SSE-C key as a fetch of its own; it is
 		// named here as well so that the key is never left out.
 		if f.SSECustomerKey != nil {
-			errs = append(errs, add(f.SSECustomerKey.Target))
+			add(f.SSECustomerKey.Target)
 		}
 	}
-	return out, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // targetAccess maps one fetch target to the permissions its API call needs.
@@ -192,174 +185,130 @@ func runBatches(p plan.Plan, w wiring) bool {
 // defaultConcurrency is INJECTOR_CONCURRENCY when it is not set.
 const defaultConcurrency = 32
 
+// kmsEndpoint names the service that decrypts a value of source with a
+// customer managed key.
+var kmsEndpoint = map[ref.Source]string{ref.SecretsManager: "secretsmanager", ref.SSM: "ssm", ref.SSMPath: "ssm", ref.S3: "s3"}
+
+// kmsTargets lists the targets of p whose values a service decrypts
+// through KMS. An S3 object read with an SSE-C key is decrypted with that
+// key, not through KMS; the key's own value is.
+func kmsTargets(p plan.Plan) []ref.Target {
+	var out []ref.Target
+	for _, f := range p.Fetches {
+		t := f.Target
+		if f.SSECustomerKey != nil {
+			t = f.SSECustomerKey.Target
+		}
+		if _, ok := kmsEndpoint[t.Source]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func viaService(t ref.Target, w wiring) string {
+	return fmt.Sprintf("%s.%s.amazonaws.com", kmsEndpoint[t.Source], cmp.Or(t.Region, w.region))
+}
+
 // kmsViaServices lists, sorted, the kms:ViaService values of the services
 // that decrypt a value of p with a customer managed key: Secrets Manager,
-// SSM and S3 in the region each value is read from. An S3 object read with
-// an SSE-C key is decrypted with that key, not through KMS.
+// SSM and S3 in the region each value is read from.
 func kmsViaServices(p plan.Plan, w wiring) []string {
-	endpoint := map[ref.Source]string{ref.SecretsManager: "secretsmanager", ref.SSM: "ssm", ref.SSMPath: "ssm", ref.S3: "s3"}
 	var out []string
-	add := func(t ref.Target) {
-		svc, ok := endpoint[t.Source]
-		if !ok {
-			return // not an AWS service; requiredAccess reports it
-		}
-		v := fmt.Sprintf("%s.%s.amazonaws.com", svc, cmp.Or(t.Region, w.region))
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	for _, f := range p.Fetches {
-		if f.SSECustomerKey != nil {
-			add(f.SSECustomerKey.Target)
-			continue
-		}
-		add(f.Target)
+	for _, t := range kmsTargets(p) {
+		out = append(out, viaService(t, w))
 	}
 	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// secretFills stand for the random suffix of a secret named without its
+// ARN: the policy must allow the name with any of them.
+var secretFills = []string{"A1b2C3", "zZ9yX8"}
+
+// requiredCalls lists the calls the injector makes for p in the task w,
+// with the condition keys each request carries: each permission of
+// requiredAccess on a concrete resource, and, when the values are
+// encrypted with the customer managed key (not ""), the kms:Decrypt that
+// each service makes for a value on the injector's behalf.
+func requiredCalls(p plan.Plan, w wiring, key string) ([]call, error) {
+	var out []call
+	err := eachAccess(p, w, func(t ref.Target, a access) {
+		for _, res := range concrete(a.resource) {
+			out = append(out, call{a.action, res, requestContext(t, a.action, res, w)})
+		}
+	})
+	for _, t := range kmsTargets(p) {
+		if c, ok := decryptCall(t, w, key); ok {
+			out = append(out, c)
+		}
+	}
+	return uniqueCalls(out), err
+}
+
+// decryptCall is the kms:Decrypt with key that the service holding t's
+// value makes when it is read, with the encryption context that service
+// uses.
+//
+// The encryption context itself (kms:EncryptionContext:SecretARN and the
+// like) is left out: the simulator drops condition keys with a variable
+// part after a colon (see TestSimulatorDriver), so no example's policy may
+// depend on them; kms:EncryptionContextKeys names the keys.
+func decryptCall(t ref.Target, w wiring, key string) (call, bool) {
+	as, err := targetAccess(t, w)
+	if key == "" || err != nil || len(as) == 0 {
+		return call{}, false // no customer managed key, or no call at all
+	}
+	enc := map[ref.Source][]string{ref.SecretsManager: {"SecretARN", "SecretVersionId"}, ref.SSM: {"PARAMETER_ARN"},
+		ref.SSMPath: {"PARAMETER_ARN"}, ref.S3: {"aws:s3:arn"}}
+	return call{actKMSDecrypt, key, map[string]any{
+		"aws:SecureTransport": "true", "aws:RequestedRegion": cmp.Or(t.Region, w.region),
+		"kms:ViaService": viaService(t, w), "kms:CallerAccount": w.account, "kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+		"kms:EncryptionContextKeys": enc[t.Source],
+	}}, true
+}
+
+// concrete returns resources that res (with "?" for unknown characters)
+// stands for.
+func concrete(res string) []string {
+	if !strings.HasSuffix(res, secretSuffixPattern) {
+		return []string{res}
+	}
+	var out []string
+	for _, f := range secretFills {
+		out = append(out, strings.TrimSuffix(res, secretSuffixPattern)+"-"+f)
+	}
 	return out
 }
 
-// viaServices returns the kms:ViaService values a statement is limited to.
-// Only StringEquals with exact values is accepted, so the list can be
-// compared with what the spec needs.
-func viaServices(st statement) ([]string, error) {
-	var out []string
-	for _, op := range sortedKeys(st.Condition) {
-		for key, raw := range st.Condition[op] {
-			if !strings.EqualFold(key, condKMSViaService) {
-				continue
-			}
-			if op != "StringEquals" {
-				return nil, fmt.Errorf("%s under %s; use StringEquals with exact service names", key, op)
-			}
-			var vals stringList
-			if err := vals.UnmarshalJSON(raw); err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
-			}
-			for _, v := range vals {
-				if strings.ContainsAny(v, "*?") {
-					return nil, fmt.Errorf("%s value %q has a wildcard", key, v)
-				}
-				out = append(out, v)
-			}
+// requestContext returns the condition keys of the injector's request of
+// action on res for t.
+func requestContext(t ref.Target, action, res string, w wiring) map[string]any {
+	ctx := map[string]any{"aws:SecureTransport": "true", "aws:RequestedRegion": cmp.Or(t.Region, w.region)}
+	switch action {
+	case actGetSecretValue, actDescribeSecret:
+		ctx["secretsmanager:SecretId"] = res
+		if action == actGetSecretValue && t.VersionStage != "" {
+			ctx["secretsmanager:VersionStage"] = t.VersionStage
+		}
+		if action == actGetSecretValue && t.VersionID != "" {
+			ctx["secretsmanager:VersionId"] = t.VersionID
+		}
+	case actGetParametersByPath:
+		ctx["ssm:Recursive"] = "true"
+	case actGetObject, actGetObjectVersion:
+		ctx["s3:authType"], ctx["s3:signatureversion"] = "REST-HEADER", "AWS4-HMAC-SHA256"
+		if t.VersionID != "" {
+			ctx["s3:versionid"] = t.VersionID
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
-}
-
-// decryptStatements returns the Allow statements that grant kms:Decrypt.
-func decryptStatements(doc *policyDoc) []statement {
-	var out []statement
-	for _, st := range doc.Statement {
-		if st.Effect == "Allow" && hasAction(st, actKMSDecrypt) {
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-// checkCoverage verifies that the task-role policy grants every permission
-// the injector's plan of INJECTOR_SPEC needs. A policy that grants
-// kms:Decrypt (the example uses a customer managed key) must let every
-// service the spec reads through KMS use it.
-func checkCoverage(doc *policyDoc, w wiring) error {
-	need, err := requiredAccess(w.plan, w)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, n := range need {
-		if !doc.allows(n) {
-			errs = append(errs, fmt.Errorf("policy does not allow %s on %s", n.action, n.resource))
-		}
-	}
-	wantVia := kmsViaServices(w.plan, w)
-	for _, st := range decryptStatements(doc) {
-		got, err := viaServices(st)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("statement %s: %w", st.Sid, err))
-			continue
-		}
-		for _, v := range wantVia {
-			if !slices.Contains(got, v) {
-				errs = append(errs, fmt.Errorf("statement %s: kms:Decrypt is not allowed via %s, which the spec reads through", st.Sid, v))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// checkNoExtraGrants verifies the other direction: every action and
-// resource an Allow statement of the task-role policy names is one the plan
-// needs, spelt the same (a short-name secret as "NAME-??????"), and
-// kms:Decrypt is allowed only on a KMS key and only via services the spec
-// reads through KMS. Deny statements only narrow and are not checked.
-func checkNoExtraGrants(doc *policyDoc, w wiring) error {
-	need, err := requiredAccess(w.plan, w)
-	if err != nil {
-		return err
-	}
-	wantVia := kmsViaServices(w.plan, w)
-	var errs []error
-	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for i, st := range doc.Statement {
-		if st.Effect != "Allow" {
-			continue
-		}
-		at := fmt.Sprintf("statement %d (%s)", i, st.Sid)
-		for _, act := range st.Action {
-			if strings.EqualFold(act, actKMSDecrypt) {
-				checkDecryptGrant(st, wantVia, func(err error) { fail("%s: %w", at, err) })
-				continue
-			}
-			for _, res := range st.Resource {
-				if !slices.ContainsFunc(need, func(n access) bool { return strings.EqualFold(n.action, act) && n.resource == res }) {
-					fail("%s: grants %s on %s, which INJECTOR_SPEC does not need", at, act, res)
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// checkDecryptGrant reports, through fail, a kms:Decrypt grant that is
-// wider than the spec needs.
-func checkDecryptGrant(st statement, wantVia []string, fail func(error)) {
-	for _, res := range st.Resource {
-		if a, err := parseARN(res); err != nil || a.service != "kms" || !strings.HasPrefix(a.resource, "key/") {
-			fail(fmt.Errorf("kms:Decrypt on %s, want one KMS key ARN", res))
-		}
-	}
-	got, err := viaServices(st)
-	if err != nil {
-		fail(err)
-		return
-	}
-	for _, v := range got {
-		if !slices.Contains(wantVia, v) {
-			fail(fmt.Errorf("kms:Decrypt via %s, but INJECTOR_SPEC reads nothing through it (needed: %v)", v, wantVia))
-		}
-	}
-}
-
-// infraKMSActions are what the Amazon ECS infrastructure role needs on a
-// customer managed key to create and attach an encrypted EBS volume.
-func infraKMSActions() []string {
-	return []string{
-		"kms:CreateGrant",
-		"kms:DescribeKey",
-		"kms:GenerateDataKeyWithoutPlaintext",
-		"kms:ReEncryptFrom",
-		"kms:ReEncryptTo",
-	}
+	return ctx
 }
 
 // testWiring is the task the access tests run in.
 func testWiring(t *testing.T, spec string) wiring {
 	t.Helper()
-	p, err := planSpec(spec)
+	p, err := testplan.Build(spec)
 	if err != nil {
 		t.Fatalf("plan %s: %v", spec, err)
 	}
@@ -564,7 +513,7 @@ func TestRequiredAccess(t *testing.T) {
 	}
 	// References the injector refuses yield no access at all.
 	for _, bad := range []string{"vault:/x", "s3://bucket", "arn:aws:s3:::bucket/key", "arn:aws:ssm:us-east-1:111122223333:document/x"} {
-		if p, err := planSpec(`[{"from":"` + bad + `","path":"x"}]`); err == nil {
+		if p, err := testplan.Build(`[{"from":"` + bad + `","path":"x"}]`); err == nil {
 			t.Errorf("plan of %q: want an error, got %+v", bad, p)
 		}
 	}

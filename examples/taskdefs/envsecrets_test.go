@@ -8,6 +8,7 @@ package taskdefs_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -30,28 +31,50 @@ func envOnly(p plan.Plan) bool {
 // injector does) maps as the injector's own references do; a bare name is
 // an SSM parameter in the task's region. ECS reads a secret with
 // GetSecretValue and parameters with GetParameters.
-func valueFromAccess(valueFrom string, w wiring) (access, error) {
+func valueFromAccess(valueFrom string, w wiring) (access, ref.Target, error) {
 	s := valueFrom
 	if !strings.HasPrefix(s, "arn:") {
 		s = "ssm:/" + strings.TrimPrefix(s, "/")
 	}
 	r, err := ref.Parse(s)
 	if err != nil {
-		return access{}, err
+		return access{}, ref.Target{}, err
 	}
 	if r.Source != ref.SecretsManager && r.Source != ref.SSM {
-		return access{}, fmt.Errorf("%q: ECS secrets come from Secrets Manager or SSM", valueFrom)
+		return access{}, ref.Target{}, fmt.Errorf("%q: ECS secrets come from Secrets Manager or SSM", valueFrom)
 	}
 	as, err := targetAccess(r.Target, w)
 	if err != nil {
-		return access{}, err
+		return access{}, ref.Target{}, err
 	}
 	for _, a := range as {
 		if a.action == actGetSecretValue || a.action == actGetParameters {
-			return a, nil
+			return a, r.Target, nil
 		}
 	}
-	return access{}, fmt.Errorf("%q: no read permission", valueFrom)
+	return access{}, ref.Target{}, fmt.Errorf("%q: no read permission", valueFrom)
+}
+
+// secretCalls lists the calls the execution role makes when ECS reads the
+// `secrets` of the containers cs: each read, and its kms:Decrypt with key
+// through the service that holds the value.
+func secretCalls(cs []ecstypes.ContainerDefinition, w wiring, key string) ([]call, error) {
+	var out []call
+	var errs []error
+	for _, c := range cs {
+		for _, s := range c.Secrets {
+			a, target, err := valueFromAccess(aws.ToString(s.ValueFrom), w)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("container %q, secret %s: %w", containerName(c), aws.ToString(s.Name), err))
+				continue
+			}
+			out = append(out, call{a.action, a.resource, requestContext(target, a.action, a.resource, w)})
+			if d, ok := decryptCall(target, w, key); ok {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // checkEnvWiring checks an env:-only injector: every env:NAME is one of its
@@ -81,43 +104,6 @@ func checkEnvWiring(inj ecstypes.ContainerDefinition, p plan.Plan) error {
 	for _, name := range sortedKeys(secrets) {
 		if !used[name] {
 			errs = append(errs, fmt.Errorf("secret %s is given to the injector but no item reads it", name))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// checkExecutionPolicy checks that the execution role reads exactly the
-// injector's secrets: each one is allowed, and no Secrets Manager or SSM
-// action is allowed on anything else.
-func checkExecutionPolicy(doc *policyDoc, inj ecstypes.ContainerDefinition, w wiring) error {
-	var errs []error
-	var wanted []access
-	for _, s := range inj.Secrets {
-		need, err := valueFromAccess(aws.ToString(s.ValueFrom), w)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("secret %s: %w", aws.ToString(s.Name), err))
-			continue
-		}
-		wanted = append(wanted, need)
-		if !doc.allows(need) {
-			errs = append(errs, fmt.Errorf("secret %s: policy does not allow %s on %s", aws.ToString(s.Name), need.action, need.resource))
-		}
-	}
-	for i, st := range doc.Statement {
-		if st.Effect != "Allow" {
-			continue
-		}
-		for _, act := range st.Action {
-			svc, _, _ := strings.Cut(strings.ToLower(act), ":")
-			if svc != "secretsmanager" && svc != "ssm" {
-				continue
-			}
-			for _, res := range st.Resource {
-				// Exactly: a wildcard would reach other secrets too.
-				if !slices.ContainsFunc(wanted, func(a access) bool { return a.resource == res }) {
-					errs = append(errs, fmt.Errorf("statement %d: %s on %s, which is none of the injector's secrets", i, act, res))
-				}
-			}
 		}
 	}
 	return errors.Join(errs...)
@@ -159,15 +145,9 @@ func TestEnvOnlyExamples(t *testing.T) {
 			if err := checkEnvWiring(inj, w.plan); err != nil {
 				t.Errorf("injector secrets:\n%v", err)
 			}
+			// What the execution role may read: TestExecutionRolePolicy.
 			if aws.ToString(td.ExecutionRoleArn) == "" {
 				t.Fatal("no executionRoleArn: ECS needs it to read the injector's secrets")
-			}
-			doc, err := loadPolicy(executionPolicyFile)
-			if err != nil {
-				t.Fatalf("execution-role policy: %v", err)
-			}
-			if err := checkExecutionPolicy(doc, inj, w); err != nil {
-				t.Errorf("execution-role policy:\n%v", err)
 			}
 			if aws.ToString(td.TaskRoleArn) == "" {
 				return // no task role: nothing the app could use
@@ -225,28 +205,39 @@ func TestEnvCheckersRejectBadExamples(t *testing.T) {
 		}
 		return doc
 	}
-	exact := `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"` + smARN + `"}`
-	if err := checkExecutionPolicy(policy(exact), inj, w); err != nil {
-		t.Errorf("exact policy refused: %v", err)
-	}
-	for name, stmts := range map[string]string{
-		"missing": `{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"arn:aws:ssm:us-east-1:111122223333:parameter/x"}`,
-		"broader": `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:*"}`,
-		"extra":   exact + `,{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"arn:aws:ssm:us-east-1:111122223333:parameter/x"}`,
-	} {
-		if err := checkExecutionPolicy(policy(stmts), inj, w); err == nil {
-			t.Errorf("%s execution policy accepted", name)
-		}
-	}
 	for _, act := range []string{"secretsmanager:GetSecretValue", "SSM:GetParameter", "kms:Decrypt"} {
 		if err := checkNoSecretActions(policy(`{"Effect":"Allow","Action":"` + act + `","Resource":"arn:aws:s3:::b/k"}`)); err == nil {
 			t.Errorf("task role with %s accepted", act)
 		}
 	}
-	if _, err := valueFromAccess("arn:aws:s3:::b/k", w); err == nil {
+	if _, _, err := valueFromAccess("arn:aws:s3:::b/k", w); err == nil {
 		t.Error("S3 valueFrom accepted")
 	}
-	if got, _ := valueFromAccess("/app/key", w); got != (access{actGetParameters, "arn:aws:ssm:us-east-1:111122223333:parameter/app/key"}) {
+	if got, _, _ := valueFromAccess("/app/key", w); got != (access{actGetParameters, "arn:aws:ssm:us-east-1:111122223333:parameter/app/key"}) {
 		t.Errorf("parameter name: %+v", got)
+	}
+
+	// Last: without the simulator the test stops here.
+	needs, err := secretCalls([]ecstypes.ContainerDefinition{inj}, w, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact := `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"` + smARN + `"}`
+	cases := map[string]string{
+		"exact":   exact,
+		"missing": `{"Effect":"Allow","Action":"ssm:GetParameters","Resource":"arn:aws:ssm:us-east-1:111122223333:parameter/x"}`,
+		"broader": `{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:111122223333:secret:*"}`,
+		"extra":   exact + `,{"Effect":"Allow","Action":"secretsmanager:DescribeSecret","Resource":"` + smARN + `"}`,
+	}
+	names := slices.Sorted(maps.Keys(cases))
+	var checks []grantCheck
+	for _, name := range names {
+		doc := policy(cases[name])
+		checks = append(checks, grantCheck{policy: doc.raw, principal: "arn:aws:iam::111122223333:role/exec", account: w.account, needs: needs, exact: true})
+	}
+	for i, err := range checkGrants(t, checks...) {
+		if (err == nil) != (names[i] == "exact") {
+			t.Errorf("%s execution policy: %v", names[i], err)
+		}
 	}
 }

@@ -54,33 +54,47 @@ func classifyMore(name string) (fileKind, bool) {
 // Logs: the group is created on first use, by the execution role.
 // ---------------------------------------------------------------------------
 
-func TestLogGroupIsCreated(t *testing.T) {
+// TestExecutionRolePolicy checks the execution role that every example
+// shares: it may create each awslogs group and write its streams, and read
+// the secrets ECS gives the containers (decrypted through the services with
+// the examples' key), and nothing else on those resources or next to them.
+func TestExecutionRolePolicy(t *testing.T) {
 	doc, err := loadPolicy(executionPolicyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	execRoles := map[string]bool{}
+	var needs []call
+	var w wiring
 	for _, f := range filesOfKind(t, kindTaskDef) {
-		t.Run(f.name, func(t *testing.T) {
-			td, w := wiredTaskDef(t, f.name)
-			execRoles[aws.ToString(td.ExecutionRoleArn)] = true
-			if err := checkPolicy(doc, w.partition, w.account, w.region); err != nil {
-				t.Errorf("%s, least privilege:\n%v", executionPolicyFile, err)
-			}
-			if err := checkLogGroups(td, doc, w); err != nil {
-				t.Error(err)
-			}
-		})
+		var td *ecs.RegisterTaskDefinitionInput
+		td, w = wiredTaskDef(t, f.name)
+		execRoles[aws.ToString(td.ExecutionRoleArn)] = true
+		logs, err := checkLogGroups(td, w)
+		if err != nil {
+			t.Errorf("%s: %v", f.name, err)
+		}
+		secrets, err := secretCalls(td.ContainerDefinitions, w, exampleKey)
+		if err != nil {
+			t.Errorf("%s: %v", f.name, err)
+		}
+		needs = append(append(needs, logs...), secrets...)
 	}
 	if len(execRoles) != 1 || execRoles[""] {
-		t.Errorf("the examples use execution roles %v; %s is the policy of one", slices.Sorted(maps.Keys(execRoles)), executionPolicyFile)
+		t.Fatalf("the examples use execution roles %v; %s is the policy of one", slices.Sorted(maps.Keys(execRoles)), executionPolicyFile)
+	}
+	g := grantCheck{policy: doc.raw, principal: slices.Collect(maps.Keys(execRoles))[0], account: w.account, needs: needs, exact: true}
+	if err := checkGrants(t, g)[0]; err != nil {
+		t.Errorf("%s does not grant exactly what the tasks need:\n%v", executionPolicyFile, err)
 	}
 }
 
-// checkLogGroups verifies that every awslogs container creates its group
-// and that the execution role may create it and write to it.
-func checkLogGroups(td *ecs.RegisterTaskDefinitionInput, exec *policyDoc, w wiring) error {
+// checkLogGroups verifies that every awslogs container creates its group,
+// and returns the calls of the execution role that create it and write to
+// it.
+func checkLogGroups(td *ecs.RegisterTaskDefinitionInput, w wiring) ([]call, error) {
 	var errs []error
+	var calls []call
 	for _, c := range td.ContainerDefinitions {
 		lc := c.LogConfiguration
 		if lc == nil || lc.LogDriver != ecstypes.LogDriverAwslogs {
@@ -97,17 +111,10 @@ func checkLogGroups(td *ecs.RegisterTaskDefinitionInput, exec *policyDoc, w wiri
 		}
 		arn := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", w.partition, region, w.account, group)
 		stream := arn + ":log-stream:" + lc.Options["awslogs-stream-prefix"] + "/" + name + "/0123"
-		for _, need := range []access{
-			{"logs:CreateLogGroup", arn},
-			{"logs:CreateLogStream", stream},
-			{"logs:PutLogEvents", stream},
-		} {
-			if !exec.allows(need) {
-				errs = append(errs, fmt.Errorf("container %q: %s does not allow %s on %s", name, executionPolicyFile, need.action, need.resource))
-			}
-		}
+		ctx := map[string]any{"aws:SecureTransport": "true", "aws:RequestedRegion": region}
+		calls = append(calls, call{"logs:CreateLogGroup", arn, ctx}, call{"logs:CreateLogStream", stream, ctx}, call{"logs:PutLogEvents", stream, ctx})
 	}
-	return errors.Join(errs...)
+	return calls, errors.Join(errs...)
 }
 
 // ---------------------------------------------------------------------------
@@ -393,7 +400,8 @@ func TestStorageKeyAndPlatformChecks(t *testing.T) {
 // TestEBSVolumeKey checks what EC2 needs of the volume key when ECS creates
 // and attaches an encrypted volume through the infrastructure role:
 // kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext and kms:ReEncrypt* only
-// through EC2, kms:CreateGrant only for AWS resources, and kms:DescribeKey.
+// through EC2, kms:CreateGrant only through EC2 for AWS resources, and
+// kms:DescribeKey; nothing else on the key or on other keys.
 func TestEBSVolumeKey(t *testing.T) {
 	for _, f := range filesOfKind(t, kindRunTask) {
 		in, _, err := loadRunTask(f.name)
@@ -416,22 +424,20 @@ func TestEBSVolumeKey(t *testing.T) {
 					t.Fatal(err)
 				}
 				viaEC2 := "ec2." + a.region + ".amazonaws.com"
-				for _, action := range []string{"kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant", "kms:DescribeKey"} {
-					if !doc.allows(access{action, key}) {
-						t.Errorf("the infrastructure role may not %s on the volume key", action)
-					}
+				ctx := map[string]any{"aws:SecureTransport": "true", "aws:RequestedRegion": a.region}
+				via := map[string]any{"aws:SecureTransport": "true", "aws:RequestedRegion": a.region,
+					"kms:ViaService": viaEC2, "kms:CallerAccount": a.account}
+				data := maps.Clone(via)
+				data["kms:EncryptionContextKeys"] = []string{"aws:ebs:id"}
+				grant := maps.Clone(via)
+				grant["kms:GrantIsForAWSResource"] = "true"
+				needs := []call{{"kms:DescribeKey", key, ctx}, {"kms:CreateGrant", key, grant}}
+				for _, action := range []string{"kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"} {
+					needs = append(needs, call{action, key, data})
 				}
-				for _, st := range doc.Statement {
-					for _, action := range st.Action {
-						if action == "kms:DescribeKey" {
-							continue
-						}
-						raw, ok := st.Condition["StringEquals"]["kms:ViaService"]
-						var via string
-						if !ok || json.Unmarshal(raw, &via) != nil || via != viaEC2 {
-							t.Errorf("statement %s: %s must be limited to kms:ViaService %s", st.Sid, action, viaEC2)
-						}
-					}
+				g := grantCheck{policy: doc.raw, principal: aws.ToString(ebs.RoleArn), account: a.account, needs: needs, exact: true}
+				if err := checkGrants(t, g)[0]; err != nil {
+					t.Errorf("%s%s does not grant exactly what EC2 needs of the volume key:\n%v", f.example, infraPolicySuffix, err)
 				}
 			})
 		}

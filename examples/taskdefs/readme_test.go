@@ -64,7 +64,11 @@ func TestREADMETaskDefinition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkCoverage(doc, w); err != nil {
+	g, err := taskRoleCheck(doc, w, exampleKMSKey("fargate"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkGrants(t, g)[0]; err != nil {
 		t.Errorf("fargate.json's task-role policy does not cover README.md's spec:\n%v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/plan"
 )
 
@@ -24,6 +25,7 @@ type wiring struct {
 	volume    string    // the task volume the injector writes
 	plan      plan.Plan // the injector's own plan of INJECTOR_SPEC
 	region    string    // AWS_REGION of the injector, else its awslogs-region
+	role      string    // the task role (the execution role without one)
 	account   string    // account of the task role
 	partition string    // partition of the task role
 	refresh   bool      // INJECTOR_REFRESH_INTERVAL is set: the injector keeps running
@@ -130,7 +132,7 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 	spec, ok := env["INJECTOR_SPEC"]
 	if !ok {
 		fail("injector has no INJECTOR_SPEC")
-	} else if w.plan, err = planSpec(spec); err != nil {
+	} else if w.plan, err = testplan.Build(spec); err != nil {
 		fail("INJECTOR_SPEC: %w", err)
 	}
 
@@ -158,7 +160,7 @@ func checkWiring(td *ecs.RegisterTaskDefinitionInput) (wiring, error) {
 	if err != nil {
 		fail("taskRoleArn: %w", err)
 	} else {
-		w.account, w.partition = role.account, role.partition
+		w.role, w.account, w.partition = roleARN, role.account, role.partition
 	}
 	if exec := aws.ToString(td.ExecutionRoleArn); exec != "" {
 		if a, err := parseARN(exec); err != nil {

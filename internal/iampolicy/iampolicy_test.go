@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
 )
@@ -19,14 +20,7 @@ const (
 	euKey   = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab"
 )
 
-func target(t *testing.T, s string) ref.Target {
-	t.Helper()
-	r, err := ref.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Target
-}
+func target(t *testing.T, s string) ref.Target { return testplan.Target(t, s) }
 
 // call describes a call of op on refs in region.
 func call(t *testing.T, svc, op, region string, kms bool, refs ...string) sources.Call {

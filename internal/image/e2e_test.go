@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -32,7 +31,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
-	"github.com/ecs-secret-injector/injector/internal/localpeer"
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // These tests build the real image with scripts/image.sh, twice, and run it
@@ -43,9 +42,6 @@ const (
 	// requireRunEnv makes a missing unshare permission a failure instead
 	// of a skip: CI sets it (.ci/run), since it runs as root.
 	requireRunEnv = "INJECTOR_REQUIRE_IMAGE_RUN"
-	// requireIntegrationEnv makes a missing moto_server a failure
-	// (scripts/test.sh sets it).
-	requireIntegrationEnv = "INJECTOR_REQUIRE_INTEGRATION"
 )
 
 // build is one run of scripts/image.sh.
@@ -391,7 +387,7 @@ func TestImageHasNoBuildPaths(t *testing.T) {
 // credentials endpoint.
 func TestImageRunsAsECSWould(t *testing.T) {
 	requireUnshare(t)
-	moto := startMoto(t)
+	moto := testsupport.RunMoto(t)
 	a, _ := builtLayouts(t)
 	idx := readLayout(t, a.layout)
 	img := platformImage(t, idx, "linux/amd64")
@@ -576,36 +572,6 @@ func requireUnshare(t *testing.T) {
 		t.Fatalf("%s, and %s=1", msg, requireRunEnv)
 	}
 	t.Skip(msg)
-}
-
-func startMoto(t *testing.T) *localpeer.Moto {
-	t.Helper()
-	if _, err := exec.LookPath("moto_server"); err != nil {
-		if os.Getenv(requireIntegrationEnv) == "1" {
-			t.Fatalf("moto_server not found, and %s=1", requireIntegrationEnv)
-		}
-		t.Skip("moto_server not found")
-	}
-	var log bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	m, err := localpeer.StartMoto(ctx, &syncWriter{w: &log})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
-	t.Cleanup(m.Stop)
-	return m
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // credsEndpoint stands in for the ECS container credentials endpoint.

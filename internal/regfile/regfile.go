@@ -4,7 +4,6 @@
 package regfile
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,9 +12,11 @@ import (
 )
 
 // Read returns the content of the regular file name, of at most limit
-// bytes. Its errors are *fs.PathError, which name the file. Anything else is refused without being read: the name is checked
-// before it is opened (a device is never opened), opened non-blocking (the
-// open of a FIFO does not wait for a writer) and checked again once open.
+// bytes. Its errors are *fs.PathError, which name the file. Anything else
+// (a *NotRegularError) or anything larger (a *TooLargeError) is refused
+// without being read: the name is checked before it is opened (a device is
+// never opened), opened non-blocking (the open of a FIFO does not wait for
+// a writer) and checked again once open.
 // A file system that does not answer blocks it; callers that must stay
 // cancellable run it on a goroutine of its own.
 func Read(name string, limit int64) ([]byte, error) {
@@ -42,30 +43,57 @@ func Read(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("more than the limit of %d bytes", limit)}
+		return nil, &fs.PathError{Op: "read", Path: name, Err: &TooLargeError{Size: -1, Limit: limit}}
 	}
 	return data, nil
 }
 
+// NotRegularError is the error (inside the *fs.PathError) for a name that
+// is not a regular file.
+type NotRegularError struct {
+	// Kind is what the name is instead: "a directory", "a FIFO", "a
+	// device", "a socket", or "" for any other kind.
+	Kind string
+}
+
+func (e *NotRegularError) Error() string {
+	if e.Kind == "" {
+		return "not a regular file"
+	}
+	return e.Kind + ", not a regular file"
+}
+
+// TooLargeError is the error (inside the *fs.PathError) for a file larger
+// than the limit.
+type TooLargeError struct {
+	// Size is the file's size as stat gave it, or -1 when the file grew
+	// past the limit while it was read.
+	Size, Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	if e.Size < 0 {
+		return fmt.Sprintf("more than the limit of %d bytes", e.Limit)
+	}
+	return fmt.Sprintf("%d bytes, more than the limit of %d", e.Size, e.Limit)
+}
+
 func check(fi fs.FileInfo, limit int64) error {
-	var kind string
 	switch t := fi.Mode().Type(); {
 	case t == 0:
 		if fi.Size() > limit {
-			return fmt.Errorf("%d bytes, more than the limit of %d", fi.Size(), limit)
+			return &TooLargeError{Size: fi.Size(), Limit: limit}
 		}
 		return nil
 	case t&fs.ModeDir != 0:
-		kind = "a directory"
+		return &NotRegularError{Kind: "a directory"}
 	case t&fs.ModeNamedPipe != 0:
-		kind = "a FIFO"
+		return &NotRegularError{Kind: "a FIFO"}
 	case t&fs.ModeDevice != 0:
-		kind = "a device"
+		return &NotRegularError{Kind: "a device"}
 	case t&fs.ModeSocket != 0:
-		kind = "a socket"
+		return &NotRegularError{Kind: "a socket"}
 	default:
-		kind = "not a regular file"
-		return errors.New(kind)
+		return &NotRegularError{}
 	}
-	return fmt.Errorf("%s, not a regular file", kind)
 }

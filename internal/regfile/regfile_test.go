@@ -64,3 +64,20 @@ func TestRead(t *testing.T) {
 		})
 	}
 }
+
+// The errors say what the name was, as types a caller can word its own way.
+func TestReadErrorTypes(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, []byte("123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var nr *NotRegularError
+	if _, err := Read(dir, 8); !errors.As(err, &nr) || nr.Kind != "a directory" {
+		t.Errorf("directory: %v", err)
+	}
+	var tl *TooLargeError
+	if _, err := Read(big, 8); !errors.As(err, &tl) || tl.Size != 9 || tl.Limit != 8 {
+		t.Errorf("too large: %v", err)
+	}
+}
