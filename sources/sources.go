@@ -147,8 +147,15 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 		return nil, err
 	}
 	for _, r := range reqs {
-		if _, ok := out.values[r.Target]; !ok {
+		v, ok := out.values[r.Target]
+		if !ok {
 			return nil, valueError(r.Target.String(), "no value returned")
+		}
+		// The region that served a value is the one its call went to,
+		// unless the call said otherwise.
+		if served := v.Served(); served.Region == "" && sourceOf[r.Target.Source].usesAWS() {
+			served.Region, _ = Region(r.Target, f.defaultRegion)
+			out.values[r.Target] = v.WithServed(served)
 		}
 	}
 	return out.values, nil
