@@ -35,12 +35,18 @@ func (p dirPerm) setOwnerMode(d *os.File) error {
 // can read. Passing through lists names only: each file's own mode still
 // decides who can read it.
 func dirPerms(files []File, opts Options) map[string]dirPerm {
-	below := map[string][]Options{}
+	// What each file is written with: its mode and owner.
+	type written struct {
+		mode     fs.FileMode
+		uid, gid int
+	}
+	below := map[string][]written{}
 	for _, f := range files {
 		o := opts.With(f.Perm)
+		w := written{o.Mode, o.UID, o.GID}
 		for d := path.Dir(f.Path); ; d = path.Dir(d) {
-			if !slices.Contains(below[d], o) {
-				below[d] = append(below[d], o)
+			if !slices.Contains(below[d], w) {
+				below[d] = append(below[d], w)
 			}
 			if d == "." {
 				break
@@ -50,16 +56,16 @@ func dirPerms(files []File, opts Options) map[string]dirPerm {
 	perms := make(map[string]dirPerm, len(below))
 	for d, set := range below {
 		if len(set) == 1 {
-			perms[d] = set[0].dirPerm()
+			perms[d] = Options{Mode: set[0].mode, UID: set[0].uid, GID: set[0].gid}.dirPerm()
 			continue
 		}
 		p := dirPerm{mode: 0o700, uid: opts.UID, gid: opts.GID}
 		for _, o := range set {
-			groupRead, otherRead := o.Mode&0o040 != 0, o.Mode&0o004 != 0
-			if o.UID != opts.UID || otherRead || groupRead && o.GID != opts.GID {
+			groupRead, otherRead := o.mode&0o040 != 0, o.mode&0o004 != 0
+			if o.uid != opts.UID || otherRead || groupRead && o.gid != opts.GID {
 				p.mode |= 0o005
 			}
-			if groupRead && o.GID == opts.GID {
+			if groupRead && o.gid == opts.GID {
 				p.mode |= 0o050
 			}
 		}
