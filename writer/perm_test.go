@@ -152,3 +152,26 @@ func TestPerFilePermFinalAtSwitch(t *testing.T) {
 		t.Fatalf("write: %v (hook called: %v)", err, checked)
 	}
 }
+
+// TestPerFilePermWithProgram: an item's own mode and the exec helper in one
+// generation: the item's file has its own mode, the program the settings'
+// with execute where they give read, and the directories let each reader
+// through.
+func TestPerFilePermWithProgram(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Mode: 0o440, UID: -1, GID: -1,
+		Extra: []File{{Path: BinDir + "/with-env", Data: []byte("program"), Exec: true}}}
+	files := []File{{Path: "app.env", Data: []byte("A='1'\n")}, {Path: "own/key", Data: []byte("k"), Perm: override(0o400, -1, -1)}}
+	if err := Write(context.Background(), dir, files, opts); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]fs.FileMode{"app.env": 0o440, "own/key": 0o400, BinDir + "/with-env": 0o550} {
+		fi, err := os.Stat(filepath.Join(dir, path))
+		if err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "own")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("own/: %v, %v; want 0700 (its one file is the owner's only)", fi.Mode().Perm(), err)
+	}
+}
