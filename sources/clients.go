@@ -21,6 +21,9 @@ type secretsManagerAPI interface {
 	// DescribeSecret gives a secret's versions and their stages, no value
 	// (refresh mode's change check).
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	// ListSecrets gives the secrets under a prefix with their versions'
+	// stages, no value (refresh mode's change check of a prefix).
+	secretsmanager.ListSecretsAPIClient
 }
 
 type ssmAPI interface {

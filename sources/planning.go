@@ -131,6 +131,10 @@ func (noCalls) DescribeSecret(context.Context, *secretsmanager.DescribeSecretInp
 	return nil, errNoCalls
 }
 
+func (noCalls) ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
+	return nil, errNoCalls
+}
+
 func (noCalls) GetParameters(context.Context, *ssm.GetParametersInput, ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
 	return nil, errNoCalls
 }

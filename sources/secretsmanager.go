@@ -200,7 +200,7 @@ func (f *Fetcher) secretValue(t ref.Target, s *string, b []byte, versionID strin
 	if stage != "" && len(stages) > 0 && !slices.Contains(stages, stage) {
 		return secret.Value{}, valueError(t.String(), "answer is version %s, which is not staged %s", versionID, stage)
 	}
-	return secret.New(val, secret.Version{ID: versionID, Stage: stage}), nil
+	return secret.New(val, secret.Version{ID: versionID, Stage: stage}).WithServed(secret.Served{Stages: slices.Clone(stages)}), nil
 }
 
 // sameValue reports whether two answers for one secret agree: the same

@@ -53,8 +53,9 @@ type Options struct {
 	// Batch chooses between one call per value and batched calls for the
 	// sources that can batch (Secrets Manager): see Fetcher.plan.
 	Batch Batching
-	// MaxPathParameters bounds the parameters one SSM path may expand to
-	// (default DefaultMaxPathParameters); more is an error.
+	// MaxPathParameters bounds the parameters one SSM path, and the
+	// secrets one secret prefix, may expand to (default
+	// DefaultMaxPathParameters); more is an error.
 	MaxPathParameters int
 	// LookupEnv reads the injector's own environment for env: references
 	// (os.LookupEnv in the injector); nil means an empty environment.
@@ -146,8 +147,15 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 		return nil, err
 	}
 	for _, r := range reqs {
-		if _, ok := out.values[r.Target]; !ok {
+		v, ok := out.values[r.Target]
+		if !ok {
 			return nil, valueError(r.Target.String(), "no value returned")
+		}
+		// The region that served a value is the one its call went to,
+		// unless the call said otherwise.
+		if served := v.Served(); served.Region == "" && sourceOf[r.Target.Source].usesAWS() {
+			served.Region, _ = Region(r.Target, f.defaultRegion)
+			out.values[r.Target] = v.WithServed(served)
 		}
 	}
 	return out.values, nil
@@ -190,6 +198,7 @@ var sourceOf = map[ref.Source]source{
 	ref.S3:             s3Source{},
 	ref.Env:            envSource{},
 	ref.SSMPath:        ssmPathSource{},
+	ref.SecretsPrefix:  secretsPrefixSource{},
 }
 
 // checkSize refuses a value of n bytes for t if it is over the limit.

@@ -212,7 +212,8 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitOK
 }
 
-// flagsHelp lists fs's flags for help, each as --name ARG.
+// flagsHelp lists fs's flags for help, each as --name ARG (a one-letter
+// one as -n).
 func flagsHelp(fs *flag.FlagSet) string {
 	var b strings.Builder
 	fs.VisitAll(func(f *flag.Flag) {
@@ -220,7 +221,11 @@ func flagsHelp(fs *flag.FlagSet) string {
 		if arg != "" {
 			arg = " " + arg
 		}
-		fmt.Fprintf(&b, "  --%s%s\n      %s\n", f.Name, arg, usage)
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-" // a short form, as -v
+		}
+		fmt.Fprintf(&b, "  %s%s%s\n      %s\n", dashes, f.Name, arg, usage)
 	})
 	return b.String()
 }

@@ -67,6 +67,7 @@ const (
 	actGetSecretValue      = "secretsmanager:GetSecretValue"
 	actBatchGetSecretValue = "secretsmanager:BatchGetSecretValue"
 	actDescribeSecret      = "secretsmanager:DescribeSecret"
+	actListSecrets         = "secretsmanager:ListSecrets"
 	actGetParameters       = "ssm:GetParameters"
 	actGetParametersByPath = "ssm:GetParametersByPath"
 	actGetObject           = "s3:GetObject"
@@ -79,6 +80,7 @@ var statements = []struct{ action, sid string }{
 	{actGetSecretValue, "ReadSecrets"},
 	{actBatchGetSecretValue, "BatchGetSecretValueHasNoResourceLevelPermissions"},
 	{actDescribeSecret, "CheckSecretVersions"},
+	{actListSecrets, "ListSecretsHasNoResourceLevelPermissions"},
 	{actGetParameters, "ReadParameters"},
 	{actGetParametersByPath, "ReadParameterPaths"},
 	{actGetObject, "ReadObjects"},
@@ -148,9 +150,15 @@ func (b *builder) add(c sources.Call) error {
 			err = b.grantSecret(actGetSecretValue, t, c.Region)
 		case "secretsmanager:BatchGetSecretValue":
 			// No resource-level permissions: "*", and each secret it
-			// returns is authorized again as GetSecretValue.
+			// returns is authorized again as GetSecretValue. With a name
+			// filter (a prefix) it also lists, as ListSecrets does.
 			b.grant(actBatchGetSecretValue, "*")
+			if t.Source == ref.SecretsPrefix {
+				b.grant(actListSecrets, "*")
+			}
 			err = b.grantSecret(actGetSecretValue, t, c.Region)
+		case "secretsmanager:ListSecrets":
+			b.grant(actListSecrets, "*")
 		case "secretsmanager:DescribeSecret":
 			err = b.grantSecret(actDescribeSecret, t, c.Region)
 		case "ssm:GetParameters":
@@ -182,6 +190,19 @@ func (b *builder) add(c sources.Call) error {
 // digits cannot be told from a full ARN and is taken for one (Secrets
 // Manager itself advises against partial ARNs for this reason).
 func (b *builder) grantSecret(action string, t ref.Target, region string) error {
+	if t.Source == ref.SecretsPrefix {
+		// Every secret whose name starts with the prefix: the prefix's
+		// ARN pattern (its names' suffixes included).
+		if strings.HasPrefix(t.ID, "arn:") {
+			b.grant(action, t.ID+"*")
+			return nil
+		}
+		if b.accountErr != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNoAccount, t, b.accountErr)
+		}
+		b.grant(action, fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s*", b.partition(region), region, b.account, t.ID))
+		return nil
+	}
 	if a, err := arn.Parse(t.ID); err == nil {
 		if hasSecretSuffix(strings.TrimPrefix(a.Resource, "secret:")) {
 			b.grant(action, t.ID)
