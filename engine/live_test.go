@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ecs-secret-injector/injector/engine/status"
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/ref"
 )
 
@@ -50,7 +51,7 @@ func TestStatusLiveVersions(t *testing.T) {
 
 	time.Sleep(10 * time.Millisecond) // the clock moves between the checks
 	src.set("secretsmanager:db", `{"user":"u2","pass":"p2"}`)
-	api := target(t, "ssm:/api")
+	api := testplan.Target(t, "ssm:/api")
 	src.checkErr = func(t0 ref.Target) error {
 		if t0 == api {
 			return errors.New("InternalServerError")

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/ecs-secret-injector/injector/engine"
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 )
 
 // An item's own mode reaches its files, in a generation and in place.
 func TestRunItemMode(t *testing.T) {
 	f := &fakeFetcher{values: map[string]string{"ssm:/a": "a", "ssm:/reg": `{"username":"u","password":"p"}`}}
 	dir := t.TempDir()
-	p := buildPlan(t, `[{"from": "ssm:/a", "path": "own", "mode": "0640"}, {"from": "ssm:/a", "path": "settings"}]`)
+	p := testplan.Plan(t, `[{"from": "ssm:/a", "path": "own", "mode": "0640"}, {"from": "ssm:/a", "path": "settings"}]`)
 	if _, err := engine.Once(context.Background(), p, f, dir, opts, quiet()); err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +24,7 @@ func TestRunItemMode(t *testing.T) {
 		}
 	}
 	dir = t.TempDir()
-	p = buildPlan(t, `[{"from": "ssm:/reg", "path": "ecs.config", "format": "ecs-config", "registry": "ghcr.io", "mode": "0600"}]`)
+	p = testplan.Plan(t, `[{"from": "ssm:/reg", "path": "ecs.config", "format": "ecs-config", "registry": "ghcr.io", "mode": "0600"}]`)
 	if _, err := engine.Once(context.Background(), p, f, dir, opts, quiet()); err != nil {
 		t.Fatal(err)
 	}
