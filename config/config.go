@@ -72,6 +72,10 @@ type Settings struct {
 	// SSMPathMax bounds the parameters one SSM path (ssm:/app/prod/) may
 	// expand to; more is a fetch error.
 	SSMPathMax Parameters `envconfig:"INJECTOR_SSM_PATH_MAX" default:"1000" desc:"most parameters one SSM path (ssm:/PATH/) may expand to"`
+	// RoleARN is the role of every item that names none (plan.Defaults).
+	RoleARN RoleARN `envconfig:"INJECTOR_ROLE_ARN" desc:"IAM role every item without a roleArn is read as (sts:AssumeRole); unset: the task's own credentials"`
+	// FailoverRegion is the failover region of every item that names none.
+	FailoverRegion Region `envconfig:"INJECTOR_FAILOVER_REGION" desc:"region every item without a failoverRegion falls back to when its own region is unavailable"`
 
 	// Refresh mode (refresh.go): unset, the injector runs once.
 	RefreshInterval Duration `envconfig:"INJECTOR_REFRESH_INTERVAL" desc:"refresh mode: check for rotated values this often (Go duration, at least 1s); unset: run once"`
@@ -168,6 +172,8 @@ func (s *Settings) validate() error {
 	add("INJECTOR_CONCURRENCY ", s.Concurrency.err)
 	add("INJECTOR_SECRETS_BATCH ", s.SecretsBatch.err)
 	add("INJECTOR_SSM_PATH_MAX ", s.SSMPathMax.err)
+	add("INJECTOR_ROLE_ARN", s.RoleARN.err)
+	add("INJECTOR_FAILOVER_REGION", s.FailoverRegion.err)
 	add("INJECTOR_REFRESH_INTERVAL ", s.RefreshInterval.err)
 	add("INJECTOR_MAX_STALENESS ", s.MaxStaleness.err)
 	add("INJECTOR_NOTIFY_SIGNAL ", s.NotifySignal.err)

@@ -257,7 +257,8 @@ func Rounds(fetches []plan.Fetch) (first, second []plan.Fetch) {
 // SSE-C key (nil for none). It is the one place a sources.Request is made
 // from a plan.Fetch.
 func NewRequest(pf plan.Fetch, key []byte) sources.Request {
-	return sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty, SSECustomerKey: key}
+	return sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty, SSECustomerKey: key,
+		Role: sources.Role{ARN: pf.RoleARN, ExternalID: pf.ExternalID}, FailoverRegion: pf.FailoverRegion}
 }
 
 // Request is the request that fetches (or checks) pf; an SSE-C key is

@@ -80,6 +80,8 @@ type callView struct {
 	SSECustomerKey bool     `json:"sseCustomerKey"`
 	Version        bool     `json:"version"`
 	Note           string   `json:"note,omitempty"`
+	Role           string   `json:"role,omitempty"`
+	FailoverRegion string   `json:"failoverRegion,omitempty"`
 }
 
 func newView(run Run, env Env) view {
@@ -130,7 +132,7 @@ func newRoundView(r sources.Round) roundView {
 	rv := roundView{APICalls: r.APICalls(), Batched: r.Batched, Unbatched: r.Unbatched}
 	for _, c := range r.Calls {
 		cv := callView{Service: c.Service, Operation: c.Operation, Region: c.Region, KMS: c.KMS,
-			SSECustomerKey: c.SSECustomerKey, Version: c.Version, Note: c.Note}
+			SSECustomerKey: c.SSECustomerKey, Version: c.Version, Note: c.Note, Role: c.Role, FailoverRegion: c.FailoverRegion}
 		for _, t := range c.Targets {
 			cv.Reads = append(cv.Reads, targetText(t))
 		}
@@ -368,6 +370,12 @@ func (p *printer) calls(calls []callView) {
 		}
 		if c.SSECustomerKey {
 			how = append(how, "SSE-C key sent")
+		}
+		if c.Role != "" {
+			how = append(how, "as role "+c.Role)
+		}
+		if c.FailoverRegion != "" {
+			how = append(how, "failover to "+c.FailoverRegion+" on an outage")
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", svc, op, region, strings.Join(c.Reads, ", "), strings.Join(how, "; "))
 	}
