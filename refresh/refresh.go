@@ -110,6 +110,7 @@ func (r *Refresher) Publish(ctx context.Context) error {
 	now := time.Now().UTC()
 	r.status.Generation, r.status.Files = 1, len(files)
 	r.status.Published, r.status.LastCheck, r.status.LastAttempt = now, now, now
+	r.noteRegions()
 	if err := WriteStatus(r.opts.Dir, r.status); err != nil {
 		return fmt.Errorf("%w: the new files are visible, but %w", writer.ErrWrite, err)
 	}
@@ -218,10 +219,33 @@ func (r *Refresher) cycle(ctx context.Context) error {
 		r.status.ConsecutiveFailures = 0
 		r.status.LastCheck = start
 	}
+	r.noteRegions()
 	if serr := WriteStatus(r.opts.Dir, r.status); serr != nil {
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// regionReporter is a Source that says which region served each target
+// (*sources.Fetcher does).
+type regionReporter interface {
+	Regions() map[ref.Target]string
+}
+
+// noteRegions puts the regions that served each value in the status.
+func (r *Refresher) noteRegions() {
+	rr, ok := r.src.(regionReporter)
+	if !ok {
+		return
+	}
+	regions := rr.Regions()
+	if len(regions) == 0 {
+		return
+	}
+	r.status.Regions = make(map[string]string, len(regions))
+	for t, region := range regions {
+		r.status.Regions[t.String()] = region
+	}
 }
 
 func (r *Refresher) check(ctx context.Context) error {

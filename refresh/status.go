@@ -39,6 +39,9 @@ type Status struct {
 	Changes             int64 `json:"changes"`  // generations published after the first
 	Failures            int64 `json:"failures"` // failed checks
 	ConsecutiveFailures int64 `json:"consecutiveFailures"`
+	// Regions says which region last served each value read from AWS
+	// (by reference): its own, or its failover region.
+	Regions map[string]string `json:"regions,omitempty"`
 }
 
 // Duration is a time.Duration written as Go writes it ("1m30s").

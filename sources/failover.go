@@ -150,23 +150,22 @@ func Outage(err error) bool {
 	if throttles.IsErrorThrottle(err) == aws.TrueTernary {
 		return true
 	}
-	if re, ok := errors.AsType[*smithyhttp.ResponseError](err); ok && re.HTTPStatusCode() >= 500 {
-		return true
-	}
-	if api, ok := errors.AsType[smithy.APIError](err); ok {
-		return api.ErrorFault() == smithy.FaultServer
-	}
-	if _, ok := errors.AsType[*smithyhttp.ResponseError](err); ok {
-		return false // an answer without an error code: not an outage
-	}
+	// No answer: the request was not sent or its answer not read, or the
+	// time ran out. (The SDK wraps these in a ResponseError of status 0.)
 	if _, ok := errors.AsType[*smithyhttp.RequestSendError](err); ok {
 		return true
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
-	_, isNet := errors.AsType[net.Error](err)
-	return isNet
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	if re, ok := errors.AsType[*smithyhttp.ResponseError](err); ok && re.HTTPStatusCode() >= 500 {
+		return true
+	}
+	// Any other answer, with an error code or without, is a refusal.
+	return false
 }
 
 // fromSTS reports whether err came from STS: assuming the call's role.
