@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-secret-injector/injector/engine/status"
 	"github.com/ecs-secret-injector/injector/internal/testsupport"
-	"github.com/ecs-secret-injector/injector/refresh"
 )
 
 // lookalikes are files no item writes whose names look like the temporaries
@@ -114,7 +114,7 @@ func TestInPlaceLeavesLookalikes(t *testing.T) {
 func TestRefreshStatusNameTaken(t *testing.T) {
 	s := seedValues(t, false)
 	dir := t.TempDir()
-	mkdir(t, filepath.Join(dir, refresh.StatusFile, "app"))
+	mkdir(t, filepath.Join(dir, status.File, "app"))
 	before := visibleTree(t, dir)
 	r := startRefresh(t, specJSON(t, s.items...), dir)
 	select {
@@ -131,7 +131,7 @@ func TestRefreshStatusNameTaken(t *testing.T) {
 	if err := written(dir, before, visibleTree(t, dir), s.files); err != nil {
 		t.Error(err)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, refresh.StatusFile, "app")); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(filepath.Join(dir, status.File, "app")); err != nil || !fi.IsDir() {
 		t.Errorf("the directory at ..status.json was touched: %v", err)
 	}
 }

@@ -31,8 +31,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ecs-secret-injector/injector/engine"
+	"github.com/ecs-secret-injector/injector/engine/notify"
+	"github.com/ecs-secret-injector/injector/engine/status"
 	"github.com/ecs-secret-injector/injector/internal/testsupport"
-	"github.com/ecs-secret-injector/injector/refresh"
 )
 
 const (
@@ -169,15 +171,15 @@ func (r *refreshRun) waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // status reads the status file; the zero Status if there is none yet.
-func (r *refreshRun) status() refresh.Status {
-	s, _ := refresh.ReadStatus(r.dir)
+func (r *refreshRun) status() status.Status {
+	s, _ := status.Read(r.dir)
 	return s
 }
 
 // published waits for generation gen and returns the status that shows it.
-func (r *refreshRun) published(t *testing.T, gen int64) refresh.Status {
+func (r *refreshRun) published(t *testing.T, gen int64) status.Status {
 	t.Helper()
-	var s refresh.Status
+	var s status.Status
 	r.waitFor(t, fmt.Sprintf("generation %d", gen), func() bool {
 		s = r.status()
 		return s.Generation >= gen
@@ -229,7 +231,7 @@ func snapshotNoStatus(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	snap := snapshotTree(t, dir)
 	for p := range snap {
-		if strings.HasPrefix(p, refresh.StatusFile) {
+		if strings.HasPrefix(p, status.File) {
 			delete(snap, p)
 		}
 	}
@@ -260,7 +262,7 @@ func rotateSecret(t *testing.T, id, value string, stages ...string) {
 // that moment, what the files say, to show the POST came after the switch.
 type notifySink struct {
 	mu     sync.Mutex
-	posts  []refresh.Event
+	posts  []notify.Event
 	seen   []map[string]string // the watched files at each POST
 	watch  []string            // paths under dir to read at each POST
 	dir    string
@@ -275,7 +277,7 @@ func newNotifySink(t *testing.T, dir string, watch ...string) (*notifySink, stri
 }
 
 func (s *notifySink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var ev refresh.Event
+	var ev notify.Event
 	_ = json.NewDecoder(r.Body).Decode(&ev)
 	files := map[string]string{}
 	for _, p := range s.watch {
@@ -289,7 +291,7 @@ func (s *notifySink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(s.status)
 }
 
-func (s *notifySink) received() ([]refresh.Event, []map[string]string) {
+func (s *notifySink) received() ([]notify.Event, []map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.posts), slices.Clone(s.seen)
@@ -685,16 +687,16 @@ func TestRefreshSIGHUP(t *testing.T) {
 
 	// Past the gap since the last check, so the burst's first SIGHUP
 	// checks at once.
-	time.Sleep(refresh.NowGap)
+	time.Sleep(engine.NowGap)
 	burst := time.Now()
 	for range 100 {
 		hup()
 	}
 	took := time.Since(burst)
 	// Any further check would start within a gap of the one before.
-	time.Sleep(3 * refresh.NowGap)
+	time.Sleep(3 * engine.NowGap)
 	checks := r.log.count("DescribeSecret", burst, time.Time{})
-	limit := 2 + int(took/refresh.NowGap)
+	limit := 2 + int(took/engine.NowGap)
 	t.Logf("100 SIGHUPs in %s made %d checks", took.Round(time.Microsecond), checks)
 	if checks < 1 || checks > limit {
 		t.Errorf("100 SIGHUPs in %s made %d checks, want 1 to %d", took, checks, limit)

@@ -24,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/ecs-secret-injector/injector/refresh"
+	"github.com/ecs-secret-injector/injector/engine/status"
 )
 
 // Roles and failover against moto: moto's STS answers AssumeRole with
@@ -531,7 +531,7 @@ func TestFailoverRefreshStatus(t *testing.T) {
 	r.waitFor(t, "the primary region again", func() bool { return regionOf(r.status(), ref) == region })
 }
 
-func regionOf(s refresh.Status, ref string) string { return s.Regions[ref] }
+func regionOf(s status.Status, ref string) string { return s.Regions[ref] }
 
 func cmpOr(d, def time.Duration) time.Duration {
 	if d == 0 {

@@ -50,9 +50,9 @@ type Call struct {
 	Note string
 }
 
-// Round is the calls of one Fetch or one Versions, all in flight at once up
-// to Options.Concurrency.
-type Round struct {
+// CallSet is the calls of one Fetch or one Versions, all in flight at once
+// up to Options.Concurrency.
+type CallSet struct {
 	Calls []Call
 	// Batched: the batching rule (Options.Batch) chose batched calls.
 	Batched bool
@@ -64,8 +64,8 @@ type Round struct {
 // IsAPI reports whether the call goes to an AWS API (an env: read does not).
 func (c Call) IsAPI() bool { return c.Service != "" }
 
-// APICalls is how many of the round's calls go to an AWS API.
-func (r Round) APICalls() int {
+// APICalls is how many of the set's calls go to an AWS API.
+func (r CallSet) APICalls() int {
 	n := 0
 	for _, c := range r.Calls {
 		if c.IsAPI() {
@@ -77,21 +77,21 @@ func (r Round) APICalls() int {
 
 // PlanFetch returns the calls Fetch(reqs) makes, without making any. Its
 // error is the one Fetch would return before its first call.
-func (f *Fetcher) PlanFetch(reqs []Request) (Round, error) {
+func (f *Fetcher) PlanFetch(reqs []Request) (CallSet, error) {
 	p, err := f.plan(reqs, false)
-	return p.round(), err
+	return p.callSet(), err
 }
 
 // PlanChecks returns the calls Versions(reqs) makes (refresh mode's checks,
 // each interval), without making any. Targets that cannot change (Fixed)
 // have none.
-func (f *Fetcher) PlanChecks(reqs []Request) (Round, error) {
+func (f *Fetcher) PlanChecks(reqs []Request) (CallSet, error) {
 	p, err := f.plan(changing(reqs), true)
-	return p.round(), err
+	return p.callSet(), err
 }
 
-func (p planned) round() Round {
-	r := Round{Calls: make([]Call, len(p.calls)), Batched: p.batched, Unbatched: p.unbatched}
+func (p planned) callSet() CallSet {
+	r := CallSet{Calls: make([]Call, len(p.calls)), Batched: p.batched, Unbatched: p.unbatched}
 	for i, c := range p.calls {
 		r.Calls[i] = c.Call
 	}

@@ -14,7 +14,7 @@ import (
 // plannedCalls renders planned calls as the fake records calls ("region
 // Operation", a GetParameters without decryption as
 // GetParametersNoDecryption), sorted; reads that call no API are left out.
-func plannedCalls(r Round) []string {
+func plannedCalls(r CallSet) []string {
 	var out []string
 	for _, c := range r.Calls {
 		if c.Service == "" {

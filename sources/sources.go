@@ -1,7 +1,7 @@
 // Package sources fetches secret values from Secrets Manager, SSM Parameter
 // Store, S3 and the injector's own environment. SSM parameters are read 10
 // to a GetParameters call; Secrets Manager secrets one GetSecretValue each,
-// or 20 to a BatchGetSecretValue call when that saves a round of calls (see
+// or 20 to a BatchGetSecretValue call when that saves a wave of calls (see
 // Fetcher.plan). Errors name the reference and the service's error, never a
 // value.
 package sources

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/refresh"
+	"github.com/ecs-secret-injector/injector/engine/status"
 )
 
 // Exit codes of `injector health`: Docker and ECS read 0 as healthy and 1
@@ -36,12 +36,12 @@ func runHealth(_ context.Context, args []string, stdout, _ io.Writer) int {
 		fmt.Fprintln(stdout, "unhealthy: INJECTOR_DIR is not set")
 		return healthBad
 	}
-	s, err := refresh.Health(dir, statusWait)
+	s, err := status.Health(dir, statusWait)
 	if err != nil {
 		fmt.Fprintln(stdout, "unhealthy:", err)
 		return healthBad
 	}
 	fmt.Fprintf(stdout, "healthy: generation %d, last check %s ago (max staleness %s)\n", s.Generation,
-		time.Since(s.LastCheck).Round(time.Millisecond), time.Duration(s.MaxStaleness))
+		time.Since(s.LastCheck).Round(time.Millisecond), s.MaxStaleness)
 	return healthOK
 }

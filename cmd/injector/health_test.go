@@ -7,18 +7,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/refresh"
+	"github.com/ecs-secret-injector/injector/engine/status"
 )
 
 func TestHealth(t *testing.T) {
 	dir := t.TempDir()
-	fresh := refresh.Status{Generation: 2, MaxStaleness: refresh.Duration(time.Hour), LastCheck: time.Now()}
+	fresh := status.Status{Generation: 2, MaxStaleness: time.Hour, LastCheck: time.Now()}
 	stale := fresh
 	stale.LastCheck = time.Now().Add(-2 * time.Hour)
 	tests := []struct {
 		name   string
 		dir    string
-		status *refresh.Status
+		status *status.Status
 		args   []string
 		want   int
 		say    string
@@ -33,7 +33,7 @@ func TestHealth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("INJECTOR_DIR", tc.dir)
 			if tc.status != nil {
-				if err := refresh.WriteStatus(tc.dir, *tc.status); err != nil {
+				if err := status.Write(tc.dir, *tc.status); err != nil {
 					t.Fatal(err)
 				}
 			}

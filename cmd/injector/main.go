@@ -31,7 +31,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/ecs-secret-injector/injector/config"
-	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/internal/peakrss"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -118,7 +118,7 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 		return exitConfig, err
 	}
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir.Path)
-	rep, err := inject.Run(ctx, p, f, s.Dir.Path, writeOptions(s), log)
+	rep, err := engine.Once(ctx, p, f, s.Dir.Path, writeOptions(s), log)
 	if err != nil {
 		return exitCode(err), err
 	}
@@ -205,7 +205,7 @@ func exitCode(err error) int {
 		return exitConfig
 	case errors.Is(err, sources.ErrFetch):
 		return exitFetch
-	case errors.Is(err, inject.ErrRender):
+	case errors.Is(err, engine.ErrRender):
 		return exitRender
 	case errors.Is(err, writer.ErrWrite):
 		return exitWrite

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ecs-secret-injector/injector/config"
-	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
@@ -22,7 +22,7 @@ func TestExitCode(t *testing.T) {
 	}{
 		{fmt.Errorf("x: %w", config.ErrConfig), exitConfig},
 		{fmt.Errorf("x: %w", sources.ErrFetch), exitFetch},
-		{fmt.Errorf("x: %w", inject.ErrRender), exitRender},
+		{fmt.Errorf("x: %w", engine.ErrRender), exitRender},
 		{fmt.Errorf("x: %w", writer.ErrWrite), exitWrite},
 		{context.DeadlineExceeded, exitInternal},
 		{errors.New("other"), exitInternal},

@@ -17,8 +17,8 @@ import (
 	"strings"
 
 	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/internal/iampolicy"
-	"github.com/ecs-secret-injector/injector/internal/runplan"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
 )
@@ -37,16 +37,16 @@ func envRegion() (region, from string) {
 // planRun plans what a run with settings s does, with region for
 // references that name none, and makes no AWS call. Its errors are a run's
 // configuration errors.
-func planRun(ctx context.Context, s config.Settings, region string) (runplan.Run, error) {
+func planRun(ctx context.Context, s config.Settings, region string) (engine.Description, error) {
 	p, f, err := checkedPlan(ctx, s, func(_ plan.Plan, opts sources.Options) (*sources.Fetcher, error) {
 		return sources.NewPlanner(region, opts), nil
 	})
 	if err != nil {
-		return runplan.Run{}, err
+		return engine.Description{}, err
 	}
-	run, err := runplan.New(p, f, s.Refresh())
+	run, err := engine.Describe(p, f, s.Refresh())
 	if err != nil {
-		return runplan.Run{}, fmt.Errorf("%w: %w", config.ErrConfig, err)
+		return engine.Description{}, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
 	return run, nil
 }
@@ -112,10 +112,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		log.Error(failed, "exit", exitConfig, "error", err)
 		return exitConfig
 	}
-	env := runplan.Env{Settings: s, Region: region, RegionFrom: from}
-	write := runplan.Write
+	env := validateEnv{Settings: s, Region: region, RegionFrom: from}
+	write := writePlan
 	if o.json {
-		write = runplan.WriteJSON
+		write = writePlanJSON
 	}
 	if err := write(stdout, run, env); err != nil {
 		log.Error("writing the plan", "exit", exitInternal, "error", err)

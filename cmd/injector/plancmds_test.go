@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/ecs-secret-injector/injector/internal/iampolicy"
-	"github.com/ecs-secret-injector/injector/internal/runplan"
 )
 
 // planEnv sets the settings of a run and an environment in which no AWS
@@ -278,11 +277,11 @@ func TestValidateWarnings(t *testing.T) {
 		extra []string
 		want  []string
 	}{
-		{"default 0400", nil, []string{runplan.WarnOwnerOnlyProcess}},
-		{"0400 with INJECTOR_UID", []string{"INJECTOR_UID=1000"}, []string{runplan.WarnOwnerOnlyUID}},
-		{"0440, the injector's group", []string{"INJECTOR_FILE_MODE=0440"}, []string{runplan.WarnGroupProcess}},
+		{"default 0400", nil, []string{warnOwnerOnlyProcess}},
+		{"0400 with INJECTOR_UID", []string{"INJECTOR_UID=1000"}, []string{warnOwnerOnlyUID}},
+		{"0440, the injector's group", []string{"INJECTOR_FILE_MODE=0440"}, []string{warnGroupProcess}},
 		{"0440 with INJECTOR_GID", []string{"INJECTOR_FILE_MODE=0440", "INJECTOR_GID=65532"}, nil},
-		{"0444", []string{"INJECTOR_FILE_MODE=0444"}, []string{runplan.WarnOtherRead}},
+		{"0444", []string{"INJECTOR_FILE_MODE=0444"}, []string{warnOtherRead}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

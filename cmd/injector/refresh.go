@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/ecs-secret-injector/injector/config"
-	"github.com/ecs-secret-injector/injector/refresh"
+	"github.com/ecs-secret-injector/injector/engine"
+	"github.com/ecs-secret-injector/injector/engine/notify"
 )
 
 // runRefresh is refresh mode: the first generation as in one-shot mode
@@ -18,14 +19,14 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 	if err != nil {
 		return exitConfig, err
 	}
-	var notifiers []refresh.Notifier
+	var notifiers []notify.Notifier
 	if s.NotifyURL.URL != "" {
-		notifiers = append(notifiers, refresh.NewHTTPNotifier(s.NotifyURL.URL))
+		notifiers = append(notifiers, notify.NewHTTPNotifier(s.NotifyURL.URL))
 	}
 	if s.NotifySignal.Name != "" {
-		notifiers = append(notifiers, &refresh.SignalNotifier{Signal: s.NotifySignal.Sig, PIDFile: s.NotifyPIDFile, Process: s.NotifyProcess})
+		notifiers = append(notifiers, &notify.SignalNotifier{Signal: s.NotifySignal.Sig, PIDFile: s.NotifyPIDFile, Process: s.NotifyProcess})
 	}
-	r := refresh.New(p, f, refresh.Options{
+	r := engine.NewRefresher(p, f, engine.RefreshOptions{
 		Dir: s.Dir.Path, Write: writeOptions(s),
 		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout.D,
 		Notifiers: notifiers, Log: log, Now: now,
@@ -35,7 +36,7 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 		return exitCode(err), err
 	}
 	log.Info("published the first generation; checking for changes", "interval", s.RefreshInterval.D,
-		"jitter", refresh.Jitter, "max_staleness", s.Staleness())
+		"jitter", engine.Jitter, "max_staleness", s.Staleness())
 	start := time.Now()
 	_ = r.Run(ctx)
 	log.Info("stopping; the last complete generation stays in place", "ran", time.Since(start).Round(time.Second))

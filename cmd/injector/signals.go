@@ -18,7 +18,7 @@ const (
 	// stop ends the run: refresh mode exits 0 leaving the last complete
 	// generation in place; a one-shot run is cancelled and fails.
 	stop signalAction = iota + 1
-	// checkNow asks refresh mode for a check at once (package refresh
+	// checkNow asks refresh mode for a check at once (package engine
 	// folds asks together and rate-limits them); a one-shot run, which
 	// ends on its own, carries on.
 	checkNow

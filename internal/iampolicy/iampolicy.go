@@ -1,5 +1,5 @@
 // Package iampolicy builds the least-privilege IAM policy for the calls a
-// run makes (sources.Call, as internal/runplan plans them): each action the
+// run makes (sources.Call, as engine.Describe plans them): each action the
 // calls need, on the exact resources they read, and kms:Decrypt on the keys
 // the operator names, only through the services that decrypt for the run.
 // It knows how IAM authorizes each call; what the calls are comes from the

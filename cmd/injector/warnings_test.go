@@ -1,4 +1,4 @@
-package runplan
+package main
 
 import (
 	"slices"
@@ -12,16 +12,16 @@ func TestWarnings(t *testing.T) {
 		mode, uid, gid string
 		want           []string
 	}{
-		{"", "", "", []string{WarnOwnerOnlyProcess}}, // the default, 0400
-		{"0600", "", "", []string{WarnOwnerOnlyProcess}},
-		{"0400", "1000", "", []string{WarnOwnerOnlyUID}},
-		{"0400", "", "1000", []string{WarnOwnerOnlyProcess}},
-		{"0440", "", "", []string{WarnGroupProcess}},
-		{"0640", "0", "", []string{WarnGroupProcess}},
+		{"", "", "", []string{warnOwnerOnlyProcess}}, // the default, 0400
+		{"0600", "", "", []string{warnOwnerOnlyProcess}},
+		{"0400", "1000", "", []string{warnOwnerOnlyUID}},
+		{"0400", "", "1000", []string{warnOwnerOnlyProcess}},
+		{"0440", "", "", []string{warnGroupProcess}},
+		{"0640", "0", "", []string{warnGroupProcess}},
 		{"0440", "", "65532", nil},
 		{"0440", "0", "65532", nil},
-		{"0444", "", "", []string{WarnOtherRead}},
-		{"0644", "", "65532", []string{WarnOtherRead}},
+		{"0444", "", "", []string{warnOtherRead}},
+		{"0644", "", "65532", []string{warnOtherRead}},
 	}
 	for _, tc := range tests {
 		env := map[string]string{"INJECTOR_DIR": "/secrets", "INJECTOR_SPEC": "[]"}
@@ -30,7 +30,7 @@ func TestWarnings(t *testing.T) {
 				env[name] = v
 			}
 		}
-		if got := Warnings(settings(t, env)); !slices.Equal(got, tc.want) {
+		if got := warnings(parseSettings(t, env)); !slices.Equal(got, tc.want) {
 			t.Errorf("mode %q uid %q gid %q: warnings %q, want %q", tc.mode, tc.uid, tc.gid, got, tc.want)
 		}
 	}

@@ -1,4 +1,7 @@
-package refresh
+// Package notify tells the app that its files changed: an HTTP POST of
+// the change to a URL, or a signal to a process. The engine delivers each
+// change through every notifier the settings name.
+package notify
 
 import (
 	"bytes"
@@ -7,12 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,15 +28,6 @@ import (
 type Event struct {
 	Generation int64    `json:"generation"`
 	Changed    []string `json:"changed"`
-}
-
-// then returns the event that stands for ev and a newer one that supersedes
-// it before ev was delivered: the newer generation, and every path either
-// changed (an app that reloads only the listed files must not miss one).
-func (ev Event) then(newer Event) Event {
-	changed := append(slices.Clone(ev.Changed), newer.Changed...)
-	slices.Sort(changed)
-	return Event{Generation: newer.Generation, Changed: slices.Compact(changed)}
 }
 
 // Notifier tells the app about a change. Notify is tried again until it
@@ -237,80 +229,4 @@ func (n *SignalNotifier) named(dir string) bool {
 	}
 	argv0, _, _ := strings.Cut(string(cmdline), "\x00")
 	return argv0 != "" && filepath.Base(argv0) == n.Process
-}
-
-// courier delivers one notifier's events in order of change, retrying with
-// backoff; an event still being retried when a newer one arrives is
-// dropped for the newer one.
-type courier struct {
-	n       Notifier
-	log     *slog.Logger
-	next    chan Event // the newest event not yet taken; capacity 1
-	timeout time.Duration
-	backoff [2]time.Duration // first and longest wait between attempts
-}
-
-func newCourier(n Notifier, log *slog.Logger) *courier {
-	return &courier{n: n, log: log, next: make(chan Event, 1), timeout: 2 * time.Second,
-		backoff: [2]time.Duration{250 * time.Millisecond, 30 * time.Second}}
-}
-
-// post hands ev over, folding in an event not yet taken. It never blocks.
-// There is one poster (the refresh loop).
-func (c *courier) post(ev Event) {
-	for {
-		select {
-		case c.next <- ev:
-			return
-		default:
-		}
-		select {
-		case old := <-c.next:
-			ev = old.then(ev)
-		default:
-		}
-	}
-}
-
-// run delivers events until ctx is done.
-func (c *courier) run(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev := <-c.next:
-			c.deliver(ctx, ev)
-		}
-	}
-}
-
-func (c *courier) deliver(ctx context.Context, ev Event) {
-	wait := c.backoff[0]
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, c.timeout)
-		err := c.n.Notify(actx, ev)
-		cancel()
-		if err == nil {
-			c.log.Info("notified", "notifier", c.n.String(), "generation", ev.Generation, "attempt", attempt)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		c.log.Warn("notification failed; will retry", "notifier", c.n.String(), "generation", ev.Generation,
-			"attempt", attempt, "retry_in", wait, "error", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case newer := <-c.next:
-			t.Stop()
-			c.log.Info("notification superseded by a newer change", "notifier", c.n.String(), "generation", ev.Generation, "by", newer.Generation)
-			ev, attempt, wait = ev.then(newer), 0, c.backoff[0]
-			continue
-		case <-t.C:
-		}
-		wait = min(2*wait, c.backoff[1])
-	}
 }

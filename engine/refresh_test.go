@@ -1,4 +1,4 @@
-package refresh
+package engine
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/engine/notify"
+	"github.com/ecs-secret-injector/injector/engine/status"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
@@ -37,10 +38,10 @@ func inode(t *testing.T, dir, name string) uint64 {
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
 
-func published(t *testing.T, spec string, src *fakeSource, notifiers ...Notifier) (*Refresher, string) {
+func published(t *testing.T, spec string, src *fakeSource, notifiers ...notify.Notifier) (*Refresher, string) {
 	t.Helper()
 	dir := t.TempDir()
-	r := New(buildPlan(t, spec), src, testOptions(dir, notifiers...))
+	r := NewRefresher(buildPlan(t, spec), src, testOptions(dir, notifiers...))
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestPublishWritesFilesAndStatus(t *testing.T) {
 	if got := readFile(t, dir, "api"); got != "api-1" {
 		t.Errorf("api = %q", got)
 	}
-	st, err := ReadStatus(dir)
+	st, err := status.Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestPublishWritesFilesAndStatus(t *testing.T) {
 	if err := st.Healthy(time.Now()); err != nil {
 		t.Errorf("not healthy after the first generation: %v", err)
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, StatusFile))
+	data, _ := os.ReadFile(filepath.Join(dir, status.File))
 	for _, v := range []string{"p1", "api-1"} {
 		if strings.Contains(string(data), v) {
 			t.Errorf("status file holds a value: %s", data)
@@ -141,7 +142,7 @@ func TestRotationFetchesOnlyWhatChanged(t *testing.T) {
 	if ev.Generation != 2 || !slices.Equal(ev.Changed, []string{"db", "db.env"}) {
 		t.Errorf("event %+v", ev)
 	}
-	st, err := ReadStatus(dir)
+	st, err := status.Read(dir)
 	if err != nil || st.Generation != 2 {
 		t.Errorf("status file %+v, %v", st, err)
 	}
@@ -183,7 +184,7 @@ func TestFailuresKeepFiles(t *testing.T) {
 		{"fetch denied", func(s *fakeSource) { s.fetchErr = errors.New("AccessDeniedException") },
 			func(s *fakeSource) { s.fetchErr = nil }, sources.ErrFetch},
 		{"value no longer a JSON object", func(s *fakeSource) { s.set("secretsmanager:db", "not json") },
-			func(s *fakeSource) { s.set("secretsmanager:db", `{"user":"u3","pass":"p3"}`) }, inject.ErrRender},
+			func(s *fakeSource) { s.set("secretsmanager:db", `{"user":"u3","pass":"p3"}`) }, ErrRender},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +202,7 @@ func TestFailuresKeepFiles(t *testing.T) {
 			if got := readFile(t, dir, "db.env"); got != "pass='p1'\nuser='u1'\n" {
 				t.Errorf("db.env = %q, want the last good value", got)
 			}
-			st, err := ReadStatus(dir)
+			st, err := status.Read(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func TestFailuresKeepFiles(t *testing.T) {
 			if got := readFile(t, dir, "db.env"); got != "pass='p3'\nuser='u3'\n" {
 				t.Errorf("db.env = %q after recovery", got)
 			}
-			if st, _ := ReadStatus(dir); st.ConsecutiveFailures != 0 || st.Generation != 2 || !st.LastCheck.After(good) {
+			if st, _ := status.Read(dir); st.ConsecutiveFailures != 0 || st.Generation != 2 || !st.LastCheck.After(good) {
 				t.Errorf("status after recovery %+v", st)
 			}
 		})
@@ -276,11 +277,11 @@ func TestSSECKeyRotation(t *testing.T) {
 // in place, even in the middle of a check.
 func TestRunRotatesAndStops(t *testing.T) {
 	src := twoSource()
-	rec := &recorder{got: make(chan Event, 10)}
+	rec := &recorder{got: make(chan notify.Event, 10)}
 	dir := t.TempDir()
 	opts := testOptions(dir, rec)
 	opts.Interval = 20 * time.Millisecond
-	r := New(buildPlan(t, twoSpec), src, opts)
+	r := NewRefresher(buildPlan(t, twoSpec), src, opts)
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func TestRunRotatesAndStops(t *testing.T) {
 }
 
 func TestWait(t *testing.T) {
-	r := New(buildPlan(t, twoSpec), newSource(), Options{Interval: time.Minute})
+	r := NewRefresher(buildPlan(t, twoSpec), newSource(), RefreshOptions{Interval: time.Minute})
 	for range 200 {
 		if d := r.wait(0); d < 54*time.Second || d > 66*time.Second {
 			t.Fatalf("wait %v: want the interval ±10%%", d)
@@ -360,7 +361,7 @@ func runNow(t *testing.T, src *fakeSource) (ask func(), dir string) {
 	opts.MaxStaleness = 2 * time.Hour
 	now := make(chan struct{}, 1)
 	opts.Now = now
-	r := New(buildPlan(t, twoSpec), src, opts)
+	r := NewRefresher(buildPlan(t, twoSpec), src, opts)
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -448,5 +449,38 @@ func TestRunNowRateLimited(t *testing.T) {
 	t.Logf("100 asks in %s made %d checks", took, checks)
 	if checks > limit {
 		t.Errorf("100 asks in %s made %d checks, want at most %d", took, checks, limit)
+	}
+}
+
+// TestPublishStatusNameTaken: a directory at the status file's name makes
+// Publish fail after the switch with a write error that says the new files
+// are visible; they are, complete, and the directory is left alone.
+func TestPublishStatusNameTaken(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, status.File, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRefresher(buildPlan(t, twoSpec), twoSource(), testOptions(dir))
+	err := r.Publish(context.Background())
+	if !errors.Is(err, writer.ErrWrite) || !strings.Contains(err.Error(), "the new files are visible, but") ||
+		!strings.Contains(err.Error(), status.File) {
+		t.Fatalf("Publish = %v, want a write error saying the new files are visible and naming %s", err, status.File)
+	}
+	for _, v := range []string{"p1", "api-1", "u1"} {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("the error holds a value: %v", err)
+		}
+	}
+	if got := readFile(t, dir, "api"); got != "api-1" {
+		t.Errorf("api = %q, want the new file visible", got)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, status.File, "inside")); err != nil || !fi.IsDir() {
+		t.Errorf("the directory at %s was touched: %v", status.File, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "..tmp.") {
+			t.Errorf("a temporary was left: %s", e.Name())
+		}
 	}
 }

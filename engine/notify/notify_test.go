@@ -1,4 +1,4 @@
-package refresh
+package notify
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +13,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,93 +20,6 @@ import (
 	"testing"
 	"time"
 )
-
-func fastCourier(n Notifier) *courier {
-	c := newCourier(n, slog.New(slog.DiscardHandler))
-	c.backoff = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
-	return c
-}
-
-func runCourier(t *testing.T, c *courier) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { c.run(ctx) })
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
-}
-
-func waitEvent(t *testing.T, ch <-chan Event) Event {
-	t.Helper()
-	select {
-	case ev := <-ch:
-		return ev
-	case <-time.After(time.Minute):
-		t.Fatal("no notification within a minute")
-		return Event{}
-	}
-}
-
-func TestCourierRetriesUntilSuccess(t *testing.T) {
-	rec := &recorder{got: make(chan Event, 1), fail: func(_ Event, try int) error {
-		if try < 4 {
-			return errors.New("connection refused")
-		}
-		return nil
-	}}
-	c := fastCourier(rec)
-	runCourier(t, c)
-	c.post(Event{Generation: 2})
-	if ev := waitEvent(t, rec.got); ev.Generation != 2 {
-		t.Errorf("delivered %+v", ev)
-	}
-	if rec.tries != 4 {
-		t.Errorf("%d tries, want 4", rec.tries)
-	}
-}
-
-// TestCourierSupersedes: an event still being retried gives way to a newer
-// one, which is delivered once.
-func TestCourierSupersedes(t *testing.T) {
-	rec := &recorder{got: make(chan Event, 10), fail: func(ev Event, _ int) error {
-		if ev.Generation == 2 {
-			return errors.New("503 Service Unavailable")
-		}
-		return nil
-	}}
-	c := fastCourier(rec)
-	runCourier(t, c)
-	c.post(Event{Generation: 2, Changed: []string{"db/password", "api-key"}})
-	for {
-		rec.mu.Lock()
-		tries := rec.tries
-		rec.mu.Unlock()
-		if tries >= 2 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	c.post(Event{Generation: 3, Changed: []string{"tls/key.pem", "api-key"}})
-	// The newer event also names what the superseded one changed.
-	if ev := waitEvent(t, rec.got); ev.Generation != 3 || !slices.Equal(ev.Changed, []string{"api-key", "db/password", "tls/key.pem"}) {
-		t.Errorf("delivered %+v", ev)
-	}
-	time.Sleep(20 * time.Millisecond)
-	if evs := rec.delivered(); len(evs) != 1 {
-		t.Errorf("delivered %v, want generation 3 once", evs)
-	}
-}
-
-func TestCourierPostNeverBlocks(t *testing.T) {
-	c := fastCourier(&recorder{})
-	for g := range int64(100) {
-		c.post(Event{Generation: g})
-	}
-	if ev := <-c.next; ev.Generation != 99 {
-		t.Errorf("kept %+v, want the newest", ev)
-	}
-}
 
 func TestHTTPNotifier(t *testing.T) {
 	var mu sync.Mutex
@@ -230,18 +141,6 @@ func TestHTTPNotifierErrorHidesQuery(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), addr+"/reload") {
 		t.Errorf("error does not name the URL: %v", err)
-	}
-}
-
-// An event not yet taken is folded into the next one posted: the newest
-// generation, every changed path once.
-func TestCourierPostFolds(t *testing.T) {
-	c := fastCourier(&recorder{got: make(chan Event, 10)})
-	c.post(Event{Generation: 4, Changed: []string{"b", "a"}})
-	c.post(Event{Generation: 5, Changed: []string{"c", "a"}})
-	ev := <-c.next
-	if ev.Generation != 5 || !slices.Equal(ev.Changed, []string{"a", "b", "c"}) {
-		t.Errorf("pending event %+v", ev)
 	}
 }
 

@@ -1,4 +1,4 @@
-package runplan
+package main
 
 import (
 	"bytes"
@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/sources"
 )
 
-const spec = `[
+const planSpec = `[
  {"from":"secretsmanager:app/api-key","path":"api-key"},
  {"from":"arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db-AbCdEf:password::","path":"db/password"},
  {"from":"ssm:/app/prod/","path":"prod","format":"explode"},
@@ -26,8 +27,8 @@ const spec = `[
  {"from":"secretsmanager:ci/registry","path":".docker/config.json","format":"dockerconfigjson","registry":"ghcr.io"}
 ]`
 
-// settings loads the settings with env as the whole INJECTOR_ environment.
-func settings(t *testing.T, env map[string]string) config.Settings {
+// parseSettings loads the settings with env as the whole INJECTOR_ environment.
+func parseSettings(t *testing.T, env map[string]string) config.Settings {
 	t.Helper()
 	for _, v := range config.Variables() {
 		t.Setenv(v.Name, "")
@@ -44,13 +45,13 @@ func settings(t *testing.T, env map[string]string) config.Settings {
 }
 
 // planned plans spec under env's settings as validate does.
-func planned(t *testing.T, spec string, env map[string]string) (Run, Env) {
+func planned(t *testing.T, spec string, env map[string]string) (engine.Description, validateEnv) {
 	t.Helper()
 	base := map[string]string{"INJECTOR_DIR": "/secrets", "INJECTOR_SPEC": spec}
 	for k, v := range env {
 		base[k] = v
 	}
-	s := settings(t, base)
+	s := parseSettings(t, base)
 	items, err := plan.ParseSpec([]byte(spec))
 	if err != nil {
 		t.Fatal(err)
@@ -61,26 +62,26 @@ func planned(t *testing.T, spec string, env map[string]string) (Run, Env) {
 	}
 	f := sources.NewPlanner("us-east-1", sources.Options{Concurrency: s.Concurrency.N, Batch: sources.Batching(s.SecretsBatch.Mode),
 		LookupEnv: func(string) (string, bool) { return "set", true }})
-	run, err := New(p, f, s.Refresh())
+	run, err := engine.Describe(p, f, s.Refresh())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return run, Env{Settings: s, Region: "us-east-1", RegionFrom: "AWS_REGION"}
+	return run, validateEnv{Settings: s, Region: "us-east-1", RegionFrom: "AWS_REGION"}
 }
 
-func text(t *testing.T, run Run, env Env) string {
+func planText(t *testing.T, run engine.Description, env validateEnv) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := Write(&b, run, env); err != nil {
+	if err := writePlan(&b, run, env); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
 }
 
 // TestWrite: the whole text of one plan, every file and every call.
-func TestWrite(t *testing.T) {
-	run, env := planned(t, spec, nil)
-	got := text(t, run, env)
+func TestWritePlan(t *testing.T) {
+	run, env := planned(t, planSpec, nil)
+	got := planText(t, run, env)
 	want := `Valid: no AWS call was made and nothing was written.
 
 Mode:            one-shot (INJECTOR_REFRESH_INTERVAL is unset)
@@ -128,7 +129,7 @@ Round 2, after round 1 (S3 objects read with an SSE-C key it fetched): 1 call.
 	}
 }
 
-func TestWriteBatchRule(t *testing.T) {
+func TestWritePlanBatchRule(t *testing.T) {
 	var items []string
 	for i := range 40 {
 		items = append(items, fmt.Sprintf(`{"from":"secretsmanager:s%02d","path":"s%02d"}`, i, i))
@@ -156,7 +157,7 @@ func TestWriteBatchRule(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			run, env := planned(t, tc.spec, tc.env)
-			if out := text(t, run, env); !strings.Contains(out, tc.want) {
+			if out := planText(t, run, env); !strings.Contains(out, tc.want) {
 				t.Errorf("no %q in:\n%s", tc.want, out)
 			}
 			got := map[string]int{}
@@ -170,12 +171,12 @@ func TestWriteBatchRule(t *testing.T) {
 	}
 }
 
-func TestWriteRefresh(t *testing.T) {
-	run, env := planned(t, spec, map[string]string{"INJECTOR_REFRESH_INTERVAL": "30s"})
+func TestWritePlanRefresh(t *testing.T) {
+	run, env := planned(t, planSpec, map[string]string{"INJECTOR_REFRESH_INTERVAL": "30s"})
 	if run.Checks == nil {
 		t.Fatal("no checks in refresh mode")
 	}
-	out := text(t, run, env)
+	out := planText(t, run, env)
 	for _, want := range []string{
 		"Mode:            refresh: a check every 30s (±10%), unhealthy after 1m30s unconfirmed",
 		"Checks each interval (refresh mode): 6 calls, no value fetched",
@@ -196,16 +197,16 @@ func TestWriteRefresh(t *testing.T) {
 			t.Errorf("a pinned version is checked: %+v", c)
 		}
 	}
-	if one, _ := planned(t, spec, nil); one.Checks != nil || one.Fixed != nil {
+	if one, _ := planned(t, planSpec, nil); one.Checks != nil || one.Fixed != nil {
 		t.Errorf("one-shot mode has checks: %+v", one.Checks)
 	}
 }
 
 // TestWriteJSON: the JSON form holds the same plan.
-func TestWriteJSON(t *testing.T) {
-	run, env := planned(t, spec, map[string]string{"INJECTOR_REFRESH_INTERVAL": "1m", "INJECTOR_MAX_STALENESS": "5m"})
+func TestWritePlanJSON(t *testing.T) {
+	run, env := planned(t, planSpec, map[string]string{"INJECTOR_REFRESH_INTERVAL": "1m", "INJECTOR_MAX_STALENESS": "5m"})
 	var b bytes.Buffer
-	if err := WriteJSON(&b, run, env); err != nil {
+	if err := writePlanJSON(&b, run, env); err != nil {
 		t.Fatal(err)
 	}
 	var v view
@@ -226,38 +227,5 @@ func TestWriteJSON(t *testing.T) {
 	}
 	if v.Checks == nil || v.Checks.APICalls != 6 || len(v.NotChecked) != 3 {
 		t.Errorf("checks: %+v, not checked %v", v.Checks, v.NotChecked)
-	}
-}
-
-// recorder is a Planner that records the requests it is asked to plan.
-type recorder struct{ fetch, checks []sources.Request }
-
-func (r *recorder) PlanFetch(reqs []sources.Request) (sources.Round, error) {
-	r.fetch = append(r.fetch, reqs...)
-	return sources.Round{}, nil
-}
-
-func (r *recorder) PlanChecks(reqs []sources.Request) (sources.Round, error) {
-	r.checks = append(r.checks, reqs...)
-	return sources.Round{}, nil
-}
-
-// TestRequestsKeepAllowEmpty checks that a path item with allowEmpty keeps
-// it in the requests planned for the fetch and for the checks, as a run
-// makes them.
-func TestRequestsKeepAllowEmpty(t *testing.T) {
-	p, err := plan.Build([]plan.Item{{From: "ssm:/app/none/", Path: "none.json", AllowEmpty: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec recorder
-	if _, err := New(p, &rec, true); err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.fetch) != 1 || len(rec.checks) != 1 {
-		t.Fatalf("fetch %+v, checks %+v; want one request each", rec.fetch, rec.checks)
-	}
-	if !rec.fetch[0].AllowEmpty || !rec.checks[0].AllowEmpty {
-		t.Errorf("AllowEmpty: fetch %v, checks %v; want true", rec.fetch[0].AllowEmpty, rec.checks[0].AllowEmpty)
 	}
 }

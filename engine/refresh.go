@@ -1,12 +1,4 @@
-// Package refresh keeps the injector's files up to date (refresh mode).
-// After the first generation it checks, every interval with jitter, which
-// version of each value is current without fetching a value; it fetches
-// only what changed, renders every file again (the unchanged ones from the
-// values it holds, so they keep their bytes), writes them as one new
-// generation and tells the app. On errors it keeps the last good files and
-// retries with backoff; a status file under the root says when the files
-// were last confirmed, for the health check.
-package refresh
+package engine
 
 import (
 	"bytes"
@@ -21,12 +13,22 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/engine/notify"
+	"github.com/ecs-secret-injector/injector/engine/status"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
 )
+
+// Refresh mode keeps the files up to date. After the first generation a
+// Refresher checks, every interval with jitter, which version of each
+// value is current without fetching a value; it fetches only what changed,
+// renders every file again (the unchanged ones from the values it holds,
+// so they keep their bytes), writes them as one new generation and tells
+// the app. On errors it keeps the last good files and retries with
+// backoff; the status file under the root (package status) says when the
+// files were last confirmed, for the health check.
 
 // Jitter is the fraction by which each wait is varied either way, so that
 // a fleet of injectors does not call in step.
@@ -36,14 +38,8 @@ const Jitter = 0.1
 // further failure doubles it, up to the interval.
 const firstRetry = time.Second
 
-// Source fetches values and checks their versions; *sources.Fetcher is one.
-type Source interface {
-	Fetch(ctx context.Context, reqs []sources.Request) (sources.Values, error)
-	Versions(ctx context.Context, reqs []sources.Request) (sources.Versions, error)
-}
-
-// Options configure a Refresher.
-type Options struct {
+// RefreshOptions configure a Refresher.
+type RefreshOptions struct {
 	Dir   string         // output root
 	Write writer.Options // mode and owner of the files
 	// Interval is the time between checks; MaxStaleness how long the files
@@ -52,7 +48,7 @@ type Options struct {
 	// Timeout bounds the first generation and each check (with its fetch
 	// and write).
 	Timeout   time.Duration
-	Notifiers []Notifier
+	Notifiers []notify.Notifier
 	Log       *slog.Logger
 	// Now, if set, asks for checks out of turn ("refresh now"): a receive
 	// starts one at once, or, within NowGap of the start of the last one,
@@ -63,7 +59,7 @@ type Options struct {
 }
 
 // NowGap is the least time between the starts of two checks when the
-// second was asked for on Options.Now, so that a caller asking in a loop
+// second was asked for on RefreshOptions.Now, so that a caller asking in a loop
 // cannot run up API calls.
 const NowGap = time.Second
 
@@ -71,38 +67,39 @@ const NowGap = time.Second
 type Refresher struct {
 	plan     plan.Plan
 	src      Source
-	opts     Options
+	opts     RefreshOptions
+	out      root
 	log      *slog.Logger
 	couriers []*courier
 
 	values sources.Values // the values the current generation was rendered from
 	files  []writer.File  // the current generation's files
-	status Status
+	status status.Status
 	stale  bool // the staleness limit has passed since the last good check
 }
 
-// New returns a Refresher; Publish writes the first generation.
-func New(p plan.Plan, src Source, opts Options) *Refresher {
+// NewRefresher returns a Refresher; Publish writes the first generation.
+func NewRefresher(p plan.Plan, src Source, opts RefreshOptions) *Refresher {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Refresher{plan: p, src: src, opts: opts, log: log}
+	r := &Refresher{plan: p, src: src, opts: opts, out: root{opts.Dir, opts.Write}, log: log}
 	for _, n := range opts.Notifiers {
 		r.couriers = append(r.couriers, newCourier(n, log))
 	}
-	r.status = Status{PID: os.Getpid(), Interval: Duration(opts.Interval), MaxStaleness: Duration(opts.MaxStaleness),
+	r.status = status.Status{PID: os.Getpid(), Interval: opts.Interval, MaxStaleness: opts.MaxStaleness,
 		Items: len(p.Fetches), Started: time.Now().UTC()}
 	return r
 }
 
 // Publish fetches every value, renders and writes the first generation and
 // the status file. Its errors are those of a one-shot run: they wrap
-// sources.ErrFetch, inject.ErrRender or writer.ErrWrite.
+// sources.ErrFetch, ErrRender or writer.ErrWrite.
 func (r *Refresher) Publish(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	values, files, err := inject.Generation(ctx, r.plan, r.src, r.opts.Dir, r.opts.Write, r.log)
+	values, files, err := first(ctx, r.plan, r.src, r.out, r.log)
 	if err != nil {
 		return err
 	}
@@ -111,7 +108,7 @@ func (r *Refresher) Publish(ctx context.Context) error {
 	r.status.Generation, r.status.Files = 1, len(files)
 	r.status.Published, r.status.LastCheck, r.status.LastAttempt = now, now, now
 	r.noteRegions()
-	if err := WriteStatus(r.opts.Dir, r.status); err != nil {
+	if err := status.Write(r.opts.Dir, r.status); err != nil {
 		return fmt.Errorf("%w: the new files are visible, but %w", writer.ErrWrite, err)
 	}
 	return nil
@@ -121,7 +118,7 @@ func (r *Refresher) Publish(ctx context.Context) error {
 // one check to the start of the next) until ctx is done, and then returns
 // nil, leaving the last complete generation in place. A failed check is
 // retried with backoff, counted from its end. A check asked for on
-// Options.Now starts the count again. Notifications go out in the
+// RefreshOptions.Now starts the count again. Notifications go out in the
 // background.
 func (r *Refresher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -220,7 +217,7 @@ func (r *Refresher) cycle(ctx context.Context) error {
 		r.status.LastCheck = start
 	}
 	r.noteRegions()
-	if serr := WriteStatus(r.opts.Dir, r.status); serr != nil {
+	if serr := status.Write(r.opts.Dir, r.status); serr != nil {
 		err = errors.Join(err, serr)
 	}
 	return err
@@ -249,13 +246,9 @@ func (r *Refresher) noteRegions() {
 }
 
 func (r *Refresher) check(ctx context.Context) error {
-	reqs := make([]sources.Request, 0, len(r.plan.Fetches))
-	for _, pf := range r.plan.Fetches {
-		req, err := inject.Request(pf, r.values)
-		if err != nil {
-			return err
-		}
-		reqs = append(reqs, req)
+	reqs, err := requests(r.plan.Fetches, keysIn(r.values))
+	if err != nil {
+		return err
 	}
 	versions, checkErr := r.src.Versions(ctx, reqs)
 	changed := r.changed(versions)
@@ -291,24 +284,28 @@ func (r *Refresher) publish(ctx context.Context, changed []plan.Fetch) error {
 	for i, pf := range changed {
 		refs[i] = pf.Target.String()
 	}
-	fetched, err := inject.Fetch(ctx, changed, r.src, r.values)
+	get := func(ctx context.Context) (sources.Values, error) {
+		fetched, err := fetch(ctx, changed, r.src, r.values)
+		if err != nil {
+			return nil, err
+		}
+		values := maps.Clone(r.values)
+		maps.Copy(values, fetched)
+		return values, nil
+	}
+	var paths []string
+	same := func(files []writer.File) bool {
+		paths = changedPaths(r.files, files)
+		return len(paths) == 0
+	}
+	values, files, written, err := r.out.publish(ctx, r.plan, get, same)
 	if err != nil {
 		return err
 	}
-	values := maps.Clone(r.values)
-	maps.Copy(values, fetched)
-	files, err := inject.Render(ctx, r.plan, values)
-	if err != nil {
-		return err
-	}
-	paths := changedPaths(r.files, files)
-	if len(paths) == 0 {
+	if !written {
 		r.values = values
 		r.log.Info("new versions, same files: nothing to publish", "changed", refs)
 		return nil
-	}
-	if err := writer.Write(ctx, r.opts.Dir, files, r.opts.Write); err != nil {
-		return err
 	}
 	r.values, r.files = values, files
 	r.status.Generation++
@@ -316,7 +313,7 @@ func (r *Refresher) publish(ctx context.Context, changed []plan.Fetch) error {
 	r.status.Files = len(files)
 	r.status.Published = time.Now().UTC()
 	r.log.Info("published a new generation", "generation", r.status.Generation, "changed", refs, "files_changed", len(paths))
-	ev := Event{Generation: r.status.Generation, Changed: paths}
+	ev := notify.Event{Generation: r.status.Generation, Changed: paths}
 	for _, c := range r.couriers {
 		c.post(ev)
 	}

@@ -1,21 +1,17 @@
-package refresh
+package status
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ecs-secret-injector/injector/writer"
 )
 
 func TestHealthy(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	good := Status{Generation: 1, MaxStaleness: Duration(90 * time.Second), LastCheck: now.Add(-90 * time.Second)}
+	good := Status{Generation: 1, MaxStaleness: 90 * time.Second, LastCheck: now.Add(-90 * time.Second)}
 	tests := []struct {
 		name    string
 		s       Status
@@ -43,26 +39,26 @@ func TestHealthy(t *testing.T) {
 	}
 }
 
-func TestStatusFileRoundTrip(t *testing.T) {
+func TestFileRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Health(dir, 0); err == nil || !strings.Contains(err.Error(), "no status file") {
 		t.Errorf("Health without a status file: %v", err)
 	}
-	s := Status{PID: 42, Interval: Duration(time.Minute), MaxStaleness: Duration(3 * time.Minute), Generation: 3,
+	s := Status{PID: 42, Interval: time.Minute, MaxStaleness: 3 * time.Minute, Generation: 3,
 		LastCheck: time.Now().UTC().Round(0), Checks: 10}
 	for range 3 {
-		if err := WriteStatus(dir, s); err != nil {
+		if err := Write(dir, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := ReadStatus(dir)
+	got, err := Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, s) {
 		t.Errorf("read %+v, wrote %+v", got, s)
 	}
-	raw, _ := os.ReadFile(filepath.Join(dir, StatusFile))
+	raw, _ := os.ReadFile(filepath.Join(dir, File))
 	if !strings.Contains(string(raw), `"maxStaleness": "3m0s"`) {
 		t.Errorf("status file:\n%s", raw)
 	}
@@ -74,7 +70,7 @@ func TestStatusFileRoundTrip(t *testing.T) {
 		t.Errorf("Health: %v", err)
 	}
 	s.LastCheck = s.LastCheck.Add(-time.Hour)
-	if err := WriteStatus(dir, s); err != nil {
+	if err := Write(dir, s); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Health(dir, 0); err == nil {
@@ -88,7 +84,7 @@ func TestHealthWaitsForAMissingFile(t *testing.T) {
 	dir := t.TempDir()
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		_ = WriteStatus(dir, Status{Generation: 1, MaxStaleness: Duration(time.Hour), LastCheck: time.Now()})
+		_ = Write(dir, Status{Generation: 1, MaxStaleness: time.Hour, LastCheck: time.Now()})
 	}()
 	if _, err := Health(dir, time.Minute); err != nil {
 		t.Fatal(err)
@@ -98,46 +94,54 @@ func TestHealthWaitsForAMissingFile(t *testing.T) {
 func TestReadStatusRefusesALink(t *testing.T) {
 	dir := t.TempDir()
 	other := filepath.Join(t.TempDir(), "status.json")
-	if err := WriteStatus(filepath.Dir(other), Status{Generation: 1}); err != nil {
+	if err := Write(filepath.Dir(other), Status{Generation: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(filepath.Join(filepath.Dir(other), StatusFile), filepath.Join(dir, StatusFile)); err != nil {
+	if err := os.Symlink(filepath.Join(filepath.Dir(other), File), filepath.Join(dir, File)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadStatus(dir); err == nil {
+	if _, err := Read(dir); err == nil {
 		t.Error("read a status file through a symbolic link")
 	}
 }
 
-// TestPublishStatusNameTaken: a directory at the status file's name makes
-// Publish fail after the switch with a write error that says the new files
-// are visible; they are, complete, and the directory is left alone.
-func TestPublishStatusNameTaken(t *testing.T) {
+// TestStatusFileFormat: the whole status file, field by field, as health
+// checks and operators read it.
+func TestStatusFileFormat(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, StatusFile, "inside"), 0o755); err != nil {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	s := Status{PID: 42, Interval: 90 * time.Second, MaxStaleness: 5 * time.Minute, Generation: 3, Items: 4, Files: 5,
+		Started: at, Published: at.Add(time.Second), LastCheck: at.Add(2 * time.Second), LastAttempt: at.Add(3 * time.Second),
+		Checks: 6, Changes: 2, Failures: 1, ConsecutiveFailures: 1}
+	if err := Write(dir, s); err != nil {
 		t.Fatal(err)
 	}
-	r := New(buildPlan(t, twoSpec), twoSource(), testOptions(dir))
-	err := r.Publish(context.Background())
-	if !errors.Is(err, writer.ErrWrite) || !strings.Contains(err.Error(), "the new files are visible, but") ||
-		!strings.Contains(err.Error(), StatusFile) {
-		t.Fatalf("Publish = %v, want a write error saying the new files are visible and naming %s", err, StatusFile)
+	const want = `{
+  "pid": 42,
+  "interval": "1m30s",
+  "maxStaleness": "5m0s",
+  "generation": 3,
+  "items": 4,
+  "files": 5,
+  "started": "2026-01-02T03:04:05.0000006Z",
+  "published": "2026-01-02T03:04:06.0000006Z",
+  "lastCheck": "2026-01-02T03:04:07.0000006Z",
+  "lastAttempt": "2026-01-02T03:04:08.0000006Z",
+  "checks": 6,
+  "changes": 2,
+  "failures": 1,
+  "consecutiveFailures": 1
+}
+`
+	got, err := os.ReadFile(filepath.Join(dir, File))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, v := range []string{"p1", "api-1", "u1"} {
-		if strings.Contains(err.Error(), v) {
-			t.Errorf("the error holds a value: %v", err)
-		}
+	if string(got) != want {
+		t.Errorf("status file:\n%s\nwant:\n%s", got, want)
 	}
-	if got := readFile(t, dir, "api"); got != "api-1" {
-		t.Errorf("api = %q, want the new file visible", got)
-	}
-	if fi, err := os.Stat(filepath.Join(dir, StatusFile, "inside")); err != nil || !fi.IsDir() {
-		t.Errorf("the directory at %s was touched: %v", StatusFile, err)
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..tmp.") {
-			t.Errorf("a temporary was left: %s", e.Name())
-		}
+	back, err := Read(dir)
+	if err != nil || !reflect.DeepEqual(back, s) {
+		t.Errorf("read back %+v, %v; want %+v", back, err, s)
 	}
 }

@@ -1,4 +1,4 @@
-package inject
+package engine
 
 import (
 	"context"
@@ -35,6 +35,36 @@ func (s *selector) extract(r ref.Ref) ([]byte, error) {
 		s.objects[r.Target] = o
 	}
 	return r.Select(o)
+}
+
+func maxFileBytes(p plan.Plan) int64 {
+	if p.MaxFileBytes <= 0 {
+		return plan.DefaultMaxFileBytes
+	}
+	return p.MaxFileBytes
+}
+
+// render renders every output of p from values, which must hold every
+// value p fetches; each file is bounded by p.MaxFileBytes, and rendering
+// stops when ctx ends (between outputs, and inside templates and
+// long lists of credentials). Each value keys are selected from is decoded
+// once. An in-place output (ecs-config), which merges into the file
+// already there, is rendered by Once under writer.Update instead. The error
+// wraps ErrRender.
+func render(ctx context.Context, p plan.Plan, values sources.Values) ([]writer.File, error) {
+	var files []writer.File
+	sel := newSelector(values)
+	for _, out := range p.Outputs {
+		if err := stopped(ctx); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		fs, err := renderOutput(ctx, out, sel, nil, maxFileBytes(p))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)
+		}
+		files = append(files, fs...)
+	}
+	return files, nil
 }
 
 // stopped is the error of a render that ctx ended before it was done.

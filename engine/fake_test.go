@@ -1,4 +1,4 @@
-package refresh
+package engine
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-secret-injector/injector/engine/notify"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
@@ -128,8 +129,8 @@ func target(t testing.TB, s string) ref.Target {
 	return r.Target
 }
 
-func testOptions(dir string, notifiers ...Notifier) Options {
-	return Options{Dir: dir, Write: writer.Options{Mode: 0o400, UID: -1, GID: -1}, Interval: time.Second,
+func testOptions(dir string, notifiers ...notify.Notifier) RefreshOptions {
+	return RefreshOptions{Dir: dir, Write: writer.Options{Mode: 0o400, UID: -1, GID: -1}, Interval: time.Second,
 		MaxStaleness: 3 * time.Second, Timeout: 10 * time.Second, Notifiers: notifiers, Log: slog.New(slog.DiscardHandler)}
 }
 
@@ -143,16 +144,16 @@ func readFile(t testing.TB, dir, name string) string {
 	return string(b)
 }
 
-// recorder is a Notifier that records events; fail makes it fail.
+// recorder is a notify.Notifier that records events; fail makes it fail.
 type recorder struct {
 	mu     sync.Mutex
-	events []Event
+	events []notify.Event
 	tries  int
-	fail   func(ev Event, try int) error
-	got    chan Event // each delivered event, if set
+	fail   func(ev notify.Event, try int) error
+	got    chan notify.Event // each delivered event, if set
 }
 
-func (r *recorder) Notify(_ context.Context, ev Event) error {
+func (r *recorder) Notify(_ context.Context, ev notify.Event) error {
 	r.mu.Lock()
 	r.tries++
 	try := r.tries
@@ -174,10 +175,10 @@ func (r *recorder) Notify(_ context.Context, ev Event) error {
 
 func (r *recorder) String() string { return "recorder" }
 
-func (r *recorder) delivered() []Event {
+func (r *recorder) delivered() []notify.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...)
+	return append([]notify.Event(nil), r.events...)
 }
 
 // pending reports whether an event waits to be delivered.

@@ -1,4 +1,4 @@
-package inject_test
+package engine_test
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-secret-injector/injector/inject"
+	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/secret"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -136,7 +136,7 @@ func TestRunFormats(t *testing.T) {
 		{"from": "secretsmanager:ci/ghcr", "path": "docker/config.json", "format": "dockerconfigjson", "registry": "ghcr.io"},
 		{"from": "secretsmanager:ci/ghcr", "path": "dockercfg", "format": "dockercfg", "registry": "ghcr.io"}
 	]`)
-	rep, err := inject.Run(context.Background(), p, f, dir, opts, quiet())
+	rep, err := engine.Once(context.Background(), p, f, dir, opts, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestRunSSECustomerKeyTwoRounds(t *testing.T) {
 		{"from": "ssm:/p", "path": "p"},
 		{"from": "s3://b/other", "path": "other", "sseCustomerKey": "secretsmanager:blob-key"}
 	]`)
-	if _, err := inject.Run(context.Background(), p, f, t.TempDir(), opts, quiet()); err != nil {
+	if _, err := engine.Once(context.Background(), p, f, t.TempDir(), opts, quiet()); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.calls) != 2 {
@@ -251,21 +251,21 @@ func TestRunFailures(t *testing.T) {
 			name:    "missing JSON key",
 			spec:    `[{"from": "secretsmanager:s:nope::", "path": "a"}]`,
 			values:  map[string]string{"secretsmanager:s": `{"k":"v"}`},
-			want:    inject.ErrRender,
+			want:    engine.ErrRender,
 			wantMsg: "a:",
 		},
 		{
 			name:    "explode of a non-object",
 			spec:    `[{"from": "ssm:/a", "path": "d", "format": "explode"}, {"from": "ssm:/b", "path": "b"}]`,
 			values:  map[string]string{"ssm:/a": "plain", "ssm:/b": "B"},
-			want:    inject.ErrRender,
+			want:    engine.ErrRender,
 			wantMsg: "d:",
 		},
 		{
 			name:    "registry value without password",
 			spec:    `[{"from": "ssm:/a", "path": "c.json", "format": "dockerconfigjson", "registry": "ghcr.io"}]`,
 			values:  map[string]string{"ssm:/a": `{"username":"u"}`},
-			want:    inject.ErrRender,
+			want:    engine.ErrRender,
 			wantMsg: "ssm:/a",
 		},
 	}
@@ -273,7 +273,7 @@ func TestRunFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			f := &fakeFetcher{values: tt.values, fail: tt.fail}
-			_, err := inject.Run(context.Background(), buildPlan(t, tt.spec), f, dir, opts, quiet())
+			_, err := engine.Once(context.Background(), buildPlan(t, tt.spec), f, dir, opts, quiet())
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("err = %v, want %v naming %q", err, tt.want, tt.wantMsg)
 			}
@@ -319,7 +319,7 @@ func TestRunFetchFailsWhileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fakeFetcher{fail: map[string]error{"ssm:/a": errors.New("AccessDenied")}}
-	_, err = inject.Run(context.Background(), buildPlan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
+	_, err = engine.Once(context.Background(), buildPlan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
 	if !errors.Is(err, sources.ErrFetch) || errors.Is(err, writer.ErrWrite) {
 		t.Fatalf("err = %v, want only the fetch error", err)
 	}
@@ -332,7 +332,7 @@ func TestRunCancelled(t *testing.T) {
 	f := &fakeFetcher{block: true}
 	done := make(chan error, 1)
 	go func() {
-		_, err := inject.Run(ctx, buildPlan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
+		_, err := engine.Once(ctx, buildPlan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
 		done <- err
 	}()
 	cancel()
@@ -351,7 +351,7 @@ func TestRunWriteError(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fakeFetcher{values: map[string]string{"ssm:/a": "A"}}
-	_, err := inject.Run(context.Background(), buildPlan(t, `[{"from": "ssm:/a", "path": "nodir/x"}]`), f, filepath.Join(dir, "d"), opts, quiet())
+	_, err := engine.Once(context.Background(), buildPlan(t, `[{"from": "ssm:/a", "path": "nodir/x"}]`), f, filepath.Join(dir, "d"), opts, quiet())
 	if !errors.Is(err, writer.ErrWrite) {
 		t.Fatalf("err = %v, want a write error", err)
 	}
@@ -364,7 +364,7 @@ func TestRunECSConfigMerge(t *testing.T) {
 	}
 	f := &fakeFetcher{values: map[string]string{"ssm:/reg": `{"username":"u","password":"p"}`}}
 	p := buildPlan(t, `[{"from": "ssm:/reg", "path": "ecs.config", "format": "ecs-config", "registry": "ghcr.io"}]`)
-	if _, err := inject.Run(context.Background(), p, f, dir, opts, quiet()); err != nil {
+	if _, err := engine.Once(context.Background(), p, f, dir, opts, quiet()); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "ecs.config"))
@@ -376,10 +376,10 @@ func TestRunECSConfigMerge(t *testing.T) {
 	}
 }
 
-// The fake fetcher is an inject.Fetcher, as *sources.Fetcher is.
+// The fake fetcher is an engine.Fetcher, as *sources.Fetcher is.
 var (
-	_ inject.Fetcher = (*fakeFetcher)(nil)
-	_ inject.Fetcher = (*sources.Fetcher)(nil)
+	_ engine.Fetcher = (*fakeFetcher)(nil)
+	_ engine.Fetcher = (*sources.Fetcher)(nil)
 )
 
 // TestFetchKeyFromKnown checks refresh mode's partial fetch: an SSE-C
@@ -398,11 +398,11 @@ func TestFetchKeyFromKnown(t *testing.T) {
 			known[pf.Target] = secret.New([]byte(base64.StdEncoding.EncodeToString(key)), secret.Version{})
 		}
 	}
-	if _, err := inject.Fetch(context.Background(), []plan.Fetch{blob}, f, nil); err == nil {
+	if _, err := engine.Fetch(context.Background(), []plan.Fetch{blob}, f, nil); err == nil {
 		t.Fatal("no error without the key")
 	}
 	f.calls = nil
-	vals, err := inject.Fetch(context.Background(), []plan.Fetch{blob}, f, known)
+	vals, err := engine.Fetch(context.Background(), []plan.Fetch{blob}, f, known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,8 +443,8 @@ func TestRenderStopsAtDeadline(t *testing.T) {
 	p, values := manyKeysPlan(t, 3)
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
-	files, err := inject.Render(ctx, p, values)
-	if !errors.Is(err, inject.ErrRender) || !errors.Is(err, context.DeadlineExceeded) {
+	files, err := engine.Render(ctx, p, values)
+	if !errors.Is(err, engine.ErrRender) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Render past the deadline = %d files, %v; want a render error wrapping the deadline", len(files), err)
 	}
 	if !strings.Contains(err.Error(), "INJECTOR_TIMEOUT") {
@@ -457,7 +457,7 @@ func TestRenderStopsAtDeadline(t *testing.T) {
 func BenchmarkRenderManyKeys(b *testing.B) {
 	p, values := manyKeysPlan(b, 8000)
 	for b.Loop() {
-		if _, err := inject.Render(context.Background(), p, values); err != nil {
+		if _, err := engine.Render(context.Background(), p, values); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,9 +9,9 @@ import (
 	"github.com/ecs-secret-injector/injector/secret"
 )
 
-// Rounds: a Fetch or a Versions is one round of calls, planned from the
-// requests (grouped by source and region, batched or not) and made all at
-// once up to Options.Concurrency.
+// Calls: a Fetch or a Versions is one set of calls (CallSet), planned from
+// the requests (grouped by source and region, batched or not) and made all
+// at once up to Options.Concurrency.
 
 // Batching says when a source that can read several values in one call
 // (Secrets Manager's BatchGetSecretValue) does so.
@@ -188,11 +188,11 @@ func (f *Fetcher) plan(reqs []Request, versionChecks bool) (planned, error) {
 	}
 	// The rule: one call per value as long as every call of the run fits in
 	// flight at once; batches only where that would take more than one
-	// round of calls. One call per secret spends the plentiful quota
+	// wave of calls. One call per secret spends the plentiful quota
 	// (GetSecretValue: 10,000 a second an account) and is as fast as a
 	// batch while everything is in flight at once; a batch spends the
 	// scarce one (BatchGetSecretValue: 100 a second), worth it only to
-	// save rounds. Reads that call no API (env:) do not count.
+	// save waves. Reads that call no API (env:) do not count.
 	single := build(false)
 	p := planned{calls: single, unbatched: apiCalls(single)}
 	switch {

@@ -1,4 +1,8 @@
-package runplan
+package main
+
+// What `injector validate` prints: the plan a run follows (engine.Describe)
+// and the settings that shape it, as text (writePlan) or one JSON document
+// (writePlanJSON).
 
 import (
 	"bytes"
@@ -9,15 +13,15 @@ import (
 	"text/tabwriter"
 
 	"github.com/ecs-secret-injector/injector/config"
+	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/formats"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
-	"github.com/ecs-secret-injector/injector/refresh"
 	"github.com/ecs-secret-injector/injector/sources"
 )
 
-// Env is what the printed plan says of the settings.
-type Env struct {
+// validateEnv is what the printed plan says of the settings.
+type validateEnv struct {
 	Settings config.Settings
 	// Region is the default region, for references that name none, and
 	// RegionFrom the variable it came from (AWS_REGION).
@@ -38,7 +42,7 @@ type view struct {
 	Checks        *roundView   `json:"checks,omitempty"`
 	NotChecked    []string     `json:"notChecked,omitempty"`
 	// Warnings say who can read the files, where that may not be who the
-	// task needs (Warnings); never nil, so JSON has a list.
+	// task needs (warnings); never nil, so JSON has a list.
 	Warnings []string `json:"warnings"`
 }
 
@@ -84,10 +88,10 @@ type callView struct {
 	FailoverRegion string   `json:"failoverRegion,omitempty"`
 }
 
-func newView(run Run, env Env) view {
+func newView(run engine.Description, env validateEnv) view {
 	s := env.Settings
 	v := view{Valid: true, Dir: s.Dir.Path, FileMode: fmt.Sprintf("%04o", uint32(s.FileMode.Mode)), DefaultRegion: env.Region,
-		Concurrency: s.Concurrency.N, SecretsBatch: s.SecretsBatch.Mode, Warnings: Warnings(s)}
+		Concurrency: s.Concurrency.N, SecretsBatch: s.SecretsBatch.Mode, Warnings: warnings(s)}
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}
@@ -128,7 +132,7 @@ func newView(run Run, env Env) view {
 	return v
 }
 
-func newRoundView(r sources.Round) roundView {
+func newRoundView(r sources.CallSet) roundView {
 	rv := roundView{APICalls: r.APICalls(), Batched: r.Batched, Unbatched: r.Unbatched}
 	for _, c := range r.Calls {
 		cv := callView{Service: c.Service, Operation: c.Operation, Region: c.Region, KMS: c.KMS,
@@ -170,24 +174,24 @@ func targetText(t ref.Target) string {
 	}
 }
 
-// WriteJSON writes the plan as one JSON document.
-func WriteJSON(w io.Writer, run Run, env Env) error {
+// writePlanJSON writes the plan as one JSON document.
+func writePlanJSON(w io.Writer, run engine.Description, env validateEnv) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(newView(run, env))
 }
 
-// Write writes the plan as text: the settings that shape it, every file
+// writePlan writes the plan as text: the settings that shape it, every file
 // and where it comes from, and every call, round by round.
-func Write(w io.Writer, run Run, env Env) error {
+func writePlan(w io.Writer, run engine.Description, env validateEnv) error {
 	v := newView(run, env)
 	p := &printer{w: w}
 	p.line("Valid: no AWS call was made and nothing was written.")
 	p.line("")
 	if v.Refresh != nil {
 		p.line("Mode:            refresh: a check every %s (±%d%%), unhealthy after %s unconfirmed", v.Refresh.Interval,
-			int(refresh.Jitter*100), v.Refresh.MaxStaleness)
+			int(engine.Jitter*100), v.Refresh.MaxStaleness)
 	} else {
 		p.line("Mode:            one-shot (INJECTOR_REFRESH_INTERVAL is unset)")
 	}

@@ -1,4 +1,4 @@
-package refresh
+package engine
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/engine/notify"
 )
 
 // usage is what the process holds: open descriptors, live heap after a
@@ -58,7 +60,7 @@ func TestFlatOver1000Cycles(t *testing.T) {
 	src.set("secretsmanager:db", value(0))
 	src.set("ssm:/api", strings.Repeat("a", 4096))
 	dir := t.TempDir()
-	r := New(buildPlan(t, twoSpec), src, testOptions(dir, NewHTTPNotifier(srv.URL)))
+	r := NewRefresher(buildPlan(t, twoSpec), src, testOptions(dir, notify.NewHTTPNotifier(srv.URL)))
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
