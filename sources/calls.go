@@ -177,7 +177,7 @@ func (f *Fetcher) plan(reqs []Request, versionChecks bool) (planned, error) {
 			}
 			for i := range cs {
 				cs[i].Region = g.sc.Region
-				cs[i].Role = g.sc.Role.ARN
+				cs[i].Role, cs[i].ExternalID = g.sc.Role.ARN, g.sc.Role.ExternalID
 				if g.sc.Role.ARN != "" {
 					cs[i].do = asRole(g.sc.Role.ARN, cs[i].do)
 				}

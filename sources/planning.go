@@ -27,6 +27,9 @@ type Call struct {
 	// Role is the ARN of the role the call is made as ("": the task's own
 	// credentials).
 	Role string
+	// ExternalID is the sts:ExternalId the role is assumed with (not a
+	// secret: the trust policy names it).
+	ExternalID string
 	// FailoverRegion is where the call is made again, for the replicas of
 	// its targets (FailoverTargets), when Region is unavailable
 	// (failover.go); "" for none.

@@ -15,6 +15,7 @@ import (
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/formats"
+	"github.com/ecs-secret-injector/injector/internal/iampolicy"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -44,6 +45,9 @@ type view struct {
 	// Warnings say who can read the files, where that may not be who the
 	// task needs (warnings); never nil, so JSON has a list.
 	Warnings []string `json:"warnings"`
+	// AccountWarnings say which secrets are read from another account
+	// (iampolicy.Warnings): their keys and resource policies must allow it.
+	AccountWarnings []string `json:"accountWarnings,omitempty"`
 }
 
 type refreshView struct {
@@ -95,6 +99,7 @@ func newView(run engine.Description, env validateEnv) view {
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}
+	v.AccountWarnings = iampolicy.Warnings(run.Calls(), "")
 	if s.Refresh() {
 		v.Refresh = &refreshView{Interval: s.RefreshInterval.D.String(), MaxStaleness: s.Staleness().String()}
 	}
@@ -215,6 +220,19 @@ func writePlan(w io.Writer, run engine.Description, env validateEnv) error {
 		}
 	}
 
+	if len(v.AccountWarnings) > 0 {
+		p.line("")
+		p.line("Warnings (%d): valid, but check the other accounts' policies:", len(v.AccountWarnings))
+		for _, w := range v.AccountWarnings {
+			for i, l := range wrap(w+".", 96) {
+				lead := "  - "
+				if i > 0 {
+					lead = "    "
+				}
+				p.line("%s%s", lead, l)
+			}
+		}
+	}
 	p.line("")
 	p.line("Files (%d):", len(v.Files))
 	tw := p.table()
