@@ -170,3 +170,17 @@ func TestFailoverPlanned(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionName(t *testing.T) {
+	tests := []struct{ task, want string }{
+		{"", "ecs-secret-injector"},
+		{"0123456789abcdef0123456789abcdef", "ecs-secret-injector-0123456789abcdef0123456789abcdef"},
+		{"a b/c", "ecs-secret-injector-a_b_c"},
+		{strings.Repeat("x", 80), "ecs-secret-injector-" + strings.Repeat("x", 44)},
+	}
+	for _, tt := range tests {
+		if got := SessionName(tt.task); got != tt.want {
+			t.Errorf("SessionName(%q) = %q, want %q", tt.task, got, tt.want)
+		}
+	}
+}
