@@ -42,7 +42,6 @@ const renewBefore = 5 * time.Minute
 // roles holds one credentials cache per role.
 type roles struct {
 	base      aws.Config
-	tune      func(*stscreds.AssumeRoleOptions)
 	lookupEnv func(string) (string, bool)
 
 	mu    sync.Mutex
@@ -54,7 +53,7 @@ type roles struct {
 }
 
 func newRoles(cfg aws.Config, opts Options) *roles {
-	return &roles{base: cfg, tune: opts.AssumeRole, lookupEnv: opts.LookupEnv, cache: map[Role]*aws.CredentialsCache{}}
+	return &roles{base: cfg, lookupEnv: opts.LookupEnv, cache: map[Role]*aws.CredentialsCache{}}
 }
 
 // credentials is the cached credentials provider of role.
@@ -92,9 +91,6 @@ func (a *assumeRole) Retrieve(ctx context.Context) (aws.Credentials, error) {
 			o.RoleSessionName = session
 			if a.role.ExternalID != "" {
 				o.ExternalID = aws.String(a.role.ExternalID)
-			}
-			if a.r.tune != nil {
-				a.r.tune(o)
 			}
 		})
 	})

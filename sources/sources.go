@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
@@ -70,9 +69,6 @@ type Options struct {
 	// and ECS_CONTAINER_METADATA_URI_V4 (os.LookupEnv in the injector);
 	// nil means an empty environment.
 	LookupEnv func(name string) (string, bool)
-	// AssumeRole, if set, tunes every role's AssumeRoleProvider after the
-	// injector's own settings (tests shorten the credentials' duration).
-	AssumeRole func(*stscreds.AssumeRoleOptions)
 	// Log receives the failover warnings; nil: they are not logged.
 	Log *slog.Logger
 }
