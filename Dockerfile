@@ -25,6 +25,9 @@ COPY . .
 RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false \
     -ldflags="-s -w -buildid= -X main.version=${VERSION} -X main.commit=${COMMIT}" \
     -o /rootfs/root/injector ./cmd/injector
+# The exec helper (docs/exec.md), built the same way for the same platform.
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false \
+    -ldflags="-s -w -buildid=" -o /rootfs/root/with-env ./cmd/with-env
 # The rest of the root filesystem, split by owner: /etc (users and groups
 # with nonroot 65532, CA certificates from the pinned Go module) and the
 # volume directory /secrets, owned by 65532 with mode 0750. On a Fargate bind

@@ -76,6 +76,9 @@ type Settings struct {
 	RoleARN RoleARN `envconfig:"INJECTOR_ROLE_ARN" desc:"IAM role every item without a roleArn is read as (sts:AssumeRole); unset: the task's own credentials"`
 	// FailoverRegion is the failover region of every item that names none.
 	FailoverRegion Region `envconfig:"INJECTOR_FAILOVER_REGION" desc:"region every item without a failoverRegion falls back to when its own region is unavailable"`
+	// ExecHelper puts the exec helper (cmd/with-env, beside the injector's
+	// executable) into every generation.
+	ExecHelper Bool `envconfig:"INJECTOR_EXEC_HELPER" default:"false" desc:"put the exec helper into every generation as ..bin/with-env, the entry point of apps that take the dotenv files as environment variables"`
 
 	// Refresh mode (refresh.go): unset, the injector runs once.
 	RefreshInterval Duration `envconfig:"INJECTOR_REFRESH_INTERVAL" desc:"refresh mode: check for rotated values this often (Go duration, at least 1s); unset: run once"`
@@ -87,6 +90,8 @@ type Settings struct {
 	NotifySignal  Signal `envconfig:"INJECTOR_NOTIFY_SIGNAL" desc:"refresh mode: signal (SIGHUP, ...) sent after each change to the process named below"`
 	NotifyPIDFile string `envconfig:"INJECTOR_NOTIFY_PID_FILE" desc:"refresh mode: file holding the pid that gets INJECTOR_NOTIFY_SIGNAL"`
 	NotifyProcess string `envconfig:"INJECTOR_NOTIFY_PROCESS" desc:"refresh mode: name of the processes (/proc/PID/comm) that get INJECTOR_NOTIFY_SIGNAL"`
+	// NotifySplay delays each notification by a random time within it.
+	NotifySplay Duration `envconfig:"INJECTOR_NOTIFY_SPLAY" desc:"refresh mode: delay each notification by a random time within this window (Go duration), so that a fleet does not restart at once"`
 
 	// Dir is the output root: the shared volume's mount point. It is the
 	// last field because envconfig stops at a required variable that is
@@ -174,9 +179,11 @@ func (s *Settings) validate() error {
 	add("INJECTOR_SSM_PATH_MAX ", s.SSMPathMax.err)
 	add("INJECTOR_ROLE_ARN", s.RoleARN.err)
 	add("INJECTOR_FAILOVER_REGION", s.FailoverRegion.err)
+	add("INJECTOR_EXEC_HELPER ", s.ExecHelper.err)
 	add("INJECTOR_REFRESH_INTERVAL ", s.RefreshInterval.err)
 	add("INJECTOR_MAX_STALENESS ", s.MaxStaleness.err)
 	add("INJECTOR_NOTIFY_SIGNAL ", s.NotifySignal.err)
+	add("INJECTOR_NOTIFY_SPLAY ", s.NotifySplay.err)
 
 	// Refresh mode (refresh.go): outside it, none of its settings may be
 	// set.
@@ -187,7 +194,7 @@ func (s *Settings) validate() error {
 		}{
 			{"INJECTOR_MAX_STALENESS", s.MaxStaleness.Set}, {"INJECTOR_NOTIFY_URL", s.NotifyURL.URL != ""},
 			{"INJECTOR_NOTIFY_SIGNAL", s.NotifySignal.Name != ""}, {"INJECTOR_NOTIFY_PID_FILE", s.NotifyPIDFile != ""},
-			{"INJECTOR_NOTIFY_PROCESS", s.NotifyProcess != ""},
+			{"INJECTOR_NOTIFY_PROCESS", s.NotifyProcess != ""}, {"INJECTOR_NOTIFY_SPLAY", s.NotifySplay.Set},
 		} {
 			if o.set {
 				errs = append(errs, fmt.Errorf("%s applies to refresh mode only: set INJECTOR_REFRESH_INTERVAL too", o.name))
@@ -221,6 +228,14 @@ func (s *Settings) validate() error {
 		errs = append(errs, errors.New("INJECTOR_NOTIFY_SIGNAL needs exactly one of INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS"))
 	case s.NotifySignal.Name == "" && targets > 0:
 		errs = append(errs, errors.New("INJECTOR_NOTIFY_PID_FILE and INJECTOR_NOTIFY_PROCESS need INJECTOR_NOTIFY_SIGNAL"))
+	}
+	if s.NotifySplay.Set {
+		switch {
+		case s.NotifySplay.D < 0:
+			errs = append(errs, fmt.Errorf("INJECTOR_NOTIFY_SPLAY %s: must not be negative", s.NotifySplay.D))
+		case s.NotifyURL.URL == "" && s.NotifySignal.Name == "":
+			errs = append(errs, errors.New("INJECTOR_NOTIFY_SPLAY delays notifications: set INJECTOR_NOTIFY_URL or INJECTOR_NOTIFY_SIGNAL too"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -105,5 +105,17 @@ func TestLoadRefresh(t *testing.T) {
 			wantErr: "exactly one"},
 		{name: "target without signal", env: with("INJECTOR_NOTIFY_PROCESS", "app"), wantErr: "need INJECTOR_NOTIFY_SIGNAL"},
 		{name: "process path", env: with("INJECTOR_NOTIFY_SIGNAL", "HUP", "INJECTOR_NOTIFY_PROCESS", "/usr/bin/app"), wantErr: "not a path"},
+		{name: "splay", env: with("INJECTOR_NOTIFY_SIGNAL", "TERM", "INJECTOR_NOTIFY_PROCESS", "app", "INJECTOR_NOTIFY_SPLAY", "2m"), check: func(t *testing.T, s Settings) {
+			if !s.NotifySplay.Set || s.NotifySplay.D != 2*time.Minute {
+				t.Errorf("splay %+v", s.NotifySplay)
+			}
+		}},
+		{name: "splay longer than the interval", env: with("INJECTOR_NOTIFY_URL", "http://127.0.0.1/", "INJECTOR_NOTIFY_SPLAY", "1h"), check: func(*testing.T, Settings) {}},
+		{name: "zero splay", env: with("INJECTOR_NOTIFY_URL", "http://127.0.0.1/", "INJECTOR_NOTIFY_SPLAY", "0s"), check: func(*testing.T, Settings) {}},
+		{name: "negative splay", env: with("INJECTOR_NOTIFY_URL", "http://127.0.0.1/", "INJECTOR_NOTIFY_SPLAY", "-1s"), wantErr: "must not be negative"},
+		{name: "bad splay", env: with("INJECTOR_NOTIFY_URL", "http://127.0.0.1/", "INJECTOR_NOTIFY_SPLAY", "10"), wantErr: "not a Go duration"},
+		{name: "splay without notification", env: with("INJECTOR_NOTIFY_SPLAY", "1m"), wantErr: "set INJECTOR_NOTIFY_URL or INJECTOR_NOTIFY_SIGNAL"},
+		{name: "splay without interval", env: map[string]string{"INJECTOR_DIR": "/s", "INJECTOR_SPEC": okSpec, "INJECTOR_NOTIFY_SPLAY": "1m"},
+			wantErr: "INJECTOR_NOTIFY_SPLAY applies to refresh mode only"},
 	})
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func fastCourier(n notify.Notifier) *courier {
-	c := newCourier(n, slog.New(slog.DiscardHandler))
+	c := newCourier(n, slog.New(slog.DiscardHandler), 0)
 	c.backoff = [2]time.Duration{time.Millisecond, 4 * time.Millisecond}
 	return c
 }
@@ -108,5 +108,85 @@ func TestCourierPostFolds(t *testing.T) {
 	ev := <-c.next
 	if ev.Generation != 5 || !slices.Equal(ev.Changed, []string{"a", "b", "c"}) {
 		t.Errorf("pending event %+v", ev)
+	}
+}
+
+// TestCourierSplay: with a splay, an event waits the delay picked within it
+// before its first attempt; a newer change during the wait joins it, and one
+// notification goes out for both, no sooner than the delay.
+func TestCourierSplay(t *testing.T) {
+	rec := &recorder{got: make(chan notify.Event, 10)}
+	c := fastCourier(rec)
+	const delay = 300 * time.Millisecond
+	picked := make(chan time.Time, 1)
+	c.splay = time.Hour
+	c.delay = func(splay time.Duration) time.Duration {
+		if splay != time.Hour {
+			t.Errorf("delay picked within %s, want the splay", splay)
+		}
+		picked <- time.Now()
+		return delay
+	}
+	runCourier(t, c)
+	c.post(notify.Event{Generation: 2, Changed: []string{"db/password"}})
+	start := <-picked
+	c.post(notify.Event{Generation: 3, Changed: []string{"api-key"}})
+	ev := waitEvent(t, rec.got)
+	if took := time.Since(start); took < delay {
+		t.Errorf("notified %s after the change, before the delay of %s", took, delay)
+	}
+	if ev.Generation != 3 || !slices.Equal(ev.Changed, []string{"api-key", "db/password"}) {
+		t.Errorf("delivered %+v, want generation 3 naming both changes", ev)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if evs := rec.delivered(); len(evs) != 1 {
+		t.Errorf("delivered %v, want one notification", evs)
+	}
+	select {
+	case <-picked:
+		t.Error("the joined change picked a delay of its own")
+	default:
+	}
+}
+
+// TestCourierSplayStops: a notification still waiting for its delay is not
+// sent once the courier is stopped.
+func TestCourierSplayStops(t *testing.T) {
+	rec := &recorder{}
+	c := fastCourier(rec)
+	c.splay = time.Hour
+	picked := make(chan struct{})
+	c.delay = func(time.Duration) time.Duration { close(picked); return time.Hour }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.run(ctx); close(done) }()
+	c.post(notify.Event{Generation: 2})
+	<-picked
+	cancel()
+	<-done
+	if evs := rec.delivered(); len(evs) != 0 {
+		t.Errorf("delivered %v after the stop", evs)
+	}
+}
+
+// TestCourierSplayWithin: the delays picked by default lie within the
+// splay, spread over it.
+func TestCourierSplayWithin(t *testing.T) {
+	c := newCourier(&recorder{}, slog.New(slog.DiscardHandler), time.Second)
+	var lo, hi int
+	for range 1000 {
+		d := c.delay(c.splay)
+		if d < 0 || d >= time.Second {
+			t.Fatalf("delay %s outside [0, 1s)", d)
+		}
+		if d < 100*time.Millisecond {
+			lo++
+		}
+		if d >= 900*time.Millisecond {
+			hi++
+		}
+	}
+	if lo == 0 || hi == 0 {
+		t.Errorf("1000 delays: %d in the first tenth of the window, %d in the last", lo, hi)
 	}
 }

@@ -49,7 +49,10 @@ type RefreshOptions struct {
 	// and write).
 	Timeout   time.Duration
 	Notifiers []notify.Notifier
-	Log       *slog.Logger
+	// NotifySplay, if positive, delays each notification by a random time
+	// within it (changes meanwhile join the delayed one).
+	NotifySplay time.Duration
+	Log         *slog.Logger
 	// Now, if set, asks for checks out of turn ("refresh now"): a receive
 	// starts one at once, or, within NowGap of the start of the last one,
 	// when NowGap has passed; receives while one waits are folded into it.
@@ -86,7 +89,7 @@ func NewRefresher(p plan.Plan, src Source, opts RefreshOptions) *Refresher {
 	}
 	r := &Refresher{plan: p, src: src, opts: opts, out: root{opts.Dir, opts.Write}, log: log}
 	for _, n := range opts.Notifiers {
-		r.couriers = append(r.couriers, newCourier(n, log))
+		r.couriers = append(r.couriers, newCourier(n, log, opts.NotifySplay))
 	}
 	r.status = status.Status{PID: os.Getpid(), Interval: opts.Interval, MaxStaleness: opts.MaxStaleness,
 		Items: len(p.Fetches), Started: time.Now().UTC()}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	dotenvsyntax "github.com/ecs-secret-injector/injector/internal/dotenv"
 	"github.com/ecs-secret-injector/injector/internal/strictjson"
 )
 
@@ -58,7 +59,7 @@ func RenderDotenv(value []byte) ([]byte, error) {
 		return nil, fmt.Errorf("dotenv: %w", err)
 	}
 	slices.SortFunc(members, func(a, b strictjson.Member) int { return strings.Compare(a.Key, b.Key) })
-	var out bytes.Buffer
+	var out []byte
 	for _, m := range members {
 		if err := checkShellName(m.Key); err != nil {
 			return nil, fmt.Errorf("dotenv: %w", err)
@@ -67,27 +68,9 @@ func RenderDotenv(value []byte) ([]byte, error) {
 		if bytes.IndexByte(text, 0) >= 0 {
 			return nil, fmt.Errorf("dotenv: key %q: value contains a NUL byte, which a shell variable cannot hold: %w", m.Key, ErrInvalidValue)
 		}
-		out.WriteString(m.Key)
-		out.WriteByte('=')
-		writeSingleQuoted(&out, text)
-		out.WriteByte('\n')
+		out = dotenvsyntax.AppendAssignment(out, m.Key, text)
 	}
-	return out.Bytes(), nil
-}
-
-// writeSingleQuoted writes s as one shell word in single quotes. Inside single
-// quotes every byte is literal except the single quote itself, which cannot be
-// escaped there; it is written as close quote, escaped quote, reopen quote.
-func writeSingleQuoted(buf *bytes.Buffer, s []byte) {
-	buf.WriteByte('\'')
-	for _, c := range s {
-		if c == '\'' {
-			buf.WriteString(`'\''`)
-			continue
-		}
-		buf.WriteByte(c)
-	}
-	buf.WriteByte('\'')
+	return out, nil
 }
 
 // checkShellName reports whether key can be assigned and read back as a
@@ -102,40 +85,11 @@ func checkShellName(key string) error {
 	return nil
 }
 
-func isShellIdentifier(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
-		case c >= '0' && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// isShellIdentifier and isBashSpecial are internal/dotenv's, which the exec
+// helper shares.
+func isShellIdentifier(s string) bool { return dotenvsyntax.IsName(s) }
 
-// isBashSpecial lists the bash (5.x) variables for which `NAME='v'` followed
-// by reading $NAME does not give v back: read-only ones (assignment fails)
-// and dynamic ones (bash recomputes or ignores them), plus two whose
-// assignment is validated and has side effects. Checked empirically by
-// TestDotenvBashSpecialNames.
-func isBashSpecial(name string) bool {
-	switch name {
-	case "_",
-		"BASHOPTS", "BASHPID", "BASH_ARGC", "BASH_ARGV", "BASH_COMMAND",
-		"BASH_COMPAT", "BASH_LINENO", "BASH_SOURCE", "BASH_SUBSHELL",
-		"BASH_VERSINFO", "BASH_XTRACEFD", "DIRSTACK", "EPOCHREALTIME",
-		"EPOCHSECONDS", "EUID", "FUNCNAME", "GROUPS", "HISTCMD", "LINENO",
-		"OPTIND", "PIPESTATUS", "PPID", "RANDOM", "SECONDS", "SHELLOPTS",
-		"SRANDOM", "UID":
-		return true
-	}
-	return false
-}
+func isBashSpecial(name string) bool { return dotenvsyntax.IsBashSpecial(name) }
 
 // PathKey maps a parameter name relative to an SSM path to a dotenv
 // variable name: upper-cased, every character other than A-Z, 0-9 and _

@@ -33,7 +33,7 @@ func writeGeneration(ctx context.Context, r *outRoot, ds genDirs, files []File, 
 	}
 	err := parallel(ctx, len(files), func(i int) error {
 		f := files[i]
-		if err := writeFile(int(ds[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts, false); err != nil {
+		if err := writeFile(int(ds[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts.fileMode(f), opts, false); err != nil {
 			return fmt.Errorf("%s: %w", f.Path, err)
 		}
 		return nil
@@ -139,9 +139,9 @@ func openNewDir(dirfd int, name string, opts Options) (*os.File, error) {
 	return d, nil
 }
 
-// writeFile creates name under dirfd with data, mode and owner, and with
-// sync syncs it.
-func writeFile(dirfd int, name string, data []byte, opts Options, sync bool) error {
+// writeFile creates name under dirfd with data, mode and opts' owner, and
+// with sync syncs it.
+func writeFile(dirfd int, name string, data []byte, mode fs.FileMode, opts Options, sync bool) error {
 	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: name, Err: err}
@@ -149,7 +149,7 @@ func writeFile(dirfd int, name string, data []byte, opts Options, sync bool) err
 	f := os.NewFile(uintptr(fd), name)
 	_, err = f.Write(data)
 	if err == nil {
-		err = setOwnerMode(f, opts.Mode.Perm(), opts)
+		err = setOwnerMode(f, mode, opts)
 	}
 	if err == nil && sync {
 		err = f.Sync()

@@ -112,7 +112,7 @@ type transition struct {
 	gen     string   // the new generation
 	dirs    genDirs  // its directories made so far ("." is gen), open
 	cur     string   // the generation ..data pointed to when the run began
-	links   []string // top-level links (not ".." names) when the run began
+	links   []string // top-level links (not ".." names but BinDir) when the run began
 	created []string // links made before the switch, where nothing stood
 	tmpLink bool     // ..data_tmp was made
 	// noExchange: do without RENAME_EXCHANGE (a test of the fallback).
@@ -146,7 +146,7 @@ func (t *transition) removeLeftovers() error {
 	var errs []error
 	for _, e := range entries {
 		name := e.Name()
-		if e.Type() == fs.ModeSymlink && !strings.HasPrefix(name, "..") {
+		if e.Type() == fs.ModeSymlink && (!strings.HasPrefix(name, "..") || name == BinDir) {
 			t.links = append(t.links, name)
 		}
 		switch {
@@ -324,7 +324,8 @@ func (t *transition) swap(link, name string) (string, error) {
 }
 
 // removeStaleLinks removes top-level links into ..data that no file uses,
-// among the links there were when the run began.
+// among the links there were when the run began (BinDir's too, once no
+// file is a program of the injector's).
 func (t *transition) removeStaleLinks() error {
 	var errs []error
 	for _, n := range t.links {

@@ -18,7 +18,7 @@ import (
 // name is as it was.
 func replaceFile(d *os.File, name, temp string, data []byte, opts Options) error {
 	fd := int(d.Fd())
-	if err := writeFile(fd, temp, data, opts, true); err != nil {
+	if err := writeFile(fd, temp, data, opts.Mode.Perm(), opts, true); err != nil {
 		if !errors.Is(err, unix.EEXIST) {
 			_ = unix.Unlinkat(fd, temp, 0)
 		}

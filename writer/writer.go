@@ -36,6 +36,23 @@ var ErrWrite = errors.New("write failed")
 type File struct {
 	Path string
 	Data []byte
+	// Exec makes the file a program: each class that may read it (by
+	// Options.Mode) may also execute it.
+	Exec bool
+}
+
+// BinDir is the one top-level name beginning with ".." that files may use:
+// the injector's own programs (the exec helper), in every generation like
+// the other files, seen through the link BinDir -> ..data/BinDir.
+const BinDir = "..bin"
+
+// fileMode is the permission f gets under opts.
+func (o Options) fileMode(f File) fs.FileMode {
+	m := o.Mode.Perm()
+	if f.Exec {
+		m |= m & 0o444 >> 2
+	}
+	return m
 }
 
 // Options set the mode and owner of written files.
@@ -46,6 +63,18 @@ type Options struct {
 	// UID and GID own the files, directories and links written; -1 leaves
 	// them.
 	UID, GID int
+	// Extra files go into every generation besides those a Write or Commit
+	// is given: the injector's own programs under BinDir (the exec helper).
+	// Update does not write them.
+	Extra []File
+}
+
+// withExtra returns files and opts.Extra.
+func (o Options) withExtra(files []File) []File {
+	if len(o.Extra) == 0 {
+		return files
+	}
+	return append(slices.Clip(files), o.Extra...)
 }
 
 // dirMode gives the owner rwx and r-x to each class that can read the files.
@@ -83,11 +112,12 @@ func write(ctx context.Context, dir string, files []File, opts Options, hooks te
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	// Paths are checked before the root is touched.
+	files = opts.withExtra(files)
 	names, err := check(files)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	x, err := Begin(ctx, dir, opts)
+	x, err := begin(ctx, dir, opts)
 	if err != nil {
 		return err
 	}
@@ -108,10 +138,18 @@ type Txn struct {
 
 // Begin opens dir, takes its lock, removes what killed runs left behind
 // and creates the new generation's directory, with the directories that
-// files at paths (the files the caller knows it will write, if any) need.
-// Readers see no change. Commit removes those directories again if no file
+// files at paths (the files the caller knows it will write, if any) and
+// opts.Extra need. Readers see no change. Commit removes those directories again if no file
 // uses them.
 func Begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn, error) {
+	for _, f := range opts.Extra {
+		paths = append(slices.Clip(paths), f.Path)
+	}
+	return begin(ctx, dir, opts, paths...)
+}
+
+// begin is Begin of paths that include opts.Extra's.
+func begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn, error) {
 	for _, p := range paths {
 		if err := checkPath(p); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrWrite, err)
@@ -151,6 +189,7 @@ func (x *Txn) Commit(ctx context.Context, files []File) error {
 	if x.done {
 		return fmt.Errorf("%w: the write was already committed or aborted", ErrWrite)
 	}
+	files = x.t.opts.withExtra(files)
 	names, err := check(files)
 	if err != nil {
 		defer x.release()
@@ -217,8 +256,8 @@ func check(files []File) ([]string, error) {
 			return nil, fmt.Errorf("path %q is written twice", f.Path)
 		}
 		seen[f.Path] = true
-		top, _, _ := strings.Cut(f.Path, "/")
-		if strings.HasPrefix(top, "..") {
+		top, _, below := strings.Cut(f.Path, "/")
+		if strings.HasPrefix(top, "..") && (top != BinDir || !below) {
 			return nil, fmt.Errorf("path %q: names beginning with .. belong to the injector's output layout", f.Path)
 		}
 		names = append(names, top)

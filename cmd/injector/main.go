@@ -117,8 +117,12 @@ func injectOnce(ctx context.Context, s config.Settings, log *slog.Logger) (int, 
 	if err != nil {
 		return exitConfig, err
 	}
+	wopts, err := writeOptions(s)
+	if err != nil {
+		return exitConfig, err
+	}
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir.Path)
-	rep, err := engine.Once(ctx, p, f, s.Dir.Path, writeOptions(s), log)
+	rep, err := engine.Once(ctx, p, f, s.Dir.Path, wopts, log)
 	if err != nil {
 		return exitCode(err), err
 	}
@@ -161,6 +165,9 @@ func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sour
 	if err != nil {
 		return plan.Plan{}, nil, fmt.Errorf("%w: %w", config.ErrConfig, err)
 	}
+	if err := checkExecHelper(s, p); err != nil {
+		return plan.Plan{}, nil, err
+	}
 	f, err := mk(p, sources.Options{
 		S3PathStyle:       s.S3PathStyle.On,
 		MaxValueBytes:     s.MaxValueBytes.N,
@@ -195,8 +202,19 @@ func oneShotGC(lookupEnv func(string) (string, bool)) {
 	}
 }
 
-func writeOptions(s config.Settings) writer.Options {
-	return writer.Options{Mode: s.FileMode.Mode, UID: s.UID.N, GID: s.GID.N}
+// writeOptions are the mode and owner of the files the settings ask for,
+// and the exec helper if they ask for it. Its errors are configuration
+// errors.
+func writeOptions(s config.Settings) (writer.Options, error) {
+	opts := writer.Options{Mode: s.FileMode.Mode, UID: s.UID.N, GID: s.GID.N}
+	if s.ExecHelper.On {
+		helper, err := execHelper()
+		if err != nil {
+			return writer.Options{}, err
+		}
+		opts.Extra = []writer.File{helper}
+	}
+	return opts, nil
 }
 
 func exitCode(err error) int {

@@ -19,6 +19,10 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 	if err != nil {
 		return exitConfig, err
 	}
+	wopts, err := writeOptions(s)
+	if err != nil {
+		return exitConfig, err
+	}
 	var notifiers []notify.Notifier
 	if s.NotifyURL.URL != "" {
 		notifiers = append(notifiers, notify.NewHTTPNotifier(s.NotifyURL.URL))
@@ -27,16 +31,16 @@ func runRefresh(ctx context.Context, s config.Settings, log *slog.Logger, now <-
 		notifiers = append(notifiers, &notify.SignalNotifier{Signal: s.NotifySignal.Sig, PIDFile: s.NotifyPIDFile, Process: s.NotifyProcess})
 	}
 	r := engine.NewRefresher(p, f, engine.RefreshOptions{
-		Dir: s.Dir.Path, Write: writeOptions(s),
+		Dir: s.Dir.Path, Write: wopts,
 		Interval: s.RefreshInterval.D, MaxStaleness: s.Staleness(), Timeout: s.Timeout.D,
-		Notifiers: notifiers, Log: log, Now: now,
+		Notifiers: notifiers, NotifySplay: s.NotifySplay.D, Log: log, Now: now,
 	})
 	log.Info("injecting", "values", len(p.Fetches), "outputs", len(p.Outputs), "dir", s.Dir.Path)
 	if err := r.Publish(ctx); err != nil {
 		return exitCode(err), err
 	}
 	log.Info("published the first generation; checking for changes", "interval", s.RefreshInterval.D,
-		"jitter", engine.Jitter, "max_staleness", s.Staleness())
+		"jitter", engine.Jitter, "max_staleness", s.Staleness(), "notify_splay", s.NotifySplay.D)
 	start := time.Now()
 	_ = r.Run(ctx)
 	log.Info("stopping; the last complete generation stays in place", "ran", time.Since(start).Round(time.Second))

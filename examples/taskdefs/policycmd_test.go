@@ -34,6 +34,7 @@ var examplePolicyFlags = map[string][]string{
 	"fargate-env":     nil, // env: only: no AWS call, no task role
 	"fargate-kms":     {"--kms-key", exampleKey},
 	"fargate-refresh": {"--kms-key", exampleKey},
+	"fargate-restart": {"--kms-key", exampleKey},
 	"kaniko-registry": {"--kms-key", exampleKey},
 	// The task role, which the other accounts' policies name, and the key
 	// of the secret read from another account.

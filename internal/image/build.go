@@ -27,6 +27,8 @@ type Spec struct {
 	// Binaries holds the injector binary for each platform, by
 	// Platform.String() ("linux/amd64").
 	Binaries map[string][]byte
+	// Helpers holds the exec helper binary for each platform, the same way.
+	Helpers map[string][]byte
 	// Platforms to build, in index order; Platforms() if empty.
 	Platforms []v1.Platform
 }
@@ -55,7 +57,11 @@ func Index(s Spec) (v1.ImageIndex, error) {
 		if !ok {
 			return nil, fmt.Errorf("no injector binary for %s", p)
 		}
-		binLayer, err := Layer([]Entry{BinaryEntry(bin)}, s.Created)
+		helper, ok := s.Helpers[p.String()]
+		if !ok {
+			return nil, fmt.Errorf("no exec helper binary for %s", p)
+		}
+		binLayer, err := Layer([]Entry{BinaryEntry(bin), HelperEntry(helper)}, s.Created)
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +84,7 @@ func imageFor(p v1.Platform, s Spec, layers ...v1.Layer) (v1.Image, error) {
 	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	what := []string{"root filesystem: /etc (users, groups, CA certificates) and " + VolumeDir, "injector binary " + Binary}
+	what := []string{"root filesystem: /etc (users, groups, CA certificates) and " + VolumeDir, "injector binary " + Binary + " and exec helper " + Helper}
 	adds := make([]mutate.Addendum, len(layers))
 	for i, l := range layers {
 		adds[i] = mutate.Addendum{

@@ -255,7 +255,16 @@ func checkDockerfile(src, goVersion string) (dockerImage, error) {
 			fail("build stage does not declare ARG %s", a)
 		}
 	}
-	var gotBuild, gotRootFS bool
+	// One go build for each program, with its flags, into the root part.
+	programs := map[string]struct {
+		flags []string
+		path  string
+	}{
+		Package:       {GoBuildFlags(sampleVersion, sampleCommit), Binary},
+		HelperPackage: {HelperBuildFlags(), Helper},
+	}
+	built := map[string]bool{}
+	var gotRootFS bool
 	for _, run := range build.find("RUN") {
 		words, err := shellWords(run.args, vars)
 		if err != nil {
@@ -267,23 +276,32 @@ func checkDockerfile(src, goVersion string) (dockerImage, error) {
 		}
 		switch {
 		case len(words) > 2 && words[0] == "go" && words[1] == "build":
-			gotBuild = true
 			flags, out, pkg, err := splitGoBuild(words[2:])
 			if err != nil {
 				fail("RUN go build: %v", err)
 				continue
 			}
-			if want := GoBuildFlags(sampleVersion, sampleCommit); !slices.Equal(flags, want) {
-				fail("RUN go build flags %q, want %q", flags, want)
-			}
-			if pkg != Package {
-				fail("RUN go build %s, want %s", pkg, Package)
-			}
-			rootfs, ok := strings.CutSuffix(out, "/"+RootFSParts()[0].Dir+Binary)
+			prog, ok := programs[pkg]
 			if !ok {
-				fail("RUN go build -o %s, want ROOTFS/%s%s", out, RootFSParts()[0].Dir, Binary)
+				fail("RUN go build %s, want %s or %s", pkg, Package, HelperPackage)
+				continue
 			}
-			img.rootfs = rootfs
+			if built[pkg] {
+				fail("RUN go build %s twice", pkg)
+			}
+			built[pkg] = true
+			if !slices.Equal(flags, prog.flags) {
+				fail("RUN go build %s flags %q, want %q", pkg, flags, prog.flags)
+			}
+			rootfs, ok := strings.CutSuffix(out, "/"+RootFSParts()[0].Dir+prog.path)
+			if !ok {
+				fail("RUN go build %s -o %s, want ROOTFS/%s%s", pkg, out, RootFSParts()[0].Dir, prog.path)
+			} else if img.rootfs != "" && rootfs != img.rootfs {
+				fail("RUN go build %s -o %s, not into the root filesystem %s", pkg, out, img.rootfs)
+			}
+			if img.rootfs == "" {
+				img.rootfs = rootfs
+			}
 		case len(words) > 2 && words[0] == "go" && words[1] == "run" && words[2] == "./internal/tools/imagebuild":
 			gotRootFS = true
 			if len(words) != 5 || words[3] != "-rootfs" {
@@ -293,8 +311,10 @@ func checkDockerfile(src, goVersion string) (dockerImage, error) {
 			}
 		}
 	}
-	if !gotBuild {
-		fail("no RUN go build in the build stage")
+	for pkg := range programs {
+		if !built[pkg] {
+			fail("no RUN go build %s in the build stage", pkg)
+		}
 	}
 	if !gotRootFS {
 		fail("no RUN go run ./internal/tools/imagebuild -rootfs in the build stage")
@@ -437,12 +457,14 @@ func TestDockerfileMatchesImage(t *testing.T) {
 	// in each part, owned as that part's COPY --chown says. They must be
 	// the files, owners, modes and contents of the image's layers.
 	dir := t.TempDir()
-	binPath := filepath.Join(dir, "root", filepath.FromSlash(Binary[1:]))
-	if err := os.MkdirAll(filepath.Dir(binPath), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(binPath, []byte("binary"), 0o600); err != nil {
-		t.Fatal(err)
+	for _, bin := range []string{Binary, Helper} {
+		binPath := filepath.Join(dir, "root", filepath.FromSlash(bin[1:]))
+		if err := os.MkdirAll(filepath.Dir(binPath), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(binPath, []byte("binary "+bin), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := WriteRootFS(dir); err != nil {
 		t.Fatal(err)
@@ -478,7 +500,9 @@ func TestDockerfileMatchesImage(t *testing.T) {
 		}
 	}
 
-	idx, err := Index(testSpec(time.Unix(0, 0), map[string][]byte{"linux/amd64": []byte("binary"), "linux/arm64": []byte("binary")}))
+	spec := testSpec(time.Unix(0, 0), map[string][]byte{"linux/amd64": []byte("binary " + Binary), "linux/arm64": []byte("binary " + Binary)})
+	spec.Helpers = map[string][]byte{"linux/amd64": []byte("binary " + Helper), "linux/arm64": []byte("binary " + Helper)}
+	idx, err := Index(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,6 +546,9 @@ func TestDockerfileChecksRejectDrift(t *testing.T) {
 		{"other volume", `VOLUME ["/secrets"]`, `VOLUME ["/run/secrets"]`, "VOLUME"},
 		{"label missing", `org.opencontainers.image.revision="${COMMIT}"`, `org.opencontainers.image.created="0"`, "LABEL"},
 		{"RUN in the final stage", "USER 65532:65532", "RUN chmod 0777 /secrets\nUSER 65532:65532", "final stage has RUN"},
+		{"no helper", "./cmd/with-env", "./cmd/injector", "twice"},
+		{"helper elsewhere", "-o /rootfs/root/with-env", "-o /rootfs/with-env", "-o"},
+		{"helper with symbols", `-ldflags="-s -w -buildid=" -o /rootfs/root/with-env`, `-ldflags="-buildid=" -o /rootfs/root/with-env`, "flags"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

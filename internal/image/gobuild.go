@@ -18,6 +18,9 @@ import (
 // Package is the injector's main package, relative to the module root.
 const Package = "./cmd/injector"
 
+// HelperPackage is the exec helper's main package.
+const HelperPackage = "./cmd/with-env"
+
 // GoBuildEnv is the build environment the Dockerfile sets too.
 func GoBuildEnv() []string { return []string{"CGO_ENABLED=0"} }
 
@@ -31,6 +34,12 @@ func GoBuildFlags(version, commit string) []string {
 		"-buildvcs=false",
 		"-ldflags=-s -w -buildid= -X main.version=" + version + " -X main.commit=" + commit,
 	}
+}
+
+// HelperBuildFlags are the `go build` flags for the exec helper: those of
+// the injector but its version stamp.
+func HelperBuildFlags() []string {
+	return []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 }
 
 // pinnedEnv are settings a developer's environment could change that alter
@@ -61,6 +70,16 @@ func GoVersion(dir string) (string, error) {
 // that builds on different hosts agree, and refuses a binary built by any
 // other.
 func BuildBinary(ctx context.Context, dir string, p v1.Platform, version, commit string) ([]byte, error) {
+	return goBuild(ctx, dir, p, Package, GoBuildFlags(version, commit))
+}
+
+// BuildHelper compiles the exec helper for p, as BuildBinary the injector.
+func BuildHelper(ctx context.Context, dir string, p v1.Platform) ([]byte, error) {
+	return goBuild(ctx, dir, p, HelperPackage, HelperBuildFlags())
+}
+
+// goBuild compiles the main package pkg with flags for p.
+func goBuild(ctx context.Context, dir string, p v1.Platform, pkg string, flags []string) ([]byte, error) {
 	goVersion, err := GoVersion(dir)
 	if err != nil {
 		return nil, err
@@ -70,16 +89,16 @@ func BuildBinary(ctx context.Context, dir string, p v1.Platform, version, commit
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	out := filepath.Join(tmp, "injector")
-	args := append([]string{"build"}, GoBuildFlags(version, commit)...)
-	args = append(args, "-o", out, Package)
+	out := filepath.Join(tmp, filepath.Base(pkg))
+	args := append([]string{"build"}, flags...)
+	args = append(args, "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), GoBuildEnv()...)
 	cmd.Env = append(cmd.Env, pinnedEnv()...)
 	cmd.Env = append(cmd.Env, "GOOS="+p.OS, "GOARCH="+p.Architecture, "GOTOOLCHAIN=go"+goVersion)
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build for %s: %w\n%s", p, err, msg)
+		return nil, fmt.Errorf("go build %s for %s: %w\n%s", pkg, p, err, msg)
 	}
 	info, err := buildinfo.ReadFile(out)
 	if err != nil {

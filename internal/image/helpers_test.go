@@ -12,7 +12,11 @@ import (
 )
 
 func testSpec(created time.Time, bins map[string][]byte) Spec {
-	return Spec{Version: "v1.2.3", Commit: "0123abc", Created: created, Binaries: bins}
+	return Spec{Version: "v1.2.3", Commit: "0123abc", Created: created, Binaries: bins, Helpers: fakeHelpers()}
+}
+
+func fakeHelpers() map[string][]byte {
+	return map[string][]byte{"linux/amd64": []byte("amd64 helper"), "linux/arm64": []byte("arm64 helper")}
 }
 
 func fakeBinaries() map[string][]byte {

@@ -32,7 +32,10 @@ const (
 
 // Paths in the image.
 const (
-	Binary    = "/injector"
+	Binary = "/injector"
+	// Helper is the exec helper (cmd/with-env), beside the injector, which
+	// copies it into the volume when INJECTOR_EXEC_HELPER asks for it.
+	Helper    = "/with-env"
 	VolumeDir = "/secrets"
 	CertFile  = "/etc/ssl/certs/ca-certificates.crt"
 )
@@ -123,6 +126,11 @@ func BaseEntries() ([]Entry, error) {
 // BinaryEntry is the injector binary.
 func BinaryEntry(bin []byte) Entry {
 	return Entry{Path: Binary[1:], Mode: 0o755, Data: bin}
+}
+
+// HelperEntry is the exec helper binary.
+func HelperEntry(bin []byte) Entry {
+	return Entry{Path: Helper[1:], Mode: 0o755, Data: bin}
 }
 
 // ConfigFile is the image configuration for platform p.

@@ -43,7 +43,8 @@ func TestIndexIsReproducible(t *testing.T) {
 	changed := map[string]Spec{
 		"created": testSpec(created.Add(time.Second), fakeBinaries()),
 		"binary":  testSpec(created, map[string][]byte{"linux/amd64": []byte("other"), "linux/arm64": []byte("arm64 injector")}),
-		"version": {Version: "v1.2.4", Commit: "0123abc", Created: created, Binaries: fakeBinaries()},
+		"version": {Version: "v1.2.4", Commit: "0123abc", Created: created, Binaries: fakeBinaries(), Helpers: fakeHelpers()},
+		"helper":  {Version: "v1.2.3", Commit: "0123abc", Created: created, Binaries: fakeBinaries(), Helpers: map[string][]byte{"linux/amd64": []byte("amd64 helper"), "linux/arm64": []byte("other")}},
 	}
 	for what, s := range changed {
 		if build(s) == first {
@@ -54,10 +55,11 @@ func TestIndexIsReproducible(t *testing.T) {
 
 func TestIndexRejects(t *testing.T) {
 	tests := map[string]Spec{
-		"version with a space": {Version: "v1 2", Commit: "abc", Binaries: fakeBinaries()},
-		"empty commit":         {Version: "v1", Commit: "", Binaries: fakeBinaries()},
-		"ldflags injection":    {Version: "v1", Commit: "abc -X main.x=y", Binaries: fakeBinaries()},
-		"missing arm64 binary": {Version: "v1", Commit: "abc", Binaries: map[string][]byte{"linux/amd64": []byte("x")}},
+		"version with a space": {Version: "v1 2", Commit: "abc", Binaries: fakeBinaries(), Helpers: fakeHelpers()},
+		"empty commit":         {Version: "v1", Commit: "", Binaries: fakeBinaries(), Helpers: fakeHelpers()},
+		"ldflags injection":    {Version: "v1", Commit: "abc -X main.x=y", Binaries: fakeBinaries(), Helpers: fakeHelpers()},
+		"missing arm64 binary": {Version: "v1", Commit: "abc", Binaries: map[string][]byte{"linux/amd64": []byte("x")}, Helpers: fakeHelpers()},
+		"missing arm64 helper": {Version: "v1", Commit: "abc", Binaries: fakeBinaries(), Helpers: map[string][]byte{"linux/amd64": []byte("x")}},
 	}
 	for name, s := range tests {
 		if _, err := Index(s); err == nil {
@@ -158,6 +160,7 @@ func TestLayers(t *testing.T) {
 		"etc/ssl/certs/ca-certificates.crt": {"-rw-r--r--", 0, 0},
 		"secrets/":                          {"drwxr-x---", 65532, 65532},
 		"injector":                          {"-rwxr-xr-x", 0, 0},
+		"with-env":                          {"-rwxr-xr-x", 0, 0},
 	}
 	seen := map[string]bool{}
 	for _, l := range layers {
@@ -193,6 +196,10 @@ func TestLayers(t *testing.T) {
 			case "injector":
 				if string(data[i]) != "arm64 injector" {
 					t.Errorf("arm64 image holds %q", data[i])
+				}
+			case "with-env":
+				if string(data[i]) != "arm64 helper" {
+					t.Errorf("arm64 image holds the helper %q", data[i])
 				}
 			}
 		}

@@ -22,19 +22,23 @@ func RootFSParts() []RootFSPart {
 // WriteRootFS lays out the image's root filesystem under dir for the
 // Dockerfile, split by owner into the RootFSParts, with the exact modes of
 // the image whatever the umask. The Dockerfile builds the binary into
-// dir/root first; WriteRootFS gives it its mode.
+// dir/root first, and the exec helper; WriteRootFS gives them their modes.
 func WriteRootFS(dir string) error {
 	base, err := BaseEntries()
 	if err != nil {
 		return err
 	}
-	bin := BinaryEntry(nil)
-	binPath := filepath.Join(dir, "root", filepath.FromSlash(bin.Path))
-	if _, err := os.Stat(binPath); err != nil {
-		return fmt.Errorf("the injector binary must be built first: %w", err)
-	}
-	if err := os.Chmod(binPath, bin.Mode.Perm()); err != nil {
-		return err
+	for _, bin := range []struct {
+		e    Entry
+		what string
+	}{{BinaryEntry(nil), "the injector binary"}, {HelperEntry(nil), "the exec helper binary"}} {
+		binPath := filepath.Join(dir, "root", filepath.FromSlash(bin.e.Path))
+		if _, err := os.Stat(binPath); err != nil {
+			return fmt.Errorf("%s must be built first: %w", bin.what, err)
+		}
+		if err := os.Chmod(binPath, bin.e.Mode.Perm()); err != nil {
+			return err
+		}
 	}
 	entries, err := sortedEntries(base)
 	if err != nil {

@@ -79,6 +79,7 @@ func run(ctx context.Context, args []string) error {
 		Commit:    *commit,
 		Created:   time.Unix(*epoch, 0).UTC(),
 		Binaries:  map[string][]byte{},
+		Helpers:   map[string][]byte{},
 		Platforms: plats,
 	}
 	for _, p := range plats {
@@ -89,6 +90,13 @@ func run(ctx context.Context, args []string) error {
 		}
 		spec.Binaries[p.String()] = bin
 		log.Info("built the injector", "platform", p.String(), "bytes", len(bin), "elapsed", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		helper, err := image.BuildHelper(ctx, wd, p)
+		if err != nil {
+			return err
+		}
+		spec.Helpers[p.String()] = helper
+		log.Info("built the exec helper", "platform", p.String(), "bytes", len(helper), "elapsed", time.Since(start).Round(time.Millisecond))
 	}
 	idx, err := image.Index(spec)
 	if err != nil {
