@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
 # The same image as `bash scripts/image.sh OUT` (internal/image describes
-# both; internal/image/dockerfile_test.go holds them together). Build with
+# both; internal/image/dockerfile_test.go builds this file with buildah and
+# compares the result with that image). Build with
 #
 #   docker buildx build --platform linux/amd64,linux/arm64 \
 #     --build-arg VERSION="$(git describe --tags --always --dirty)" \

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ecs-secret-injector/injector/engine/notify"
-	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/secret"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -105,28 +104,6 @@ func (s *fakeSource) calls() (fetches, checks int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fetches, s.checks
-}
-
-func buildPlan(t testing.TB, spec string) plan.Plan {
-	t.Helper()
-	items, err := plan.ParseSpec([]byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func target(t testing.TB, s string) ref.Target {
-	t.Helper()
-	r, err := ref.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Target
 }
 
 func testOptions(dir string, notifiers ...notify.Notifier) RefreshOptions {

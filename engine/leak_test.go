@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ecs-secret-injector/injector/engine/notify"
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 )
 
 // usage is what the process holds: open descriptors, live heap after a
@@ -60,7 +61,7 @@ func TestFlatOver1000Cycles(t *testing.T) {
 	src.set("secretsmanager:db", value(0))
 	src.set("ssm:/api", strings.Repeat("a", 4096))
 	dir := t.TempDir()
-	r := NewRefresher(buildPlan(t, twoSpec), src, testOptions(dir, notify.NewHTTPNotifier(srv.URL)))
+	r := NewRefresher(testplan.Plan(t, twoSpec), src, testOptions(dir, notify.NewHTTPNotifier(srv.URL)))
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}

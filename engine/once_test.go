@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ecs-secret-injector/injector/engine"
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/secret"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -66,59 +67,9 @@ func (f *fakeFetcher) Fetch(ctx context.Context, reqs []sources.Request) (source
 	return out, nil
 }
 
-func buildPlan(t *testing.T, spec string) plan.Plan {
-	t.Helper()
-	items, err := plan.ParseSpec([]byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(items)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 var opts = writer.Options{Mode: 0o400, UID: -1, GID: -1}
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// visible lists the names an application sees under dir, with contents:
-// regular files reached through the visible names, ".."-entries skipped.
-func visible(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	got := map[string]string{}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..") {
-			continue
-		}
-		err := filepath.WalkDir(filepath.Join(dir, e.Name())+"/", func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(dir, p)
-			got[filepath.ToSlash(rel)] = string(b)
-			return nil
-		})
-		if err != nil {
-			// A plain file (not a directory) at top level.
-			b, rerr := os.ReadFile(filepath.Join(dir, e.Name()))
-			if rerr != nil {
-				t.Fatal(err)
-			}
-			got[e.Name()] = string(b)
-		}
-	}
-	return got
-}
 
 func TestRunFormats(t *testing.T) {
 	dir := t.TempDir()
@@ -127,7 +78,7 @@ func TestRunFormats(t *testing.T) {
 		"ssm:/app/key":           "api-key",
 		"secretsmanager:ci/ghcr": `{"username":"u","password":"p"}`,
 	}}
-	p := buildPlan(t, `[
+	p := testplan.Plan(t, `[
 		{"from": "secretsmanager:app/db:password::", "path": "db/password"},
 		{"from": "secretsmanager:app/db", "path": "db/all", "format": "explode"},
 		{"from": "secretsmanager:app/db", "path": "db.env", "format": "dotenv"},
@@ -146,7 +97,7 @@ func TestRunFormats(t *testing.T) {
 	if rep.Fetched != 3 || len(rep.Files) != 9 {
 		t.Errorf("report %+v", rep)
 	}
-	got := visible(t, dir)
+	got := testsupport.VisibleFiles(t, dir)
 	auth := base64.StdEncoding.EncodeToString([]byte("u:p"))
 	want := map[string]string{
 		"db/password":        "pw",
@@ -179,7 +130,7 @@ func TestRunSSECustomerKeyTwoRounds(t *testing.T) {
 		"ssm:/p":                  "p",
 		"s3://b/other":            "other",
 	}}
-	p := buildPlan(t, `[
+	p := testplan.Plan(t, `[
 		{"from": "s3://b/blob", "path": "blob", "sseCustomerKey": "secretsmanager:blob-key"},
 		{"from": "ssm:/p", "path": "p"},
 		{"from": "s3://b/other", "path": "other", "sseCustomerKey": "secretsmanager:blob-key"}
@@ -273,7 +224,7 @@ func TestRunFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			f := &fakeFetcher{values: tt.values, fail: tt.fail}
-			_, err := engine.Once(context.Background(), buildPlan(t, tt.spec), f, dir, opts, quiet())
+			_, err := engine.Once(context.Background(), testplan.Plan(t, tt.spec), f, dir, opts, quiet())
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("err = %v, want %v naming %q", err, tt.want, tt.wantMsg)
 			}
@@ -282,7 +233,7 @@ func TestRunFailures(t *testing.T) {
 					t.Errorf("error holds a value")
 				}
 			}
-			if got := visible(t, dir); len(got) != 0 {
+			if got := testsupport.VisibleFiles(t, dir); len(got) != 0 {
 				t.Errorf("files written after a failure: %v", got)
 			}
 			checkNoGeneration(t, dir)
@@ -294,13 +245,13 @@ func TestRunFailures(t *testing.T) {
 // but the lock file (the writer prepares while values are fetched).
 func checkNoGeneration(t *testing.T, dir string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	names, _, err := testsupport.InjectorNames(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..") && e.Name() != "..lock" {
-			t.Errorf("left %s behind", e.Name())
+	for _, n := range names {
+		if n != "..lock" {
+			t.Errorf("left %s behind", n)
 		}
 	}
 }
@@ -319,7 +270,7 @@ func TestRunFetchFailsWhileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fakeFetcher{fail: map[string]error{"ssm:/a": errors.New("AccessDenied")}}
-	_, err = engine.Once(context.Background(), buildPlan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
+	_, err = engine.Once(context.Background(), testplan.Plan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
 	if !errors.Is(err, sources.ErrFetch) || errors.Is(err, writer.ErrWrite) {
 		t.Fatalf("err = %v, want only the fetch error", err)
 	}
@@ -332,14 +283,14 @@ func TestRunCancelled(t *testing.T) {
 	f := &fakeFetcher{block: true}
 	done := make(chan error, 1)
 	go func() {
-		_, err := engine.Once(ctx, buildPlan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
+		_, err := engine.Once(ctx, testplan.Plan(t, `[{"from": "ssm:/a", "path": "a"}]`), f, dir, opts, quiet())
 		done <- err
 	}()
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) || !errors.Is(err, sources.ErrFetch) {
 		t.Fatalf("err = %v", err)
 	}
-	if got := visible(t, dir); len(got) != 0 {
+	if got := testsupport.VisibleFiles(t, dir); len(got) != 0 {
 		t.Errorf("files written after cancel: %v", got)
 	}
 	checkNoGeneration(t, dir)
@@ -351,7 +302,7 @@ func TestRunWriteError(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fakeFetcher{values: map[string]string{"ssm:/a": "A"}}
-	_, err := engine.Once(context.Background(), buildPlan(t, `[{"from": "ssm:/a", "path": "nodir/x"}]`), f, filepath.Join(dir, "d"), opts, quiet())
+	_, err := engine.Once(context.Background(), testplan.Plan(t, `[{"from": "ssm:/a", "path": "nodir/x"}]`), f, filepath.Join(dir, "d"), opts, quiet())
 	if !errors.Is(err, writer.ErrWrite) {
 		t.Fatalf("err = %v, want a write error", err)
 	}
@@ -363,7 +314,7 @@ func TestRunECSConfigMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fakeFetcher{values: map[string]string{"ssm:/reg": `{"username":"u","password":"p"}`}}
-	p := buildPlan(t, `[{"from": "ssm:/reg", "path": "ecs.config", "format": "ecs-config", "registry": "ghcr.io"}]`)
+	p := testplan.Plan(t, `[{"from": "ssm:/reg", "path": "ecs.config", "format": "ecs-config", "registry": "ghcr.io"}]`)
 	if _, err := engine.Once(context.Background(), p, f, dir, opts, quiet()); err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +339,7 @@ func TestFetchKeyFromKnown(t *testing.T) {
 	key := make([]byte, 32)
 	key[0] = 7
 	f := &fakeFetcher{values: map[string]string{"s3://b/blob": "blob"}}
-	p := buildPlan(t, `[{"from": "s3://b/blob", "path": "blob", "sseCustomerKey": "secretsmanager:blob-key"}]`)
+	p := testplan.Plan(t, `[{"from": "s3://b/blob", "path": "blob", "sseCustomerKey": "secretsmanager:blob-key"}]`)
 	var blob plan.Fetch
 	known := sources.Values{}
 	for _, pf := range p.Fetches {

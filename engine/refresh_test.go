@@ -14,6 +14,8 @@ import (
 
 	"github.com/ecs-secret-injector/injector/engine/notify"
 	"github.com/ecs-secret-injector/injector/engine/status"
+	"github.com/ecs-secret-injector/injector/internal/testsupport"
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
 	"github.com/ecs-secret-injector/injector/writer"
@@ -41,7 +43,7 @@ func inode(t *testing.T, dir, name string) uint64 {
 func published(t *testing.T, spec string, src *fakeSource, notifiers ...notify.Notifier) (*Refresher, string) {
 	t.Helper()
 	dir := t.TempDir()
-	r := NewRefresher(buildPlan(t, spec), src, testOptions(dir, notifiers...))
+	r := NewRefresher(testplan.Plan(t, spec), src, testOptions(dir, notifiers...))
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestRotationFetchesOnlyWhatChanged(t *testing.T) {
 	if err := r.cycle(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(src.fetched) != 1 || src.fetched[0].Target != target(t, "secretsmanager:db") {
+	if len(src.fetched) != 1 || src.fetched[0].Target != testplan.Target(t, "secretsmanager:db") {
 		t.Errorf("fetched %v, want only the secret", src.fetched)
 	}
 	if got := readFile(t, dir, "db.env"); got != "pass='p2'\nuser='u1'\n" {
@@ -231,7 +233,7 @@ func TestFailuresKeepFiles(t *testing.T) {
 func TestPartialCheckFailure(t *testing.T) {
 	src := twoSource()
 	r, dir := published(t, twoSpec, src, &recorder{})
-	api := target(t, "ssm:/api")
+	api := testplan.Target(t, "ssm:/api")
 	src.checkErr = func(t0 ref.Target) error {
 		if t0 == api {
 			return errors.New("InternalServerError")
@@ -264,7 +266,7 @@ func TestSSECKeyRotation(t *testing.T) {
 	if err := r.cycle(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(src.fetched) != 2 || src.fetched[1].Target != target(t, "s3://b/blob") || src.fetched[1].SSECustomerKey[0] != '2' {
+	if len(src.fetched) != 2 || src.fetched[1].Target != testplan.Target(t, "s3://b/blob") || src.fetched[1].SSECustomerKey[0] != '2' {
 		t.Fatalf("fetched %v, want the key, then the object with the new key", src.fetched)
 	}
 	if got := readFile(t, dir, "blob"); got != "blob2" {
@@ -281,7 +283,7 @@ func TestRunRotatesAndStops(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOptions(dir, rec)
 	opts.Interval = 20 * time.Millisecond
-	r := NewRefresher(buildPlan(t, twoSpec), src, opts)
+	r := NewRefresher(testplan.Plan(t, twoSpec), src, opts)
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +329,7 @@ func TestRunRotatesAndStops(t *testing.T) {
 }
 
 func TestWait(t *testing.T) {
-	r := NewRefresher(buildPlan(t, twoSpec), newSource(), RefreshOptions{Interval: time.Minute})
+	r := NewRefresher(testplan.Plan(t, twoSpec), newSource(), RefreshOptions{Interval: time.Minute})
 	for range 200 {
 		if d := r.wait(0); d < 54*time.Second || d > 66*time.Second {
 			t.Fatalf("wait %v: want the interval ±10%%", d)
@@ -361,7 +363,7 @@ func runNow(t *testing.T, src *fakeSource) (ask func(), dir string) {
 	opts.MaxStaleness = 2 * time.Hour
 	now := make(chan struct{}, 1)
 	opts.Now = now
-	r := NewRefresher(buildPlan(t, twoSpec), src, opts)
+	r := NewRefresher(testplan.Plan(t, twoSpec), src, opts)
 	if err := r.Publish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +462,7 @@ func TestPublishStatusNameTaken(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, status.File, "inside"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := NewRefresher(buildPlan(t, twoSpec), twoSource(), testOptions(dir))
+	r := NewRefresher(testplan.Plan(t, twoSpec), twoSource(), testOptions(dir))
 	err := r.Publish(context.Background())
 	if !errors.Is(err, writer.ErrWrite) || !strings.Contains(err.Error(), "the new files are visible, but") ||
 		!strings.Contains(err.Error(), status.File) {
@@ -477,10 +479,10 @@ func TestPublishStatusNameTaken(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, status.File, "inside")); err != nil || !fi.IsDir() {
 		t.Errorf("the directory at %s was touched: %v", status.File, err)
 	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "..tmp.") {
-			t.Errorf("a temporary was left: %s", e.Name())
+	names, _, _ := testsupport.InjectorNames(dir)
+	for _, n := range names {
+		if strings.HasPrefix(n, "..tmp.") {
+			t.Errorf("a temporary was left: %s", n)
 		}
 	}
 }

@@ -94,7 +94,7 @@ func TestInjectAllSources(t *testing.T) {
 			t.Errorf("%s mode %v, want 0400", path, fi.Mode().Perm())
 		}
 	}
-	// Every call fits in one round: one GetSecretValue per secret (six
+	// Every call fits in one wave: one GetSecretValue per secret (six
 	// unpinned, one pinned), no batch; one batch for the parameters.
 	for op, n := range map[string]int{"BatchGetSecretValue": 0, "GetSecretValue": 7, "GetParameters": 1} {
 		if got := h.proxy.count(op); got != n {
@@ -109,7 +109,7 @@ func TestBatching(t *testing.T) {
 	var items []map[string]any
 	want := map[string]string{}
 	// 40 secrets and 15 parameters: one call per secret would not fit in
-	// one round of INJECTOR_CONCURRENCY (32), so secrets are batched.
+	// one wave of INJECTOR_CONCURRENCY (32), so secrets are batched.
 	for i := range 40 {
 		putSecret(t, fmt.Sprintf("%s/s%02d", p, i), fmt.Sprintf("secret-%d", i))
 		items = append(items, item(fmt.Sprintf("secretsmanager:%s/s%02d", p, i), fmt.Sprintf("sm/%02d", i)))

@@ -386,7 +386,7 @@ echo "$n $mixed $naive $naivemixed"
 // root at once, many times. Both exit 0, and the root holds one run's
 // complete set and nothing left over.
 func TestLayoutConcurrentRuns(t *testing.T) {
-	const rounds = 10
+	const races = 10
 	p := uniq()
 	a, b := newKeySet(100), newKeySet(100)
 	putSecret(t, p+"/a", a.json(t))
@@ -398,7 +398,7 @@ func TestLayoutConcurrentRuns(t *testing.T) {
 	dir := t.TempDir()
 	base := slices.Concat(h.env(h.moto, h.minio), []string{"INJECTOR_DIR=" + dir})
 	won := map[string]int{}
-	for i := range rounds {
+	for i := range races {
 		var wg sync.WaitGroup
 		results := make([]run, 2)
 		errs := make([]error, 2)
@@ -410,12 +410,12 @@ func TestLayoutConcurrentRuns(t *testing.T) {
 		wg.Wait()
 		for j := range results {
 			if errs[j] != nil || results[j].code != 0 {
-				t.Fatalf("round %d, run %d: %v, exit %d:\n%s", i, j, errs[j], results[j].code, results[j].output)
+				t.Fatalf("race %d, run %d: %v, exit %d:\n%s", i, j, errs[j], results[j].code, results[j].output)
 			}
 		}
 		ks, err := explodedSet(dir, "cfg", []keySet{a, b})
 		if err != nil {
-			t.Fatalf("round %d: %v", i, err)
+			t.Fatalf("race %d: %v", i, err)
 		}
 		winner, loser := "a", "b"
 		if ks.version == b.version {
@@ -423,13 +423,13 @@ func TestLayoutConcurrentRuns(t *testing.T) {
 		}
 		won[winner]++
 		if got, err := os.ReadFile(filepath.Join(dir, "only-"+winner)); err != nil || string(got) != ks.values["k0000"] {
-			t.Errorf("round %d: only-%s does not go with the set of run %s (%v)", i, winner, winner, err)
+			t.Errorf("race %d: only-%s does not go with the set of run %s (%v)", i, winner, winner, err)
 		}
 		if _, err := os.Lstat(filepath.Join(dir, "only-"+loser)); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("round %d: only-%s, of the run that lost, is still there (%v)", i, loser, err)
+			t.Errorf("race %d: only-%s, of the run that lost, is still there (%v)", i, loser, err)
 		}
 		if err := layoutErr(dir, allValues(a, b)); err != nil {
-			t.Fatalf("round %d: %v", i, err)
+			t.Fatalf("race %d: %v", i, err)
 		}
 	}
 	t.Logf("last switch won by: %v", won)

@@ -32,6 +32,33 @@ func buildShipped(b *testing.B, pkg, out string) int64 {
 	return fi.Size()
 }
 
+// withExtraCA returns env with its AWS_CA_BUNDLE replaced by a copy that
+// also holds the certificates in the PEM file extra: start-up with a CA
+// bundle the size of a system's, which the SDK parses before the first
+// call.
+func withExtraCA(b *testing.B, env []string, extra string) []string {
+	b.Helper()
+	more, err := os.ReadFile(extra)
+	if err != nil {
+		b.Fatal(err)
+	}
+	own, err := os.ReadFile(h.caFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle := filepath.Join(b.TempDir(), "ca-bundle.pem")
+	if err := os.WriteFile(bundle, slices.Concat(own, []byte("\n"), more), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	env = slices.Clone(env)
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "AWS_CA_BUNDLE=") {
+			env[i] = "AWS_CA_BUNDLE=" + bundle
+		}
+	}
+	return env
+}
+
 // BenchmarkStartup runs the injector and the baseline program side by side
 // for 1, 20 and 200 Secrets Manager secrets, interleaved (each iteration
 // runs both, in alternating order, each into a fresh directory) behind a
@@ -40,7 +67,9 @@ func buildShipped(b *testing.B, pkg, out string) int64 {
 // time, their ratio (injector / baseline, target at most 1.05 for one
 // secret), both binaries' sizes and peak RSS as each process measured it.
 // It fails on a wrong file or exit code, never on time. STARTUP_INJECTOR_BIN
-// names another injector binary to measure instead (to compare builds).
+// names another injector binary to measure instead (to compare builds);
+// STARTUP_EXTRA_CA a PEM file whose certificates both programs are given
+// too, with their own (AWS_CA_BUNDLE).
 func BenchmarkStartup(b *testing.B) {
 	bins := b.TempDir()
 	injector, baseline := filepath.Join(bins, "injector"), filepath.Join(bins, "baseline")
@@ -86,6 +115,9 @@ func startupPair(b *testing.B, n int, injector, baseline string) {
 	moto, motoURL := h.startProxy(b, h.motoDirect, true)
 	moto.reset(benchFault(nil))
 	base := h.env(motoURL, motoURL)
+	if extra := os.Getenv("STARTUP_EXTRA_CA"); extra != "" {
+		base = withExtraCA(b, base, extra)
+	}
 	injEnv := append(slices.Clone(base), "INJECTOR_SPEC="+specJSON(b, items...))
 	baseEnv := append(slices.Clone(base), "BASELINE_SECRET_IDS="+strings.Join(names, ","))
 

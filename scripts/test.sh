@@ -2,10 +2,11 @@
 # Runs every test: unit tests, fuzz seeds, the integration tests that drive
 # the built injector with the real AWS SDK against moto_server and MinIO, and
 # the image tests (internal/image) that build the image twice with
-# scripts/image.sh and run it as ECS would (unshare and chroot: as root).
-# Installs what the tests need that a fresh machine lacks (MinIO, pinned;
-# node with npm, from apt; the IAM simulator the examples' policy tests run,
-# pinned by its package-lock.json).
+# scripts/image.sh, run it as ECS would in podman and build the Dockerfile
+# with buildah (as root). Installs what the tests need that a fresh machine
+# lacks (MinIO and the registry, pinned; the container engine, node and npm
+# from Debian; the IAM simulator the examples' policy tests run, pinned by
+# its package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +42,28 @@ if ! cmp -s "$IAMSIM_DIR/package-lock.json" "$IAMSIM_STAMP"; then
 	echo "test.sh: installing the IAM simulator (npm ci in $IAMSIM_DIR)" >&2
 	(cd "$IAMSIM_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 	cp "$IAMSIM_DIR/package-lock.json" "$IAMSIM_STAMP"
+fi
+
+# The image tests' container engine, from Debian: podman, buildah, skopeo,
+# the runc runtime and catatonit (the pod's infra container). Only root can
+# install them or run the tests that use them.
+IMAGE_ENGINE_PACKAGES=(podman buildah skopeo runc catatonit)
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	missing=()
+	for pkg in "${IMAGE_ENGINE_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "test.sh: installing ${missing[*]} with apt-get (the image tests' container engine)" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+fi
+# The registry the image tests pull from, with basic auth.
+REGISTRY_VERSION=v3.1.2
+if ! registry --version 2>/dev/null | grep -q " $REGISTRY_VERSION"; then
+	echo "test.sh: installing the distribution registry $REGISTRY_VERSION" >&2
+	go install "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
 fi
 
 if ! staticcheck -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then

@@ -189,10 +189,9 @@ func (f *Fetcher) plan(reqs []Request, versionChecks bool) (planned, error) {
 	// The rule: one call per value as long as every call of the run fits in
 	// flight at once; batches only where that would take more than one
 	// wave of calls. One call per secret spends the plentiful quota
-	// (GetSecretValue: 10,000 a second an account) and is as fast as a
+	// (GetSecretValue's, see secretsManagerSource) and is as fast as a
 	// batch while everything is in flight at once; a batch spends the
-	// scarce one (BatchGetSecretValue: 100 a second), worth it only to
-	// save waves. Reads that call no API (env:) do not count.
+	// scarce one (BatchGetSecretValue's), worth it only to save waves. Reads that call no API (env:) do not count.
 	single := build(false)
 	p := planned{calls: single, unbatched: apiCalls(single)}
 	switch {

@@ -27,9 +27,9 @@ const (
 
 // secretsManagerSource reads Secrets Manager. By default (calls) each
 // secret is read with its own GetSecretValue, all in parallel: that draws on
-// the account's GetSecretValue quota (10,000 a second), not on
-// BatchGetSecretValue's (100 a second), which a fleet starting at once
-// would exhaust. batchCalls reads unpinned secrets 20 to a
+// the account's GetSecretValue quota, far larger than BatchGetSecretValue's
+// (docs/configuration.md, Fetching), which a fleet starting at once would
+// exhaust. batchCalls reads unpinned secrets 20 to a
 // BatchGetSecretValue call instead, for runs with more calls than fit in
 // flight at once (see Fetcher.plan). Either way no secret costs more than
 // one call.

@@ -22,7 +22,7 @@ func TestBatchingRule(t *testing.T) {
 		want        map[string]int
 	}{
 		{name: "one secret", secrets: 1, concurrency: 32, want: map[string]int{"GetSecretValue": 1}},
-		{name: "fits in one round", secrets: 22, params: 95, concurrency: 32, // 22 + 10 = 32 calls
+		{name: "fits in one wave", secrets: 22, params: 95, concurrency: 32, // 22 + 10 = 32 calls
 			want: map[string]int{"GetSecretValue": 22, "GetParameters": 10}},
 		{name: "one more does not", secrets: 23, params: 95, concurrency: 32,
 			want: map[string]int{"BatchGetSecretValue": 2, "GetParameters": 10}},

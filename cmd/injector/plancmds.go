@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/ecs-secret-injector/injector/config"
@@ -142,44 +143,19 @@ func policyFlags(o *policyOptions) *flag.FlagSet {
 	return fs
 }
 
-// isAccountID reports whether s is a 12-digit account id. This and
-// isPartition are checked by hand: regular expressions would be compiled at
-// every start-up, the injection's too.
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// accountIDPattern is an account id, 12 digits; partitionPattern a
+// partition: aws, then any number of - and lowercase words (aws-cn,
+// aws-us-gov).
+var (
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	partitionPattern = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+)
 
-// isPartition reports whether s looks like a partition: aws, then any
-// number of - and lowercase words (aws-cn, aws-us-gov).
-func isPartition(s string) bool {
-	rest, ok := strings.CutPrefix(s, "aws")
-	if !ok {
-		return false
-	}
-	for rest != "" {
-		word, ok := strings.CutPrefix(rest, "-")
-		if !ok {
-			return false
-		}
-		n := 0
-		for n < len(word) && 'a' <= word[n] && word[n] <= 'z' {
-			n++
-		}
-		if n == 0 {
-			return false
-		}
-		rest = word[n:]
-	}
-	return true
-}
+// isAccountID reports whether s is a 12-digit account id.
+func isAccountID(s string) bool { return accountIDPattern.MatchString(s) }
+
+// isPartition reports whether s looks like a partition.
+func isPartition(s string) bool { return partitionPattern.MatchString(s) }
 
 // runPolicy is `injector policy`: the least-privilege IAM policy for what
 // a run with these settings calls, as one JSON document on stdout.

@@ -251,7 +251,8 @@ func unindent(block string) string {
 	return strings.Join(lines, "\n")
 }
 
-// isAccountID and isPartition are patterns checked by hand.
+// isAccountID and isPartition accept what the patterns of an account id
+// and a partition accept.
 func TestPolicyFlagPatterns(t *testing.T) {
 	account := regexp.MustCompile(`^[0-9]{12}$`)
 	partition := regexp.MustCompile(`^aws(-[a-z]+)*$`)

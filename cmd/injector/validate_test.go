@@ -11,7 +11,7 @@ import (
 
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/engine"
-	"github.com/ecs-secret-injector/injector/plan"
+	"github.com/ecs-secret-injector/injector/internal/testsupport/testplan"
 	"github.com/ecs-secret-injector/injector/sources"
 )
 
@@ -52,14 +52,7 @@ func planned(t *testing.T, spec string, env map[string]string) (engine.Descripti
 		base[k] = v
 	}
 	s := parseSettings(t, base)
-	items, err := plan.ParseSpec([]byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(items)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testplan.Plan(t, spec)
 	f := sources.NewPlanner("us-east-1", sources.Options{Concurrency: s.Concurrency.N, Batch: sources.Batching(s.SecretsBatch.Mode),
 		LookupEnv: func(string) (string, bool) { return "set", true }})
 	run, err := engine.Describe(p, f, s.Refresh())

@@ -157,8 +157,8 @@ func targetAccess(t ref.Target, w wiring) ([]access, error) {
 
 // runBatches reports whether the injector reads the unpinned secrets of p
 // with BatchGetSecretValue: with INJECTOR_SECRETS_BATCH=always, or with auto
-// (the default) when its first round of calls, one per value, would not
-// fit in INJECTOR_CONCURRENCY. The first round reads every value but the S3
+// (the default) when the calls of its first round, one per value, would
+// take more than one wave of INJECTOR_CONCURRENCY. The first round reads every value but the S3
 // objects that need an SSE-C key (the keys among them; secrets are all in
 // it). One call per value is one per secret, object and SSM path, one per
 // 10 parameters of a region, and none for env: (no API call).

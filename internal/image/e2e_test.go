@@ -21,17 +21,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-
-	"github.com/ecs-secret-injector/injector/internal/testsupport"
 )
 
 // These tests build the real image with scripts/image.sh, twice, and run it
@@ -42,6 +36,9 @@ const (
 	// requireRunEnv makes a missing unshare permission a failure instead
 	// of a skip: CI sets it (.ci/run), since it runs as root.
 	requireRunEnv = "INJECTOR_REQUIRE_IMAGE_RUN"
+	// requireIntegrationEnv makes a missing moto_server a failure
+	// (scripts/test.sh sets it).
+	requireIntegrationEnv = "INJECTOR_REQUIRE_INTEGRATION"
 )
 
 // build is one run of scripts/image.sh.
@@ -53,69 +50,51 @@ type build struct {
 }
 
 var builds struct {
-	once sync.Once
-	work string // removed by TestMain
-	a, b build
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builds.work != "" {
-		_ = os.RemoveAll(builds.work)
+	work  string // removed by TestMain
+	epoch string
+	repo  string
+	setup sync.Once
+	err   error
+	runs  [2]struct {
+		once sync.Once
+		b    build
+		err  error
 	}
-	os.Exit(code)
 }
 
 // builtLayouts builds the image from two copies of the working tree at
 // different paths, one after the other, with different temporary
-// directories and umasks. The builds are shared by the tests of this file.
-func builtLayouts(t *testing.T) (build, build) {
+// directories, umasks and time zones. The builds are shared by the tests.
+func builtLayouts(t testing.TB) (build, build) {
+	t.Helper()
+	return builtLayout(t, 0), builtLayout(t, 1)
+}
+
+// builtLayout is the i-th build (0 or 1) of builtLayouts.
+func builtLayout(t testing.TB, i int) build {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("builds the image for two platforms, twice")
+		t.Skip("builds the image for two platforms")
 	}
-	builds.once.Do(func() {
+	builds.setup.Do(func() {
 		builds.err = func() error {
 			work, err := os.MkdirTemp("", "image-e2e-")
 			if err != nil {
 				return err
 			}
-			builds.work = work // several tests use the builds
-			repo, err := filepath.Abs(filepath.Join("..", ".."))
-			if err != nil {
+			builds.work = work
+			if builds.repo, err = filepath.Abs(filepath.Join("..", "..")); err != nil {
 				return err
 			}
-			epoch, err := commitTime(repo)
-			if err != nil {
+			if builds.epoch, err = commitTime(builds.repo); err != nil {
 				return err
 			}
-			for i, b := range []*build{&builds.a, &builds.b} {
-				b.checkout = filepath.Join(work, fmt.Sprintf("checkout-%d-%s", i, randomHex(4)), "injector")
-				b.tmp = filepath.Join(work, fmt.Sprintf("tmp-%d-%s", i, randomHex(4)))
-				b.layout = filepath.Join(work, fmt.Sprintf("layout-%d", i))
-				if err := copyTree(repo, b.checkout); err != nil {
+			// Both copies now, so that both builds see the same tree even
+			// when the second one runs later.
+			for i := range builds.runs {
+				if builds.runs[i].b, err = copyCheckout(i); err != nil {
 					return err
 				}
-				if err := commitAll(b.checkout, epoch); err != nil {
-					return err
-				}
-				if err := os.Mkdir(b.tmp, 0o700); err != nil {
-					return err
-				}
-				umask := []string{"022", "077"}[i]
-				cmd := exec.Command("bash", "-c", "umask "+umask+" && exec bash scripts/image.sh \"$1\"", "image.sh", b.layout)
-				cmd.Dir = b.checkout
-				cmd.Env = append(os.Environ(), "TMPDIR="+b.tmp, "TZ="+[]string{"UTC", "Asia/Kathmandu"}[i])
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				start := time.Now()
-				out, err := cmd.Output()
-				if err != nil {
-					return fmt.Errorf("scripts/image.sh in %s: %w\n%s", b.checkout, err, stderr.String())
-				}
-				b.stdout = strings.TrimSpace(string(out))
-				fmt.Fprintf(os.Stderr, "image e2e: build %d took %s\n", i, time.Since(start).Round(time.Second))
 			}
 			return nil
 		}()
@@ -123,7 +102,45 @@ func builtLayouts(t *testing.T) (build, build) {
 	if builds.err != nil {
 		t.Fatal(builds.err)
 	}
-	return builds.a, builds.b
+	run := &builds.runs[i]
+	run.once.Do(func() { run.err = buildCopy(&run.b, i) })
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	return run.b
+}
+
+// copyCheckout makes the i-th copy of the working tree, committed.
+func copyCheckout(i int) (build, error) {
+	var b build
+	b.checkout = filepath.Join(builds.work, fmt.Sprintf("checkout-%d-%s", i, randomHex(4)), "injector")
+	b.tmp = filepath.Join(builds.work, fmt.Sprintf("tmp-%d-%s", i, randomHex(4)))
+	b.layout = filepath.Join(builds.work, fmt.Sprintf("layout-%d", i))
+	if err := copyTree(builds.repo, b.checkout); err != nil {
+		return b, err
+	}
+	if err := commitAll(b.checkout, builds.epoch); err != nil {
+		return b, err
+	}
+	return b, os.Mkdir(b.tmp, 0o700)
+}
+
+// buildCopy runs scripts/image.sh in the i-th copy of the working tree.
+func buildCopy(b *build, i int) error {
+	umask := []string{"022", "077"}[i]
+	cmd := exec.Command("bash", "-c", "umask "+umask+" && exec bash scripts/image.sh \"$1\"", "image.sh", b.layout)
+	cmd.Dir = b.checkout
+	cmd.Env = append(os.Environ(), "TMPDIR="+b.tmp, "TZ="+[]string{"UTC", "Asia/Kathmandu"}[i])
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("scripts/image.sh in %s: %w\n%s", b.checkout, err, stderr.String())
+	}
+	b.stdout = strings.TrimSpace(string(out))
+	fmt.Fprintf(os.Stderr, "image e2e: build %d took %s\n", i, time.Since(start).Round(time.Second))
+	return nil
 }
 
 func randomHex(n int) string {
@@ -198,7 +215,7 @@ func commitAll(dir, epoch string) error {
 }
 
 // readLayout returns the image index a layout holds.
-func readLayout(t *testing.T, dir string) v1.ImageIndex {
+func readLayout(t testing.TB, dir string) v1.ImageIndex {
 	t.Helper()
 	top, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
@@ -380,207 +397,13 @@ func TestImageHasNoBuildPaths(t *testing.T) {
 	}
 }
 
-// TestImageRunsAsECSWould runs the amd64 image the way the ECS agent runs
-// the injector container: the image's root filesystem read-only, a fresh
-// volume at /secrets, user 65532:65532 and an environment of the image's
-// env plus the task definition's, with credentials from a container
-// credentials endpoint.
-func TestImageRunsAsECSWould(t *testing.T) {
-	requireUnshare(t)
-	moto := testsupport.RunMoto(t)
-	a, _ := builtLayouts(t)
-	idx := readLayout(t, a.layout)
-	img := platformImage(t, idx, "linux/amd64")
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	extract(t, imageEntries(t, idx, "linux/amd64"), rootfs)
-
-	// `injector version` reports what the labels say.
-	out, err := exec.Command("chroot", "--userspec="+cf.Config.User, rootfs, cf.Config.Entrypoint[0], "version").CombinedOutput()
-	if err != nil {
-		t.Fatalf("injector version in the image: %v\n%s", err, out)
-	}
-	for _, want := range []string{"version: " + cf.Config.Labels[LabelVersion] + "\n", "commit:  " + cf.Config.Labels[LabelRevision] + "\n"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("injector version printed %q, want %q", out, want)
-		}
-	}
-
-	name := "image-test/" + randomHex(4)
-	secret := "s3cr3t-" + randomHex(16)
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(moto.URL) })
-	if _, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(secret)}); err != nil {
-		t.Fatal(err)
-	}
-	creds := credentialsEndpoint(t)
-
-	env := slices.Clone(cf.Config.Env)
-	env = append(env,
-		"INJECTOR_DIR=/secrets",
-		`INJECTOR_SPEC=[{"from":"secretsmanager:`+name+`","path":"db-password"}]`,
-		"AWS_REGION=us-east-1",
-		"AWS_ENDPOINT_URL="+moto.URL,
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI="+creds.url,
-		"AWS_CONTAINER_AUTHORIZATION_TOKEN="+creds.token,
-	)
-
-	t.Run("volume owned by the injector", func(t *testing.T) {
-		code, stderr, vol := runLikeECS(t, rootfs, cf, env, "65532:65532", "0750")
-		t.Logf("injector log:\n%s", stderr)
-		if code != 0 {
-			t.Fatalf("exit %d, want 0:\n%s", code, stderr)
-		}
-		if strings.Contains(stderr, secret) {
-			t.Fatal("the secret value is in the log")
-		}
-		if creds.calls.Load() == 0 {
-			t.Error("the injector did not get its credentials from the container credentials endpoint")
-		}
-		// The visible name may be the file itself or a symbolic link into
-		// the current generation: resolve it, inside the volume.
-		visible := filepath.Join(vol, "db-password")
-		target, err := filepath.EvalSymlinks(visible)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rel, err := filepath.Rel(vol, target); err != nil || !filepath.IsLocal(rel) {
-			t.Fatalf("db-password resolves to %s, outside the volume", target)
-		}
-		fi, err := os.Lstat(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		if !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o400 || st.Uid != UID || st.Gid != GID {
-			t.Errorf("db-password is %v owned by %d:%d, want a 0400 file owned by 65532:65532", fi.Mode(), st.Uid, st.Gid)
-		}
-		if data, err := os.ReadFile(target); err != nil || string(data) != secret {
-			t.Errorf("db-password holds the wrong value (%v)", err)
-		}
-	})
-
-	t.Run("volume owned by root", func(t *testing.T) {
-		code, stderr, vol := runLikeECS(t, rootfs, cf, env, "0:0", "0755")
-		t.Logf("injector log:\n%s", stderr)
-		if code != 5 {
-			t.Fatalf("exit %d, want 5 (write error):\n%s", code, stderr)
-		}
-		for _, why := range []string{"permission denied", "INJECTOR_DIR /secrets is owned by 0:0 with mode 0755", "runs as 65532:65532"} {
-			if !strings.Contains(stderr, why) {
-				t.Errorf("the log does not say %q:\n%s", why, stderr)
-			}
-		}
-		if strings.Contains(stderr, secret) {
-			t.Fatal("the secret value is in the log")
-		}
-		if ents, err := os.ReadDir(vol); err != nil || len(ents) != 0 {
-			t.Errorf("the volume holds %d entries (%v), want none", len(ents), err)
-		}
-	})
-}
-
-// runLikeECS runs the image's entrypoint in a new mount namespace: the root
-// filesystem bound read-only, a tmpfs with the given owner and mode on
-// /secrets, chroot as the image's user, a clean environment. It returns the
-// exit code, the log and a copy of the volume as the injector left it.
-func runLikeECS(t *testing.T, rootfs string, cf *v1.ConfigFile, env []string, volOwner, volMode string) (int, string, string) {
-	t.Helper()
-	snapshot := filepath.Join(t.TempDir(), "volume")
-	if err := os.Mkdir(snapshot, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	uid, gid, _ := strings.Cut(volOwner, ":")
-	const script = `
-root=$1 snapshot=$2 uid=$3 gid=$4 mode=$5 user=$6; shift 6
-mount --bind "$root" "$root" && mount -o remount,bind,ro "$root" || exit 90
-mount -t tmpfs -o "size=1m,uid=$uid,gid=$gid,mode=$mode" injector-volume "$root/secrets" || exit 91
-rc=0
-chroot --userspec="$user" "$root" "$@" || rc=$?
-cp -a "$root/secrets/." "$snapshot/" || exit 92
-exit $rc
-`
-	args := []string{"-m", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh",
-		rootfs, snapshot, uid, gid, volMode, cf.Config.User}
-	args = append(args, cf.Config.Entrypoint...)
-	args = append(args, cf.Config.Cmd...)
-	cmd := exec.Command("unshare", args...)
-	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	if code >= 90 {
-		t.Fatalf("setting up the container failed (exit %d):\n%s", code, stderr.String())
-	}
-	return code, stderr.String(), snapshot
-}
-
-// extract writes entries under dir as the container runtime unpacks an
-// image: owners, modes and all, and the root itself searchable by everyone.
-func extract(t *testing.T, entries []Entry, dir string) {
-	t.Helper()
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
-			t.Fatalf("entry %s leaves the root", e.Path)
-		}
-		p := filepath.Join(dir, filepath.FromSlash(e.Path))
-		var err error
-		if e.Dir() {
-			err = os.Mkdir(p, 0o700)
-		} else {
-			err = os.WriteFile(p, e.Data, 0o600)
-		}
-		if err == nil {
-			err = os.Lchown(p, e.UID, e.GID)
-		}
-		if err == nil {
-			err = os.Chmod(p, e.Mode.Perm())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// requireUnshare skips the test where a new mount namespace is not
-// permitted, unless requireRunEnv says it must run.
-func requireUnshare(t *testing.T) {
-	t.Helper()
-	out, err := exec.Command("unshare", "-m", "--propagation", "private", "--", "true").CombinedOutput()
-	if err == nil {
-		if _, err := exec.LookPath("chroot"); err == nil {
-			return
-		}
-		err = errors.New("chroot not found")
-	}
-	msg := fmt.Sprintf("cannot run the image as ECS would: `unshare -m` is not permitted here (%v: %s); it needs root (CAP_SYS_ADMIN and CAP_SYS_CHROOT)", err, bytes.TrimSpace(out))
-	if os.Getenv(requireRunEnv) == "1" {
-		t.Fatalf("%s, and %s=1", msg, requireRunEnv)
-	}
-	t.Skip(msg)
-}
-
 // credsEndpoint stands in for the ECS container credentials endpoint.
 type credsEndpoint struct {
 	url, token string
 	calls      atomic.Int64
 }
 
-func credentialsEndpoint(t *testing.T) *credsEndpoint {
+func credentialsEndpoint(t testing.TB) *credsEndpoint {
 	t.Helper()
 	c := &credsEndpoint{token: randomHex(16)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -71,11 +71,11 @@ func layerHeaders(t testing.TB, l v1.Layer) ([]*tar.Header, [][]byte) {
 	}
 }
 
-// imageEntries flattens the layers of idx's image for platform into entries,
-// in layer order. It accepts only directories and regular files.
-func imageEntries(t testing.TB, idx v1.ImageIndex, platform string) []Entry {
+// layerEntries flattens img's layers into entries, in layer order. It
+// accepts only directories and regular files.
+func layerEntries(t testing.TB, img v1.Image) []Entry {
 	t.Helper()
-	layers, err := platformImage(t, idx, platform).Layers()
+	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}

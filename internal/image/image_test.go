@@ -251,7 +251,7 @@ func TestWriteRootFS(t *testing.T) {
 	if err := WriteRootFS(dir); err == nil || !strings.Contains(err.Error(), "binary must be built first") {
 		t.Fatalf("without a binary: %v", err)
 	}
-	// The layout itself, against the image, is TestDockerfileMatchesImage.
+	// The layout itself, against the image, is TestDockerfileBuildsTheImage.
 }
 
 func TestWriteLayoutRefusesExistingDir(t *testing.T) {

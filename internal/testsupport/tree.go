@@ -142,6 +142,34 @@ func Visible(tb testing.TB, dir string) Tree {
 	return t
 }
 
+// VisibleFiles maps each regular file an application reads under the
+// output root dir to its content: Visible's files, with a link below the
+// top level read through to its target. A name that does not resolve, or
+// resolves to neither a directory nor a regular file, fails tb: an
+// application could not read it.
+func VisibleFiles(tb testing.TB, dir string) map[string]string {
+	tb.Helper()
+	m := map[string]string{}
+	for p, e := range Visible(tb, dir) {
+		switch {
+		case e.Err != nil:
+			tb.Fatalf("%s: %v", p, e.Err)
+		case e.Mode.IsDir():
+		case e.Mode.IsRegular():
+			m[p] = string(e.Data)
+		case e.Mode&fs.ModeSymlink != 0:
+			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			m[p] = string(b)
+		default:
+			tb.Fatalf("%s: a %s, not a file an application reads", p, e.Mode.Type())
+		}
+	}
+	return m
+}
+
 // Contents describes each entry by its content: a directory as "" (its
 // path followed by "/"), a regular file as its content, a link as "->
 // target", an entry that did not resolve as "unresolved: " and why, and

@@ -66,6 +66,30 @@ func TestVisible(t *testing.T) {
 	}
 }
 
+// TestVisibleFiles: regular files with their content, a link below the top
+// level read through; a name that does not resolve fails the test.
+func TestVisibleFiles(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "..gen", "app", "key"), "v")
+	link(t, "..gen", filepath.Join(dir, "..data"))
+	link(t, "..data/app", filepath.Join(dir, "app"))
+	write(t, filepath.Join(dir, "own", "f"), "mine")
+	link(t, "f", filepath.Join(dir, "own", "l"))
+	write(t, filepath.Join(dir, "top"), "t")
+	got := VisibleFiles(t, dir)
+	want := map[string]string{"app/key": "v", "own/f": "mine", "own/l": "mine", "top": "t"}
+	if !maps.Equal(got, want) {
+		t.Errorf("VisibleFiles = %v, want %v", got, want)
+	}
+
+	link(t, "..data/gone", filepath.Join(dir, "gone"))
+	e := &endTB{TB: t}
+	VisibleFiles(e, dir)
+	if !strings.HasPrefix(e.how, "fail: gone: ") {
+		t.Errorf("an unresolved name: %q, want a failure", e.how)
+	}
+}
+
 // TestReadTreeNotADirectory: a root that is not a directory is one entry.
 func TestReadTreeNotADirectory(t *testing.T) {
 	dir := t.TempDir()
