@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ecs-secret-injector/injector/internal/fileperm"
+	"github.com/ecs-secret-injector/injector/ref"
 )
 
 // refusal is why a setting's text was refused, nil if it was not.
@@ -225,5 +226,45 @@ func (b *SecretsBatch) Decode(text string) error {
 	default:
 		b.err = fmt.Errorf("%q: want auto, always or never", text)
 	}
+	return nil
+}
+
+// RoleARN is an IAM role ARN (INJECTOR_ROLE_ARN).
+type RoleARN struct {
+	ARN string
+	refusal
+}
+
+// Decode implements envconfig.Decoder.
+func (r *RoleARN) Decode(text string) error {
+	*r = RoleARN{}
+	if text == "" {
+		return nil
+	}
+	if err := ref.CheckRoleARN(text); err != nil {
+		r.err = fmt.Errorf(": %w", err)
+		return nil
+	}
+	r.ARN = text
+	return nil
+}
+
+// Region is a region name (INJECTOR_FAILOVER_REGION).
+type Region struct {
+	Name string
+	refusal
+}
+
+// Decode implements envconfig.Decoder.
+func (g *Region) Decode(text string) error {
+	*g = Region{}
+	if text == "" {
+		return nil
+	}
+	if err := ref.CheckRegion(text); err != nil {
+		g.err = fmt.Errorf(": %w", err)
+		return nil
+	}
+	g.Name = text
 	return nil
 }

@@ -233,6 +233,13 @@ func (r *Refresher) cycle(ctx context.Context) error {
 	return err
 }
 
+// regionReporter is a Source that says which region last served each
+// target, by a value or a version check: its own, or its failover region
+// (*sources.Fetcher does).
+type regionReporter interface {
+	Regions() map[ref.Target]string
+}
+
 // check is one check that started at start: the items it finds at the
 // version they were read at, or that name one that cannot change, are
 // confirmed at start; the changed ones are fetched and published, and then
@@ -266,10 +273,17 @@ func (r *Refresher) check(ctx context.Context, start time.Time) error {
 // live is the status file's table: per item, the version of its value the
 // current generation was rendered from, where it was served, and when.
 func (r *Refresher) live() []status.Item {
+	var regions map[ref.Target]string
+	if rr, ok := r.src.(regionReporter); ok {
+		regions = rr.Regions()
+	}
 	items := make([]status.Item, 0, len(r.plan.Fetches))
 	for _, pf := range r.plan.Fetches {
 		v := r.values[pf.Target]
 		ver, served := v.Version(), v.Served()
+		if region, ok := regions[pf.Target]; ok {
+			served.Region = region
+		}
 		items = append(items, status.Item{Ref: pf.Target.String(), Region: served.Region, Version: ver.ID,
 			Stages: served.Stages, ETag: ver.ETag, Fetched: r.fetched[pf.Target], Confirmed: r.confirmed[pf.Target]})
 	}

@@ -53,6 +53,15 @@ type Item struct {
 	Mode string `json:"mode,omitempty"`
 	UID  *int   `json:"uid,omitempty"`
 	GID  *int   `json:"gid,omitempty"`
+	// RoleARN is the IAM role every reference of the item is read as
+	// (sts:AssumeRole), typically in another account; "" reads with the
+	// task's own credentials (or Defaults.RoleARN).
+	RoleARN string `json:"roleArn,omitempty"`
+	// ExternalID is the sts:ExternalId sent when assuming RoleARN.
+	ExternalID string `json:"externalId,omitempty"`
+	// FailoverRegion is where a reference is read from when its own region
+	// is unavailable (see sources: an outage, never a refusal).
+	FailoverRegion string `json:"failoverRegion,omitempty"`
 }
 
 // MaxSpecBytes bounds the size of a spec.
@@ -69,6 +78,9 @@ var itemFields = map[string]func(*Item, any) error{
 	"sseCustomerKey":   stringField(func(it *Item) *string { return &it.SSECustomerKey }),
 	"allowUnencrypted": boolField(func(it *Item) *bool { return &it.AllowUnencrypted }),
 	"allowEmpty":       boolField(func(it *Item) *bool { return &it.AllowEmpty }),
+	"roleArn":          stringField(func(it *Item) *string { return &it.RoleARN }),
+	"externalId":       stringField(func(it *Item) *string { return &it.ExternalID }),
+	"failoverRegion":   stringField(func(it *Item) *string { return &it.FailoverRegion }),
 	"inputs":           setInputs,
 	"mode":             setMode,
 	"uid":              idField(func(it *Item) **int { return &it.UID }),
@@ -261,6 +273,12 @@ type Fetch struct {
 	AllowUnencrypted bool
 	SSECustomerKey   *ref.Ref // S3 SSE-C: the reference holding the key
 	AllowEmpty       bool     // SSM path: no parameter under it is fine
+	// RoleARN and ExternalID: the role the target is read as ("": the
+	// task's own credentials).
+	RoleARN, ExternalID string
+	// FailoverRegion is where the target is read when its region is
+	// unavailable ("": nowhere else).
+	FailoverRegion string
 }
 
 // Plan is what the injector will do.
@@ -275,11 +293,32 @@ type Plan struct {
 // DefaultMaxFileBytes is the bound on a rendered file when the plan sets none.
 const DefaultMaxFileBytes = 16 << 20
 
+// Defaults apply to every item that does not say otherwise (settings
+// INJECTOR_ROLE_ARN and INJECTOR_FAILOVER_REGION).
+type Defaults struct {
+	RoleARN        string
+	FailoverRegion string
+}
+
 // Build validates items and plans the work.
-func Build(items []Item) (Plan, error) {
+func Build(items []Item) (Plan, error) { return BuildWith(items, Defaults{}) }
+
+// BuildWith is Build with defaults for the items' roleArn and
+// failoverRegion.
+func BuildWith(items []Item, d Defaults) (Plan, error) {
 	b := builder{fetchIndex: map[ref.Target]int{}, outIndex: map[string]int{}}
 	var errs []error
 	for i, it := range items {
+		if it.RoleARN == "" && it.ExternalID == "" {
+			it.RoleARN = d.RoleARN
+		}
+		if it.FailoverRegion == "" {
+			it.FailoverRegion = d.FailoverRegion
+		}
+		if err := checkAccess(it); err != nil {
+			errs = append(errs, fmt.Errorf("item %d (path %q): %w", i, it.Path, err))
+			continue
+		}
 		if err := b.add(it); err != nil {
 			errs = append(errs, fmt.Errorf("item %d (path %q): %w", i, it.Path, err))
 		}
@@ -389,7 +428,7 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 	if err := checkPath(r, it); err != nil {
 		return err
 	}
-	f := Fetch{Target: r.Target, AllowEmpty: it.AllowEmpty}
+	f := Fetch{Target: r.Target, AllowEmpty: it.AllowEmpty, RoleARN: it.RoleARN, ExternalID: it.ExternalID, FailoverRegion: it.FailoverRegion}
 	if r.Source == ref.S3 {
 		f.AllowUnencrypted = it.AllowUnencrypted
 		if it.SSECustomerKey != "" {
@@ -401,7 +440,8 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 				return errors.New("sseCustomerKey must reference one secret, parameter or variable, not S3 or an SSM path (or a secret prefix)")
 			}
 			f.SSECustomerKey = &k
-			if err := b.addFetch(k, Item{}); err != nil {
+			// The key is read as the item's role, with its failover.
+			if err := b.addFetch(k, Item{RoleARN: it.RoleARN, ExternalID: it.ExternalID, FailoverRegion: it.FailoverRegion}); err != nil {
 				return err
 			}
 		}
@@ -421,6 +461,15 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 	if (prev.SSECustomerKey == nil) != (f.SSECustomerKey == nil) ||
 		(prev.SSECustomerKey != nil && prev.SSECustomerKey.Target != f.SSECustomerKey.Target) {
 		return fmt.Errorf("%s is named twice with different sseCustomerKey", r.Raw)
+	}
+	// One target is one value: read as one role, with one failover. (A
+	// name without an ARN read as two roles would be two secrets of two
+	// accounts: name each by its ARN.)
+	if prev.RoleARN != f.RoleARN || prev.ExternalID != f.ExternalID {
+		return fmt.Errorf("%s is named twice with different roleArn or externalId: name each by its full ARN", r.Raw)
+	}
+	if prev.FailoverRegion != f.FailoverRegion {
+		return fmt.Errorf("%s is named twice with different failoverRegion", r.Raw)
 	}
 	return nil
 }

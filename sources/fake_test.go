@@ -122,9 +122,9 @@ func (f *fakeAWS) client(region string) fakeClient {
 	f.mu.Unlock()
 	return fakeClient{f, region}
 }
-func (f *fakeAWS) secretsManager(region string) secretsManagerAPI { return f.client(region) }
-func (f *fakeAWS) ssm(region string) ssmAPI                       { return f.client(region) }
-func (f *fakeAWS) s3(region string) s3API                         { return f.client(region) }
+func (f *fakeAWS) secretsManager(sc scope) secretsManagerAPI { return f.client(sc.Region) }
+func (f *fakeAWS) ssm(sc scope) ssmAPI                       { return f.client(sc.Region) }
+func (f *fakeAWS) s3(sc scope) s3API                         { return f.client(sc.Region) }
 
 type fakeClient struct {
 	f      *fakeAWS

@@ -32,8 +32,8 @@ const opListSecrets = "ListSecrets"
 // current version.
 type secretsPrefixSource struct{ awsService }
 
-func (secretsPrefixSource) calls(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.secretsManager(region)
+func (secretsPrefixSource) calls(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.secretsManager(sc)
 	return eachRequest(reqs, func(r Request) call { return f.batchGetPrefix(client, r) })
 }
 
@@ -43,8 +43,8 @@ func (secretsPrefixSource) fixed(ref.Target) bool { return false }
 // versionChecks learns the prefix's version from ListSecrets and the same
 // name filter, every page: names and the version staged AWSCURRENT, no
 // value.
-func (secretsPrefixSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.secretsManager(region)
+func (secretsPrefixSource) versionChecks(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.secretsManager(sc)
 	return eachRequest(reqs, func(r Request) call {
 		t := r.Target
 		desc := Call{Service: smService, Operation: opListSecrets, Targets: []ref.Target{t},

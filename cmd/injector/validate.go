@@ -16,6 +16,7 @@ import (
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/formats"
+	"github.com/ecs-secret-injector/injector/internal/iampolicy"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -45,6 +46,9 @@ type view struct {
 	// Warnings say who can read the files, where that may not be who the
 	// task needs (warnings); never nil, so JSON has a list.
 	Warnings []string `json:"warnings"`
+	// AccountWarnings say which secrets are read from another account
+	// (iampolicy.Warnings): their keys and resource policies must allow it.
+	AccountWarnings []string `json:"accountWarnings,omitempty"`
 }
 
 type refreshView struct {
@@ -93,6 +97,8 @@ type callView struct {
 	SSECustomerKey bool     `json:"sseCustomerKey"`
 	Version        bool     `json:"version"`
 	Note           string   `json:"note,omitempty"`
+	Role           string   `json:"role,omitempty"`
+	FailoverRegion string   `json:"failoverRegion,omitempty"`
 }
 
 func newView(run engine.Description, env validateEnv) view {
@@ -102,6 +108,7 @@ func newView(run engine.Description, env validateEnv) view {
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}
+	v.AccountWarnings = iampolicy.Warnings(run.Calls(), "")
 	if s.Refresh() {
 		v.Refresh = &refreshView{Interval: s.RefreshInterval.D.String(), MaxStaleness: s.Staleness().String()}
 	}
@@ -145,7 +152,7 @@ func newRoundView(r sources.CallSet) roundView {
 	rv := roundView{APICalls: r.APICalls(), Batched: r.Batched, Unbatched: r.Unbatched}
 	for _, c := range r.Calls {
 		cv := callView{Service: c.Service, Operation: c.Operation, Region: c.Region, KMS: c.KMS,
-			SSECustomerKey: c.SSECustomerKey, Version: c.Version, Note: c.Note}
+			SSECustomerKey: c.SSECustomerKey, Version: c.Version, Note: c.Note, Role: c.Role, FailoverRegion: c.FailoverRegion}
 		for _, t := range c.Targets {
 			cv.Reads = append(cv.Reads, targetText(t))
 		}
@@ -232,6 +239,19 @@ func writePlan(w io.Writer, run engine.Description, env validateEnv) error {
 		}
 	}
 
+	if len(v.AccountWarnings) > 0 {
+		p.line("")
+		p.line("Warnings (%d): valid, but check the other accounts' policies:", len(v.AccountWarnings))
+		for _, w := range v.AccountWarnings {
+			for i, l := range wrap(w+".", 96) {
+				lead := "  - "
+				if i > 0 {
+					lead = "    "
+				}
+				p.line("%s%s", lead, l)
+			}
+		}
+	}
 	p.line("")
 	p.line("Files (%d):", len(v.Files))
 	// The mode and owner of each file are shown when an item gives its
@@ -404,6 +424,12 @@ func (p *printer) calls(calls []callView) {
 		}
 		if c.SSECustomerKey {
 			how = append(how, "SSE-C key sent")
+		}
+		if c.Role != "" {
+			how = append(how, "as role "+c.Role)
+		}
+		if c.FailoverRegion != "" {
+			how = append(how, "failover to "+c.FailoverRegion+" on an outage")
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", svc, op, region, strings.Join(c.Reads, ", "), strings.Join(how, "; "))
 	}

@@ -143,11 +143,28 @@ func (b *builder) add(c sources.Call) error {
 		b.via[c.Region][ViaService(c.Service, c.Region)] = true
 	}
 	var errs []error
-	for _, t := range c.Targets {
+	errs = append(errs, b.addTargets(c, c.Targets, c.Region))
+	if c.FailoverRegion != "" {
+		// The replicas, read in the failover region on an outage.
+		if c.KMS {
+			if b.via[c.FailoverRegion] == nil {
+				b.via[c.FailoverRegion] = map[string]bool{}
+			}
+			b.via[c.FailoverRegion][ViaService(c.Service, c.FailoverRegion)] = true
+		}
+		errs = append(errs, b.addTargets(c, c.FailoverTargets, c.FailoverRegion))
+	}
+	return errors.Join(errs...)
+}
+
+// addTargets grants what call c needs to read targets in region.
+func (b *builder) addTargets(c sources.Call, targets []ref.Target, region string) error {
+	var errs []error
+	for _, t := range targets {
 		var err error
 		switch c.Service + ":" + c.Operation {
 		case "secretsmanager:GetSecretValue":
-			err = b.grantSecret(actGetSecretValue, t, c.Region)
+			err = b.grantSecret(actGetSecretValue, t, region)
 		case "secretsmanager:BatchGetSecretValue":
 			// No resource-level permissions: "*", and each secret it
 			// returns is authorized again as GetSecretValue. With a name
@@ -156,17 +173,17 @@ func (b *builder) add(c sources.Call) error {
 			if t.Source == ref.SecretsPrefix {
 				b.grant(actListSecrets, "*")
 			}
-			err = b.grantSecret(actGetSecretValue, t, c.Region)
+			err = b.grantSecret(actGetSecretValue, t, region)
 		case "secretsmanager:ListSecrets":
 			b.grant(actListSecrets, "*")
 		case "secretsmanager:DescribeSecret":
-			err = b.grantSecret(actDescribeSecret, t, c.Region)
+			err = b.grantSecret(actDescribeSecret, t, region)
 		case "ssm:GetParameters":
-			err = b.grantParameter(actGetParameters, parameterOf(t.ID), t, c.Region)
+			err = b.grantParameter(actGetParameters, parameterOf(t.ID), t, region)
 		case "ssm:GetParametersByPath":
 			// Authorized on the path in the request, without its
 			// trailing slash.
-			err = b.grantParameter(actGetParametersByPath, strings.TrimSuffix(t.ID, "/"), t, c.Region)
+			err = b.grantParameter(actGetParametersByPath, strings.TrimSuffix(t.ID, "/"), t, region)
 		case "s3:GetObject", "s3:HeadObject":
 			// A request naming a version is authorized as
 			// s3:GetObjectVersion alone; s3:GetObject covers the current
@@ -175,7 +192,7 @@ func (b *builder) add(c sources.Call) error {
 			if c.Version {
 				action = actGetObjectVersion
 			}
-			b.grant(action, fmt.Sprintf("arn:%s:s3:::%s/%s", b.partition(c.Region), t.ID, t.Key))
+			b.grant(action, fmt.Sprintf("arn:%s:s3:::%s/%s", b.partition(region), t.ID, t.Key))
 		default:
 			return fmt.Errorf("%w: no IAM mapping for %s %s", ErrOptions, c.Service, c.Operation)
 		}
