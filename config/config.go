@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/ecs-secret-injector/injector/internal/fileperm"
 	"github.com/kelseyhightower/envconfig"
 )
 
@@ -23,9 +24,8 @@ var ErrConfig = errors.New("configuration error")
 
 // Limits of the settings.
 const (
-	// MaxID is the largest INJECTOR_UID or INJECTOR_GID: 4294967295 is
-	// (uid_t)-1, which chown reads as "leave unchanged".
-	MaxID = 1<<32 - 2
+	// MaxID is the largest INJECTOR_UID or INJECTOR_GID (fileperm.MaxID).
+	MaxID = fileperm.MaxID
 	// MaxConcurrency bounds INJECTOR_CONCURRENCY.
 	MaxConcurrency = 64
 	// MaxSpecBytes bounds INJECTOR_SPEC. It is plan.MaxSpecBytes, the
@@ -71,7 +71,11 @@ type Settings struct {
 	SecretsBatch SecretsBatch `envconfig:"INJECTOR_SECRETS_BATCH" default:"auto" desc:"when to read Secrets Manager with BatchGetSecretValue: auto (only when one call per secret would not fit in INJECTOR_CONCURRENCY), always or never"`
 	// SSMPathMax bounds the parameters one SSM path (ssm:/app/prod/) may
 	// expand to; more is a fetch error.
-	SSMPathMax Parameters `envconfig:"INJECTOR_SSM_PATH_MAX" default:"1000" desc:"most parameters one SSM path (ssm:/PATH/) may expand to"`
+	SSMPathMax Parameters `envconfig:"INJECTOR_SSM_PATH_MAX" default:"1000" desc:"most parameters or secrets one SSM path (ssm:/PATH/) or secret prefix (secretsmanager:PREFIX/*) may expand to"`
+	// RoleARN is the role of every item that names none (plan.Defaults).
+	RoleARN RoleARN `envconfig:"INJECTOR_ROLE_ARN" desc:"IAM role every item without a roleArn is read as (sts:AssumeRole); unset: the task's own credentials"`
+	// FailoverRegion is the failover region of every item that names none.
+	FailoverRegion Region `envconfig:"INJECTOR_FAILOVER_REGION" desc:"region every item without a failoverRegion falls back to when its own region is unavailable"`
 	// ExecHelper puts the exec helper (cmd/with-env, beside the injector's
 	// executable) into every generation.
 	ExecHelper Bool `envconfig:"INJECTOR_EXEC_HELPER" default:"false" desc:"put the exec helper into every generation as ..bin/with-env, the entry point of apps that take the dotenv files as environment variables"`
@@ -173,6 +177,8 @@ func (s *Settings) validate() error {
 	add("INJECTOR_CONCURRENCY ", s.Concurrency.err)
 	add("INJECTOR_SECRETS_BATCH ", s.SecretsBatch.err)
 	add("INJECTOR_SSM_PATH_MAX ", s.SSMPathMax.err)
+	add("INJECTOR_ROLE_ARN", s.RoleARN.err)
+	add("INJECTOR_FAILOVER_REGION", s.FailoverRegion.err)
 	add("INJECTOR_EXEC_HELPER ", s.ExecHelper.err)
 	add("INJECTOR_REFRESH_INTERVAL ", s.RefreshInterval.err)
 	add("INJECTOR_MAX_STALENESS ", s.MaxStaleness.err)

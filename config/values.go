@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/ecs-secret-injector/injector/internal/fileperm"
+	"github.com/ecs-secret-injector/injector/ref"
 )
 
 // refusal is why a setting's text was refused, nil if it was not.
@@ -76,26 +79,15 @@ func (m *FileMode) Decode(text string) error {
 	return nil
 }
 
-// ParseFileMode parses an INJECTOR_FILE_MODE value such as 0400 or 640:
-// octal, readable by the owner, writable by no one else, without setuid,
-// setgid or sticky bits.
-func ParseFileMode(s string) (fs.FileMode, error) {
-	v, err := strconv.ParseUint(s, 8, 32)
-	switch {
-	case err != nil || v > 0o7777:
-		return 0, fmt.Errorf("file mode %q: want octal permission bits such as 0400", s)
-	case v&0o7000 != 0:
-		return 0, fmt.Errorf("file mode %q: setuid, setgid and sticky bits are not allowed", s)
-	case v&0o022 != 0:
-		return 0, fmt.Errorf("file mode %q: group or other write permission is not allowed (files are read-only for everyone but the owner)", s)
-	case v&0o400 == 0:
-		return 0, fmt.Errorf("file mode %q: the owner must be able to read the files", s)
-	}
-	return fs.FileMode(v), nil
-}
+// ParseFileMode parses an INJECTOR_FILE_MODE value such as 0400 or 640,
+// by the rules of every file mode written, the settings' and an item's
+// (fileperm.ParseMode): octal, readable by the owner, writable by no one
+// else, without setuid, setgid or sticky bits.
+func ParseFileMode(s string) (fs.FileMode, error) { return fileperm.ParseMode(s) }
 
 // ID is a user or group id (INJECTOR_UID, INJECTOR_GID): -1 (leave as the
-// process's) or 0 to MaxID.
+// process's) or 0 to MaxID, by the rules of every uid and gid
+// (fileperm.ParseID).
 type ID struct {
 	N int
 	refusal
@@ -107,12 +99,7 @@ func (id *ID) Decode(text string) error {
 	if text == "" {
 		return nil
 	}
-	v, err := strconv.ParseInt(text, 10, 64)
-	if err != nil || v < -1 || v > MaxID {
-		id.err = fmt.Errorf("%q: must be -1 (leave as is) or an id from 0 to %d", text, MaxID)
-		return nil
-	}
-	id.N = int(v)
+	id.N, id.err = fileperm.ParseID(text)
 	return nil
 }
 
@@ -239,5 +226,45 @@ func (b *SecretsBatch) Decode(text string) error {
 	default:
 		b.err = fmt.Errorf("%q: want auto, always or never", text)
 	}
+	return nil
+}
+
+// RoleARN is an IAM role ARN (INJECTOR_ROLE_ARN).
+type RoleARN struct {
+	ARN string
+	refusal
+}
+
+// Decode implements envconfig.Decoder.
+func (r *RoleARN) Decode(text string) error {
+	*r = RoleARN{}
+	if text == "" {
+		return nil
+	}
+	if err := ref.CheckRoleARN(text); err != nil {
+		r.err = fmt.Errorf(": %w", err)
+		return nil
+	}
+	r.ARN = text
+	return nil
+}
+
+// Region is a region name (INJECTOR_FAILOVER_REGION).
+type Region struct {
+	Name string
+	refusal
+}
+
+// Decode implements envconfig.Decoder.
+func (g *Region) Decode(text string) error {
+	*g = Region{}
+	if text == "" {
+		return nil
+	}
+	if err := ref.CheckRegion(text); err != nil {
+		g.err = fmt.Errorf(": %w", err)
+		return nil
+	}
+	g.Name = text
 	return nil
 }

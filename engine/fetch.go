@@ -88,7 +88,8 @@ func requests(fetches []plan.Fetch, key keyFunc) ([]sources.Request, error) {
 // request is what the sources are asked for pf, with key as its SSE-C key
 // (nil for none): the one place a plan.Fetch becomes a sources.Request.
 func request(pf plan.Fetch, key []byte) sources.Request {
-	return sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty, SSECustomerKey: key}
+	return sources.Request{Target: pf.Target, AllowUnencrypted: pf.AllowUnencrypted, AllowEmpty: pf.AllowEmpty, SSECustomerKey: key,
+		Role: sources.Role{ARN: pf.RoleARN, ExternalID: pf.ExternalID}, FailoverRegion: pf.FailoverRegion}
 }
 
 // keysIn reads SSE-C keys from fetched values: the base64 256-bit key that

@@ -58,7 +58,7 @@ func update(ctx context.Context, p plan.Plan, out plan.Output, f Fetcher, dir st
 	if err != nil {
 		return Report{}, err
 	}
-	err = writer.Update(ctx, dir, out.Path, maxFileBytes(p), opts, func(existing []byte) ([]byte, error) {
+	err = writer.Update(ctx, dir, out.Path, maxFileBytes(p), opts.With(out.Perm), func(existing []byte) ([]byte, error) {
 		files, err := renderOutput(ctx, out, newSelector(values), existing, maxFileBytes(p))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRender, out.Path, err)

@@ -79,6 +79,9 @@ type Refresher struct {
 	files  []writer.File  // the current generation's files
 	status status.Status
 	stale  bool // the staleness limit has passed since the last good check
+	// fetched and confirmed are, per target, when its value in values was
+	// read and when a check last found that version current.
+	fetched, confirmed map[ref.Target]time.Time
 }
 
 // NewRefresher returns a Refresher; Publish writes the first generation.
@@ -87,7 +90,8 @@ func NewRefresher(p plan.Plan, src Source, opts RefreshOptions) *Refresher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Refresher{plan: p, src: src, opts: opts, out: root{opts.Dir, opts.Write}, log: log}
+	r := &Refresher{plan: p, src: src, opts: opts, out: root{opts.Dir, opts.Write}, log: log,
+		fetched: map[ref.Target]time.Time{}, confirmed: map[ref.Target]time.Time{}}
 	for _, n := range opts.Notifiers {
 		r.couriers = append(r.couriers, newCourier(n, log, opts.NotifySplay))
 	}
@@ -110,6 +114,10 @@ func (r *Refresher) Publish(ctx context.Context) error {
 	now := time.Now().UTC()
 	r.status.Generation, r.status.Files = 1, len(files)
 	r.status.Published, r.status.LastCheck, r.status.LastAttempt = now, now, now
+	for _, pf := range r.plan.Fetches {
+		r.fetched[pf.Target], r.confirmed[pf.Target] = now, now
+	}
+	r.status.Live = r.live()
 	if err := status.Write(r.opts.Dir, r.status); err != nil {
 		return fmt.Errorf("%w: the new files are visible, but %w", writer.ErrWrite, err)
 	}
@@ -208,8 +216,9 @@ func (r *Refresher) cycle(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	start := time.Now().UTC()
-	err := r.check(ctx)
+	err := r.check(ctx, start)
 	r.status.LastAttempt = start
+	r.status.Live = r.live()
 	if err != nil {
 		r.status.Failures++
 		r.status.ConsecutiveFailures++
@@ -224,18 +233,61 @@ func (r *Refresher) cycle(ctx context.Context) error {
 	return err
 }
 
-func (r *Refresher) check(ctx context.Context) error {
+// regionReporter is a Source that says which region last served each
+// target, by a value or a version check: its own, or its failover region
+// (*sources.Fetcher does).
+type regionReporter interface {
+	Regions() map[ref.Target]string
+}
+
+// check is one check that started at start: the items it finds at the
+// version they were read at, or that name one that cannot change, are
+// confirmed at start; the changed ones are fetched and published, and then
+// confirmed.
+func (r *Refresher) check(ctx context.Context, start time.Time) error {
 	reqs, err := requests(r.plan.Fetches, keysIn(r.values))
 	if err != nil {
 		return err
 	}
 	versions, checkErr := r.src.Versions(ctx, reqs)
+	for _, pf := range r.plan.Fetches {
+		v, ok := versions[pf.Target]
+		if ok && v == r.values[pf.Target].Version() || !ok && sources.Fixed(pf.Target) {
+			r.confirmed[pf.Target] = start
+		}
+	}
 	changed := r.changed(versions)
 	if len(changed) == 0 {
 		r.log.Debug("checked: no change", "items", len(reqs))
 		return checkErr
 	}
-	return errors.Join(r.publish(ctx, changed), checkErr)
+	if err := r.publish(ctx, changed); err != nil {
+		return errors.Join(err, checkErr)
+	}
+	for _, pf := range changed {
+		r.fetched[pf.Target], r.confirmed[pf.Target] = start, start
+	}
+	return checkErr
+}
+
+// live is the status file's table: per item, the version of its value the
+// current generation was rendered from, where it was served, and when.
+func (r *Refresher) live() []status.Item {
+	var regions map[ref.Target]string
+	if rr, ok := r.src.(regionReporter); ok {
+		regions = rr.Regions()
+	}
+	items := make([]status.Item, 0, len(r.plan.Fetches))
+	for _, pf := range r.plan.Fetches {
+		v := r.values[pf.Target]
+		ver, served := v.Version(), v.Served()
+		if region, ok := regions[pf.Target]; ok {
+			served.Region = region
+		}
+		items = append(items, status.Item{Ref: pf.Target.String(), Region: served.Region, Version: ver.ID,
+			Stages: served.Stages, ETag: ver.ETag, Fetched: r.fetched[pf.Target], Confirmed: r.confirmed[pf.Target]})
+	}
+	return items
 }
 
 // changed lists the fetches whose current version differs from the one

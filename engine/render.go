@@ -13,8 +13,8 @@ import (
 )
 
 // selector reads what references select from the fetched values, decoding
-// each value a JSON key is selected from once (a render selecting many
-// keys of one secret would otherwise decode it once per key).
+// each value a JSON key or pointer selects from once (a render selecting
+// many keys of one secret would otherwise decode it once per key).
 type selector struct {
 	values  sources.Values
 	objects map[ref.Target]*ref.Object
@@ -26,7 +26,7 @@ func newSelector(values sources.Values) *selector {
 
 // extract is r.Extract of r's value.
 func (s *selector) extract(r ref.Ref) ([]byte, error) {
-	if r.JSONKey == "" {
+	if !r.Selects() {
 		return s.values[r.Target].Bytes(), nil
 	}
 	o, ok := s.objects[r.Target]
@@ -115,7 +115,7 @@ func renderOutput(ctx context.Context, out plan.Output, values *selector, existi
 		if int64(len(r.Data)) > maxBytes {
 			return nil, fmt.Errorf("rendered file %s is %d bytes, more than the %d-byte limit (INJECTOR_MAX_VALUE_BYTES)", r.Path, len(r.Data), maxBytes)
 		}
-		files[i] = writer.File{Path: r.Path, Data: r.Data}
+		files[i] = writer.File{Path: r.Path, Data: r.Data, Perm: out.Perm}
 	}
 	return files, nil
 }

@@ -719,7 +719,7 @@ func TestFaultsSpec(t *testing.T) {
 		{name: "trailing data", spec: withGood() + ` []`, wantMsg: []string{"trailing data"}},
 		{name: "empty list", spec: `[]`, wantMsg: []string{"no items"}},
 		{name: "null", spec: `null`, wantMsg: []string{"no items"}},
-		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "mode": "0644"}]`, wantMsg: []string{"unknown field"}},
+		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "owner": "app"}]`, wantMsg: []string{"unknown field"}},
 		{name: "wrong field type", spec: `[{"from": 7, "path": "a"}]`, wantMsg: []string{"invalid spec"}},
 		{name: "unknown format", spec: withGood(map[string]any{"from": "secretsmanager:x", "path": "x", "format": "yaml"}), wantMsg: []string{`unknown format "yaml"`}},
 		{name: "missing from", spec: withGood(map[string]any{"path": "x"}), wantMsg: []string{"from is required"}},

@@ -262,6 +262,8 @@ type fault struct {
 	drop     bool   // close the connection without an answer
 	truncate bool   // forward, but cut the body off halfway and close the connection
 	body     string // answer 200 with this JSON body (AWS JSON protocols)
+	// xml, with status, is the answer's XML body (AWS query protocols, STS).
+	xml string
 	// rewrite, if set, forwards the call and answers with rewrite applied
 	// to the upstream's answer body.
 	rewrite func(body []byte) []byte
@@ -409,6 +411,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				c.Close()
 			}
 		}
+	case f.status != 0 && f.xml != "":
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(f.status)
+		_, _ = io.WriteString(w, f.xml)
 	case f.status != 0 && r.Header.Get("X-Amz-Target") == "":
 		// S3 answers errors in XML.
 		w.Header().Set("Content-Type", "application/xml")

@@ -158,7 +158,7 @@ func TestFailClosed(t *testing.T) {
 		{name: "missing json key", spec: specJSON(t, goodItem, item("secretsmanager:"+p+"/keyless:b::", "b")),
 			wantCode: 4, wantMsg: []string{"json key not found"}},
 		{name: "malformed spec", spec: `[{"from": "secretsmanager:x", "path": "a"`, wantCode: 2, wantMsg: []string{"invalid spec"}, noCall: true},
-		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "mode": "0644"}]`, wantCode: 2, wantMsg: []string{"unknown field"}, noCall: true},
+		{name: "unknown field", spec: `[{"from": "secretsmanager:x", "path": "a", "owner": "app"}]`, wantCode: 2, wantMsg: []string{"unknown field"}, noCall: true},
 		{name: "bad ref", spec: specJSON(t, goodItem, item("vault:x", "a")), wantCode: 2, wantMsg: []string{"invalid reference"}, noCall: true},
 		{name: "escaping path", spec: specJSON(t, goodItem, item("secretsmanager:x", "../etc/x")), wantCode: 2, wantMsg: []string{"stay inside"}, noCall: true},
 		{name: "duplicate path", spec: specJSON(t, goodItem, goodItem), wantCode: 2, wantMsg: []string{"already written"}, noCall: true},

@@ -149,7 +149,7 @@ func TestRefuseSpec(t *testing.T) {
 			wantMsg: []string{`item 1: unknown field "sseCustomerkey"`}},
 		{name: "allowunencrypted", spec: list(`{"from":"s3://b/k","path":"x","allowunencrypted":true}`),
 			wantMsg: []string{`item 1: unknown field "allowunencrypted"`}},
-		{name: "unknown field", spec: list(`{"from":"` + other + `","path":"x","mode":"0644"}`), wantMsg: []string{`item 1: unknown field "mode"`}},
+		{name: "unknown field", spec: list(`{"from":"` + other + `","path":"x","owner":"app"}`), wantMsg: []string{`item 1: unknown field "owner"`}},
 		{name: "path twice", spec: list(`{"from":"` + other + `","path":"x","path":"y"}`), wantMsg: []string{`item 1: field "path" is given more than once`}},
 		{name: "from twice", spec: list(`{"from":"` + other + `","from":"` + from + `","path":"x"}`), wantMsg: []string{`item 1: field "from" is given more than once`}},
 		{name: "same field, other case", spec: list(`{"from":"` + other + `","From":"` + from + `","path":"x"}`), wantMsg: []string{`item 1: unknown field "From"`}},

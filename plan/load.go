@@ -12,9 +12,10 @@ import (
 // Load reads the spec and plans it: spec is its JSON text (INJECTOR_SPEC)
 // or, when it is "", file names a file holding it (INJECTOR_SPEC_FILE).
 // Each rendered file is bounded by maxFileBytes (INJECTOR_MAX_VALUE_BYTES).
-// Reading the file counts against ctx (the run's timeout). Its errors are
-// the user's to fix: the caller reports them as configuration errors.
-func Load(ctx context.Context, spec, file string, maxFileBytes int64) (Plan, error) {
+// Reading the file counts against ctx (the run's timeout). d gives every
+// item its default role and failover region. Its errors are the user's to
+// fix: the caller reports them as configuration errors.
+func Load(ctx context.Context, spec, file string, maxFileBytes int64, d Defaults) (Plan, error) {
 	data := []byte(spec)
 	if file != "" {
 		var err error
@@ -26,7 +27,7 @@ func Load(ctx context.Context, spec, file string, maxFileBytes int64) (Plan, err
 	if err != nil {
 		return Plan{}, err
 	}
-	p, err := Build(items)
+	p, err := BuildWith(items, d)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -27,7 +27,7 @@ func TestLoad(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, src := range []struct{ spec, file string }{{okSpec, ""}, {"", file}, {"", link}} {
-		p, err := Load(ctx, src.spec, src.file, 99)
+		p, err := Load(ctx, src.spec, src.file, 99, Defaults{})
 		if err != nil || len(p.Outputs) != 1 || p.MaxFileBytes != 99 {
 			t.Errorf("Load(%+v) = %+v, %v", src, p, err)
 		}
@@ -62,7 +62,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		start := time.Now()
-		_, err := Load(ctx, tt.spec, tt.file, 0)
+		_, err := Load(ctx, tt.spec, tt.file, 0, Defaults{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Load(%q, %q) err = %v, want one saying %q", tt.spec, tt.file, err, tt.want)
 		}
@@ -79,7 +79,7 @@ func TestLoad(t *testing.T) {
 // FIFO: want a regular file", not regfile's "a FIFO, not a regular file".
 func TestLoadSpecFileMessages(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Load(context.Background(), "", dir, 0)
+	_, err := Load(context.Background(), "", dir, 0, Defaults{})
 	if want := `reading INJECTOR_SPEC_FILE "` + dir + `": is a directory: want a regular file`; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
 	}
@@ -87,14 +87,14 @@ func TestLoadSpecFileMessages(t *testing.T) {
 
 func TestCheckRefreshRefusesECSConfig(t *testing.T) {
 	spec := `[{"from":"ssm:/a","path":"ecs.config","format":"ecs-config","registry":"r.example.com"}]`
-	p, err := Load(context.Background(), spec, "", 0)
+	p, err := Load(context.Background(), spec, "", 0, Defaults{})
 	if err != nil {
 		t.Fatalf("one-shot: %v", err)
 	}
 	if err := p.CheckRefresh(); err == nil || !strings.Contains(err.Error(), string(formats.ECSConfig)) {
 		t.Fatalf("refresh: err = %v, want one about ecs-config", err)
 	}
-	p, err = Load(context.Background(), okSpec, "", 0)
+	p, err = Load(context.Background(), okSpec, "", 0, Defaults{})
 	if err != nil || p.CheckRefresh() != nil {
 		t.Fatalf("refresh of a plain file: %v, %v", err, p.CheckRefresh())
 	}

@@ -4,15 +4,18 @@
 package plan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ecs-secret-injector/injector/formats"
+	"github.com/ecs-secret-injector/injector/internal/fileperm"
 	"github.com/ecs-secret-injector/injector/internal/strictjson"
 	"github.com/ecs-secret-injector/injector/ref"
 )
@@ -44,6 +47,21 @@ type Item struct {
 	SSECustomerKey string `json:"sseCustomerKey,omitempty"`
 	// AllowEmpty accepts an SSM path (ssm:/app/prod/) with no parameter under it.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// Mode (octal text, "0600"), UID and GID override INJECTOR_FILE_MODE,
+	// INJECTOR_UID and INJECTOR_GID for the item's files, by the same rules
+	// (package fileperm).
+	Mode string `json:"mode,omitempty"`
+	UID  *int   `json:"uid,omitempty"`
+	GID  *int   `json:"gid,omitempty"`
+	// RoleARN is the IAM role every reference of the item is read as
+	// (sts:AssumeRole), typically in another account; "" reads with the
+	// task's own credentials (or Defaults.RoleARN).
+	RoleARN string `json:"roleArn,omitempty"`
+	// ExternalID is the sts:ExternalId sent when assuming RoleARN.
+	ExternalID string `json:"externalId,omitempty"`
+	// FailoverRegion is where a reference is read from when its own region
+	// is unavailable (see sources: an outage, never a refusal).
+	FailoverRegion string `json:"failoverRegion,omitempty"`
 }
 
 // MaxSpecBytes bounds the size of a spec.
@@ -60,7 +78,43 @@ var itemFields = map[string]func(*Item, any) error{
 	"sseCustomerKey":   stringField(func(it *Item) *string { return &it.SSECustomerKey }),
 	"allowUnencrypted": boolField(func(it *Item) *bool { return &it.AllowUnencrypted }),
 	"allowEmpty":       boolField(func(it *Item) *bool { return &it.AllowEmpty }),
+	"roleArn":          stringField(func(it *Item) *string { return &it.RoleARN }),
+	"externalId":       stringField(func(it *Item) *string { return &it.ExternalID }),
+	"failoverRegion":   stringField(func(it *Item) *string { return &it.FailoverRegion }),
 	"inputs":           setInputs,
+	"mode":             setMode,
+	"uid":              idField(func(it *Item) **int { return &it.UID }),
+	"gid":              idField(func(it *Item) **int { return &it.GID }),
+}
+
+// setMode takes a mode as octal text: JSON has no octal numbers (0600 is
+// not JSON, and 600 would read as decimal).
+func setMode(it *Item, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("must be a string of octal digits such as \"0600\", not %s", kind(v))
+	}
+	if _, err := fileperm.ParseMode(s); err != nil {
+		return fmt.Errorf("is invalid: %w", err)
+	}
+	it.Mode = s
+	return nil
+}
+
+// idField takes a uid or gid as a JSON integer, by the settings' rules.
+func idField(field func(*Item) **int) func(*Item, any) error {
+	return func(it *Item, v any) error {
+		n, ok := v.(json.Number)
+		if !ok {
+			return fmt.Errorf("must be a number (-1 or an id from 0 to %d), not %s", fileperm.MaxID, kind(v))
+		}
+		id, err := fileperm.ParseID(n.String())
+		if err != nil {
+			return fmt.Errorf("is invalid: %w", err)
+		}
+		*field(it) = &id
+		return nil
+	}
 }
 
 func stringField(field func(*Item) *string) func(*Item, any) error {
@@ -209,6 +263,8 @@ type Output struct {
 	Inputs      []Input      // raw, explode, dotenv: one; template: several
 	Template    string       // template text
 	Credentials []Credential // registry formats, sorted by registry
+	// Perm is the item's own mode and owner of its files, if it gives any.
+	Perm fileperm.Override
 }
 
 // Fetch is one value to fetch, with how S3 must treat it.
@@ -217,6 +273,12 @@ type Fetch struct {
 	AllowUnencrypted bool
 	SSECustomerKey   *ref.Ref // S3 SSE-C: the reference holding the key
 	AllowEmpty       bool     // SSM path: no parameter under it is fine
+	// RoleARN and ExternalID: the role the target is read as ("": the
+	// task's own credentials).
+	RoleARN, ExternalID string
+	// FailoverRegion is where the target is read when its region is
+	// unavailable ("": nowhere else).
+	FailoverRegion string
 }
 
 // Plan is what the injector will do.
@@ -231,11 +293,32 @@ type Plan struct {
 // DefaultMaxFileBytes is the bound on a rendered file when the plan sets none.
 const DefaultMaxFileBytes = 16 << 20
 
+// Defaults apply to every item that does not say otherwise (settings
+// INJECTOR_ROLE_ARN and INJECTOR_FAILOVER_REGION).
+type Defaults struct {
+	RoleARN        string
+	FailoverRegion string
+}
+
 // Build validates items and plans the work.
-func Build(items []Item) (Plan, error) {
+func Build(items []Item) (Plan, error) { return BuildWith(items, Defaults{}) }
+
+// BuildWith is Build with defaults for the items' roleArn and
+// failoverRegion.
+func BuildWith(items []Item, d Defaults) (Plan, error) {
 	b := builder{fetchIndex: map[ref.Target]int{}, outIndex: map[string]int{}}
 	var errs []error
 	for i, it := range items {
+		if it.RoleARN == "" && it.ExternalID == "" {
+			it.RoleARN = d.RoleARN
+		}
+		if it.FailoverRegion == "" {
+			it.FailoverRegion = d.FailoverRegion
+		}
+		if err := checkAccess(it); err != nil {
+			errs = append(errs, fmt.Errorf("item %d (path %q): %w", i, it.Path, err))
+			continue
+		}
 		if err := b.add(it); err != nil {
 			errs = append(errs, fmt.Errorf("item %d (path %q): %w", i, it.Path, err))
 		}
@@ -294,7 +377,11 @@ func (b *builder) add(it Item) error {
 	if err := f.CheckItem(fit); err != nil {
 		return err
 	}
-	out := Output{Path: p, Format: it.Format, Template: it.Template}
+	perm, err := itemPerm(it)
+	if err != nil {
+		return err
+	}
+	out := Output{Path: p, Format: it.Format, Template: it.Template, Perm: perm}
 	if fields.Login {
 		out.Credentials = []Credential{{Registry: it.Registry, Email: it.Email, Input: inputs[0]}}
 	} else {
@@ -304,6 +391,9 @@ func (b *builder) add(it Item) error {
 		prev := &b.plan.Outputs[i]
 		if !fields.Login || prev.Format != it.Format {
 			return fmt.Errorf("path %q is already written by another item", p)
+		}
+		if !samePerm(prev.Perm, perm) {
+			return fmt.Errorf("path %q: items merged into one document must give the same mode, uid and gid", p)
 		}
 		prev.Credentials = append(prev.Credentials, out.Credentials...)
 		return nil
@@ -338,7 +428,7 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 	if err := checkPath(r, it); err != nil {
 		return err
 	}
-	f := Fetch{Target: r.Target, AllowEmpty: it.AllowEmpty}
+	f := Fetch{Target: r.Target, AllowEmpty: it.AllowEmpty, RoleARN: it.RoleARN, ExternalID: it.ExternalID, FailoverRegion: it.FailoverRegion}
 	if r.Source == ref.S3 {
 		f.AllowUnencrypted = it.AllowUnencrypted
 		if it.SSECustomerKey != "" {
@@ -346,11 +436,12 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 			if err != nil {
 				return fmt.Errorf("sseCustomerKey: %w", err)
 			}
-			if k.Source == ref.S3 || k.Source == ref.SSMPath {
-				return errors.New("sseCustomerKey must reference one secret, parameter or variable, not S3 or an SSM path")
+			if k.Source == ref.S3 || k.Source.Many() {
+				return errors.New("sseCustomerKey must reference one secret, parameter or variable, not S3 or an SSM path (or a secret prefix)")
 			}
 			f.SSECustomerKey = &k
-			if err := b.addFetch(k, Item{}); err != nil {
+			// The key is read as the item's role, with its failover.
+			if err := b.addFetch(k, Item{RoleARN: it.RoleARN, ExternalID: it.ExternalID, FailoverRegion: it.FailoverRegion}); err != nil {
 				return err
 			}
 		}
@@ -370,6 +461,15 @@ func (b *builder) addFetch(r ref.Ref, it Item) error {
 	if (prev.SSECustomerKey == nil) != (f.SSECustomerKey == nil) ||
 		(prev.SSECustomerKey != nil && prev.SSECustomerKey.Target != f.SSECustomerKey.Target) {
 		return fmt.Errorf("%s is named twice with different sseCustomerKey", r.Raw)
+	}
+	// One target is one value: read as one role, with one failover. (A
+	// name without an ARN read as two roles would be two secrets of two
+	// accounts: name each by its ARN.)
+	if prev.RoleARN != f.RoleARN || prev.ExternalID != f.ExternalID {
+		return fmt.Errorf("%s is named twice with different roleArn or externalId: name each by its full ARN", r.Raw)
+	}
+	if prev.FailoverRegion != f.FailoverRegion {
+		return fmt.Errorf("%s is named twice with different failoverRegion", r.Raw)
 	}
 	return nil
 }
@@ -454,8 +554,42 @@ func (p Plan) Targets() []ref.Target {
 	return ts
 }
 
-// ReadsPath reports whether the output reads one SSM path (ssm:/PATH/),
-// whose value is an object of parameters by relative name.
+// ReadsPath reports whether the output reads one SSM path (ssm:/PATH/) or
+// secret prefix (secretsmanager:PREFIX/*), whose value is an object of
+// parameters or secrets by relative name.
 func (o Output) ReadsPath() bool {
-	return len(o.Inputs) == 1 && o.Inputs[0].Ref.Source == ref.SSMPath
+	return len(o.Inputs) == 1 && o.Inputs[0].Ref.Source.Many()
+}
+
+// itemPerm checks an item's mode, uid and gid (as ParseSpec does, for an
+// Item made otherwise) and returns them as an override.
+func itemPerm(it Item) (fileperm.Override, error) {
+	var o fileperm.Override
+	if it.Mode != "" {
+		m, err := fileperm.ParseMode(it.Mode)
+		if err != nil {
+			return o, fmt.Errorf("mode: %w", err)
+		}
+		o.Mode = &m
+	}
+	for _, id := range []struct {
+		name string
+		v    *int
+		dst  **int
+	}{{"uid", it.UID, &o.UID}, {"gid", it.GID, &o.GID}} {
+		if id.v == nil {
+			continue
+		}
+		if _, err := fileperm.ParseID(strconv.Itoa(*id.v)); err != nil {
+			return o, fmt.Errorf("%s: %w", id.name, err)
+		}
+		*id.dst = id.v
+	}
+	return o, nil
+}
+
+func samePerm(a, b fileperm.Override) bool {
+	eq := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return eq(a.UID, b.UID) && eq(a.GID, b.GID) &&
+		(a.Mode == nil) == (b.Mode == nil) && (a.Mode == nil || *a.Mode == *b.Mode)
 }

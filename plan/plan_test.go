@@ -15,7 +15,7 @@ func TestParseSpec(t *testing.T) {
 		name, in, wantErr string
 	}{
 		{"ok", `[{"from":"ssm:/a","path":"a"}]`, ""},
-		{"unknown field", `[{"from":"ssm:/a","path":"a","mode":"0644"}]`, "unknown field"},
+		{"unknown field", `[{"from":"ssm:/a","path":"a","owner":"app"}]`, "unknown field"},
 		{"all fields", `[{"from":"s3://b/k","path":"a","format":"raw","allowUnencrypted":true,"sseCustomerKey":"ssm:/k"},
 			{"inputs":{"a":"ssm:/a"},"template":"{{.a}}","format":"template","path":"t"},
 			{"from":"ssm:/r","path":"c","format":"dockercfg","registry":"ghcr.io","email":"a@b.c"}]`, ""},

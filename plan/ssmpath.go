@@ -7,19 +7,24 @@ import (
 	"github.com/ecs-secret-injector/injector/ref"
 )
 
-// checkPath checks what an item may do with an SSM path (ssm:/app/prod/),
-// whose value is a JSON object of parameters: raw, explode, dotenv and
+// checkPath checks what an item may do with an SSM path (ssm:/app/prod/)
+// or a secret prefix (secretsmanager:app/prod/*), whose value is a JSON
+// object of parameters or secrets: raw, explode, dotenv and
 // template take it; the registry formats, which want one login, do not.
 // allowEmpty is for items that read paths only.
 func checkPath(r ref.Ref, it Item) error {
-	if r.Source != ref.SSMPath {
+	if !r.Source.Many() {
 		if it.AllowEmpty && !itemReadsPath(it) {
-			return fmt.Errorf("allowEmpty applies to SSM paths (ssm:/PATH/) only, not %s", r.Raw)
+			return fmt.Errorf("allowEmpty applies to SSM paths (ssm:/PATH/) and secret prefixes (secretsmanager:PREFIX/*) only, not %s", r.Raw)
 		}
 		return nil
 	}
 	if f, ok := formats.Lookup(it.Format); ok && f.Fields().Login {
-		return fmt.Errorf("%s is an SSM path, which format %s cannot take (it wants one login)", r.Raw, it.Format)
+		what := "an SSM path"
+		if r.Source == ref.SecretsPrefix {
+			what = "a secret prefix"
+		}
+		return fmt.Errorf("%s is %s, which format %s cannot take (it wants one login)", r.Raw, what, it.Format)
 	}
 	return nil
 }
@@ -32,7 +37,7 @@ func itemReadsPath(it Item) bool {
 		refs = append(refs, v)
 	}
 	for _, s := range refs {
-		if r, err := ref.Parse(s); err == nil && r.Source == ref.SSMPath {
+		if r, err := ref.Parse(s); err == nil && r.Source.Many() {
 			return true
 		}
 	}

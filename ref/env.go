@@ -10,6 +10,16 @@ import (
 // `environment`: letters, digits and underscores, not starting with a digit.
 func parseEnv(s string) (Ref, error) {
 	name := strings.TrimPrefix(s, "env:")
+	if before, pointer, ok := strings.Cut(name, "#"); ok {
+		r, err := parseEnv("env:" + before)
+		if err != nil {
+			return Ref{}, err
+		}
+		if err := r.setPointer(pointer); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
+	}
 	if name == "" {
 		return Ref{}, errors.New("empty environment variable name")
 	}

@@ -28,7 +28,15 @@ const (
 	Env
 	// SSMPath is every SSM parameter under a path (ssm:/app/prod/).
 	SSMPath
+	// SecretsPrefix is every Secrets Manager secret whose name starts
+	// with a prefix (secretsmanager:app/prod/*).
+	SecretsPrefix
 )
+
+// Many reports whether a reference of the source names a set of values
+// (an SSM path, a secret prefix), whose value is a JSON object from each
+// one's name relative to the set to its value.
+func (s Source) Many() bool { return s == SSMPath || s == SecretsPrefix }
 
 func (s Source) String() string {
 	switch s {
@@ -42,6 +50,8 @@ func (s Source) String() string {
 		return "env"
 	case SSMPath:
 		return "ssm-path"
+	case SecretsPrefix:
+		return "secretsmanager-prefix"
 	default:
 		return fmt.Sprintf("source(%d)", int(s))
 	}
@@ -82,6 +92,11 @@ func (t Target) String() string {
 		return s
 	case SSMPath:
 		return "ssm:" + t.ID
+	case SecretsPrefix:
+		if strings.HasPrefix(t.ID, "arn:") {
+			return t.ID + "*"
+		}
+		return "secretsmanager:" + t.ID + "*"
 	case SecretsManager:
 		s := "secretsmanager:" + t.ID
 		if t.Pinned() {
@@ -124,6 +139,10 @@ type Ref struct {
 	Target
 	// JSONKey selects one top-level key of a JSON secret (Secrets Manager only).
 	JSONKey string
+	// Pointer is a JSON pointer (RFC 6901) selecting any part of a JSON
+	// value, written after '#': "/db/password", "/hosts/0". Tokens has it
+	// unescaped.
+	Pointer string
 	// Raw is the reference as written.
 	Raw string
 }
@@ -132,11 +151,18 @@ type Ref struct {
 //
 //	arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key:version-stage:version-id]
 //	secretsmanager:NAME[:json-key:version-stage:version-id]
+//	secretsmanager:PREFIX/* and arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:PREFIX/* (every secret whose name starts with PREFIX/)
 //	arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:version|:label]
 //	ssm:NAME[:version|:label]
 //	ssm:/PATH/ and arn:PARTITION:ssm:REGION:ACCOUNT:parameter/PATH/ (every parameter under PATH)
 //	s3://BUCKET/KEY[?versionId=ID][&region=REGION]
 //	env:NAME
+//
+// Every form but an SSM path may end in #POINTER, a JSON pointer selecting
+// part of the value; in a Secrets Manager reference it follows the name
+// (NAME#POINTER), and the form with a json-key takes none: a '#' in its
+// fields is part of them, as in ECS. No secret name, parameter name or
+// label can hold a '#', and an S3 URL's '#' (its fragment) was refused.
 func Parse(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, fmt.Errorf("%w: empty", ErrInvalid)
@@ -222,6 +248,22 @@ func withRegion(region string) option { return func(r *Ref) { r.Region = region 
 // parseSecret parses NAME[:json-key:version-stage:version-id]; idPrefix is
 // prepended to NAME to form the secret id (the ARN prefix, or "").
 func parseSecret(rest, idPrefix string, opts ...option) (Ref, error) {
+	if i := strings.IndexAny(rest, ":#"); i >= 0 && rest[i] == '#' {
+		r, err := parseSecret(rest[:i], idPrefix, opts...)
+		if err != nil {
+			return Ref{}, err
+		}
+		if r.Source == SecretsPrefix {
+			return Ref{}, errors.New("a secret prefix takes no JSON pointer (#...): name the secret")
+		}
+		if err := r.setPointer(rest[i+1:]); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
+	}
+	if strings.Contains(rest, "*") {
+		return parsePrefix(rest, idPrefix, opts...)
+	}
 	fields := strings.Split(rest, ":")
 	switch len(fields) {
 	case 1, 4:
@@ -247,6 +289,19 @@ func parseSecret(rest, idPrefix string, opts ...option) (Ref, error) {
 // parseParameter parses NAME[:selector]. For an ARN, NAME is the part after
 // "parameter/", and a hierarchical name gets its leading slash back.
 func parseParameter(rest, arnPrefix string, opts ...option) (Ref, error) {
+	if before, pointer, ok := strings.Cut(rest, "#"); ok {
+		if strings.HasSuffix(before, "/") {
+			return Ref{}, errors.New("a parameter path takes no JSON pointer (#...): name the parameter")
+		}
+		r, err := parseParameter(before, arnPrefix, opts...)
+		if err != nil {
+			return Ref{}, err
+		}
+		if err := r.setPointer(pointer); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
+	}
 	name, selector, hasSel := strings.Cut(rest, ":")
 	if name == "" {
 		return Ref{}, errors.New("empty parameter name")
@@ -272,6 +327,16 @@ func parseParameter(rest, arnPrefix string, opts ...option) (Ref, error) {
 }
 
 func parseS3(s string) (Ref, error) {
+	if before, pointer, ok := strings.Cut(s, "#"); ok {
+		r, err := parseS3(before)
+		if err != nil {
+			return Ref{}, err
+		}
+		if err := r.setPointer(pointer); err != nil {
+			return Ref{}, err
+		}
+		return r, nil
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return Ref{}, errors.New("not a URL")
@@ -305,4 +370,13 @@ func parseS3(s string) (Ref, error) {
 		}
 	}
 	return r, nil
+}
+
+// setPointer sets r's JSON pointer, the text after a reference's '#'.
+func (r *Ref) setPointer(p string) error {
+	if _, err := parsePointer(p); err != nil {
+		return err
+	}
+	r.Pointer = p
+	return nil
 }

@@ -142,6 +142,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"arn:aws:secretsmanager:eu-west-1:1:secret:a-AbCdEf:k::", "secretsmanager:a", "ssm:/a/b:3",
 		"arn:aws:ssm:us-east-1:1:parameter/a:lbl", "s3://b/k?versionId=1", "s3://b/../k", "arn:::::",
+		"ssm:/", "ssm:/a/", "env:A", "env:A#/k", "secretsmanager:a/*", "secretsmanager:a#/b/0", "s3://b/k#/a~1b",
+		"arn:aws:secretsmanager:eu-west-1:1:secret:a/*",
 	} {
 		f.Add(s)
 	}
@@ -153,7 +155,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if r.Raw != s || r.Source < SecretsManager || r.Source > S3 || r.ID == "" {
+		// Every source a reference can name, each with its id.
+		if r.Raw != s || strings.HasPrefix(r.Source.String(), "source(") || r.ID == "" {
 			t.Fatalf("Parse(%q) = %+v", s, r)
 		}
 		if r.Source == S3 && r.Key == "" {
@@ -161,6 +164,12 @@ func FuzzParse(f *testing.F) {
 		}
 		if r.JSONKey != "" && r.Source != SecretsManager {
 			t.Fatalf("json key on %v", r.Source)
+		}
+		// A pointer is a valid one, on a source of one value.
+		if r.Pointer != "" {
+			if _, err := parsePointer(r.Pointer); err != nil || r.Source.Many() || r.JSONKey != "" {
+				t.Fatalf("pointer %q on %+v: %v", r.Pointer, r, err)
+			}
 		}
 		// Reparsing the same text gives the same reference.
 		again, err := Parse(s)

@@ -24,11 +24,24 @@ type Version struct {
 	ETag string
 }
 
-// Value is a secret value and the version it was read at. The zero Value is
-// empty.
+// Served says where a value was read and how its version was staged when
+// it was: what refresh mode's status file shows of it. It is not secret,
+// and checks do not compare it (Version is what they compare).
+type Served struct {
+	// Region is the AWS region whose endpoint answered ("" for a value no
+	// AWS service served, such as an environment variable).
+	Region string
+	// Stages are the Secrets Manager staging labels the version carried
+	// in the answer (AWSCURRENT, AWSPREVIOUS, or labels of one's own).
+	Stages []string
+}
+
+// Value is a secret value, the version it was read at and where it was
+// served. The zero Value is empty.
 type Value struct {
 	b       []byte
 	version Version
+	served  Served
 }
 
 // New returns a Value holding b (not copied) at version v.
@@ -43,6 +56,15 @@ func (v Value) Len() int { return len(v.b) }
 
 // Version returns the version the value was read at.
 func (v Value) Version() Version { return v.version }
+
+// WithServed returns v with s as where and how it was served.
+func (v Value) WithServed(s Served) Value {
+	v.served = s
+	return v
+}
+
+// Served returns where and how the value was served.
+func (v Value) Served() Served { return v.served }
 
 // String implements fmt.Stringer with the redaction marker.
 func (Value) String() string { return Redacted }

@@ -31,7 +31,7 @@ const (
 // batcher is a source that can also read its requests in fewer, batched
 // calls, which draw on a scarcer account quota.
 type batcher interface {
-	batchCalls(f *Fetcher, region string, reqs []Request) []call
+	batchCalls(f *Fetcher, sc scope, reqs []Request) []call
 }
 
 // call is one API call's worth of work, described (Call) and ready to be
@@ -45,6 +45,17 @@ type result struct {
 	mu       sync.Mutex
 	values   Values
 	versions Versions
+	// served: the region of each target read from a failover region.
+	served map[ref.Target]string
+}
+
+func (r *result) serve(t ref.Target, region string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.served == nil {
+		r.served = map[ref.Target]string{}
+	}
+	r.served[t] = region
 }
 
 func (r *result) put(t ref.Target, v secret.Value) {
@@ -105,13 +116,16 @@ type planned struct {
 	unbatched int
 }
 
-// plan groups requests by source and region, each target once, in the
-// order first named, and asks each source for its calls (its version checks
-// instead with versionChecks set). Every call gets the region of its group.
+// plan groups requests by source, region, role and failover region, each
+// target once, in the order first named, and asks each source for its
+// calls (its version checks instead with versionChecks set). Every call
+// gets the region, role and failover region of its group, and a group
+// with a failover region its failover (failover.go).
 func (f *Fetcher) plan(reqs []Request, versionChecks bool) (planned, error) {
 	type group struct {
-		source ref.Source
-		region string
+		source   ref.Source
+		sc       scope
+		failover string
 	}
 	groups := map[group][]Request{}
 	var order []group
@@ -129,28 +143,44 @@ func (f *Fetcher) plan(reqs []Request, versionChecks bool) (planned, error) {
 		if err != nil {
 			return planned{}, &Error{Ref: r.Target.String(), Err: err}
 		}
-		g := group{r.Target.Source, region}
+		g := group{source: r.Target.Source, sc: scope{Region: region}}
+		if src.usesAWS() {
+			g.sc.Role = r.Role
+			if _, ok := src.(failsOver); ok && r.FailoverRegion != region {
+				g.failover = r.FailoverRegion
+			}
+		}
 		if _, ok := groups[g]; !ok {
 			order = append(order, g)
 		}
 		groups[g] = append(groups[g], r)
 	}
+	callsOf := func(src source, sc scope, reqs []Request, batch bool) []call {
+		b, batches := src.(batcher)
+		switch {
+		case versionChecks:
+			return src.versionChecks(f, sc, reqs)
+		case batches && batch:
+			return b.batchCalls(f, sc, reqs)
+		default:
+			return src.calls(f, sc, reqs)
+		}
+	}
 	build := func(batch bool) []call {
 		var calls []call
 		for _, g := range order {
 			src := sourceOf[g.source]
-			b, batches := src.(batcher)
-			var cs []call
-			switch {
-			case versionChecks:
-				cs = src.versionChecks(f, g.region, groups[g])
-			case batches && batch:
-				cs = b.batchCalls(f, g.region, groups[g])
-			default:
-				cs = src.calls(f, g.region, groups[g])
+			cs := callsOf(src, g.sc, groups[g], batch)
+			if g.failover != "" {
+				replicas, back := replicaRequests(groups[g], g.failover)
+				cs = f.withFailover(cs, callsOf(src, scope{Region: g.failover, Role: g.sc.Role}, replicas, batch), back, g.sc.Region, g.failover)
 			}
 			for i := range cs {
-				cs[i].Region = g.region
+				cs[i].Region = g.sc.Region
+				cs[i].Role, cs[i].ExternalID = g.sc.Role.ARN, g.sc.Role.ExternalID
+				if g.sc.Role.ARN != "" {
+					cs[i].do = asRole(g.sc.Role.ARN, cs[i].do)
+				}
 			}
 			calls = append(calls, cs...)
 		}

@@ -21,6 +21,9 @@ type secretsManagerAPI interface {
 	// DescribeSecret gives a secret's versions and their stages, no value
 	// (refresh mode's change check).
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	// ListSecrets gives the secrets under a prefix with their versions'
+	// stages, no value (refresh mode's change check of a prefix).
+	secretsmanager.ListSecretsAPIClient
 }
 
 type ssmAPI interface {
@@ -37,54 +40,66 @@ type s3API interface {
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 }
 
-// clientFactory gives the client of one service in one region.
-type clientFactory interface {
-	secretsManager(region string) secretsManagerAPI
-	ssm(region string) ssmAPI
-	s3(region string) s3API
+// scope is where and as whom calls go: a region and a role (none: the
+// credentials of the configuration the Fetcher was made with).
+type scope struct {
+	Region string
+	Role   Role
 }
 
-// sdkClients builds SDK clients lazily, one per service and region, so that
-// a run pays only for the services and regions its spec uses.
+// clientFactory gives the client of one service in one scope.
+type clientFactory interface {
+	secretsManager(sc scope) secretsManagerAPI
+	ssm(sc scope) ssmAPI
+	s3(sc scope) s3API
+}
+
+// sdkClients builds SDK clients lazily, one per service, region and role,
+// so that a run pays only for the services, regions and roles its spec
+// uses. Clients of one role share its credentials (roles.go).
 type sdkClients struct {
 	base      aws.Config
 	pathStyle bool
+	roles     *roles
 
 	mu  sync.Mutex
-	sm  map[string]secretsManagerAPI
-	ps  map[string]ssmAPI
-	obj map[string]s3API
+	sm  map[scope]secretsManagerAPI
+	ps  map[scope]ssmAPI
+	obj map[scope]s3API
 }
 
-func newSDKClients(cfg aws.Config, s3PathStyle bool) *sdkClients {
-	return &sdkClients{base: cfg, pathStyle: s3PathStyle,
-		sm: map[string]secretsManagerAPI{}, ps: map[string]ssmAPI{}, obj: map[string]s3API{}}
+func newSDKClients(cfg aws.Config, opts Options) *sdkClients {
+	return &sdkClients{base: cfg, pathStyle: opts.S3PathStyle, roles: newRoles(cfg, opts),
+		sm: map[scope]secretsManagerAPI{}, ps: map[scope]ssmAPI{}, obj: map[scope]s3API{}}
 }
 
-// client returns m[region], building it with mk on first use.
-func client[C any](c *sdkClients, m map[string]C, region string, mk func(aws.Config) C) C {
+// client returns m[sc], building it with mk on first use.
+func client[C any](c *sdkClients, m map[scope]C, sc scope, mk func(aws.Config) C) C {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := m[region]; ok {
+	if cl, ok := m[sc]; ok {
 		return cl
 	}
 	cfg := c.base.Copy()
-	cfg.Region = region
+	cfg.Region = sc.Region
+	if sc.Role.ARN != "" {
+		cfg.Credentials = c.roles.credentials(sc.Role)
+	}
 	cl := mk(cfg)
-	m[region] = cl
+	m[sc] = cl
 	return cl
 }
 
-func (c *sdkClients) secretsManager(region string) secretsManagerAPI {
-	return client(c, c.sm, region, func(cfg aws.Config) secretsManagerAPI { return secretsmanager.NewFromConfig(cfg) })
+func (c *sdkClients) secretsManager(sc scope) secretsManagerAPI {
+	return client(c, c.sm, sc, func(cfg aws.Config) secretsManagerAPI { return secretsmanager.NewFromConfig(cfg) })
 }
 
-func (c *sdkClients) ssm(region string) ssmAPI {
-	return client(c, c.ps, region, func(cfg aws.Config) ssmAPI { return ssm.NewFromConfig(cfg) })
+func (c *sdkClients) ssm(sc scope) ssmAPI {
+	return client(c, c.ps, sc, func(cfg aws.Config) ssmAPI { return ssm.NewFromConfig(cfg) })
 }
 
-func (c *sdkClients) s3(region string) s3API {
-	return client(c, c.obj, region, func(cfg aws.Config) s3API {
+func (c *sdkClients) s3(sc scope) s3API {
+	return client(c, c.obj, sc, func(cfg aws.Config) s3API {
 		return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = c.pathStyle })
 	})
 }

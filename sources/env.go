@@ -30,7 +30,7 @@ func (envSource) preflight(f *Fetcher, t ref.Target) (string, error) {
 	return "", nil
 }
 
-func (envSource) calls(f *Fetcher, _ string, reqs []Request) []call {
+func (envSource) calls(f *Fetcher, _ scope, reqs []Request) []call {
 	return []call{{Call: envCall(reqs), do: func(_ context.Context, out *result) error {
 		for _, r := range reqs {
 			v, err := f.lookupEnv(r.Target)
@@ -59,7 +59,7 @@ func envCall(reqs []Request) Call {
 func (envSource) fixed(ref.Target) bool { return true }
 
 // versionChecks is never asked about an env: target: every one is fixed.
-func (envSource) versionChecks(*Fetcher, string, []Request) []call { return nil }
+func (envSource) versionChecks(*Fetcher, scope, []Request) []call { return nil }
 
 func (f *Fetcher) lookupEnv(t ref.Target) (string, error) {
 	var v string

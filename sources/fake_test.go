@@ -122,9 +122,9 @@ func (f *fakeAWS) client(region string) fakeClient {
 	f.mu.Unlock()
 	return fakeClient{f, region}
 }
-func (f *fakeAWS) secretsManager(region string) secretsManagerAPI { return f.client(region) }
-func (f *fakeAWS) ssm(region string) ssmAPI                       { return f.client(region) }
-func (f *fakeAWS) s3(region string) s3API                         { return f.client(region) }
+func (f *fakeAWS) secretsManager(sc scope) secretsManagerAPI { return f.client(sc.Region) }
+func (f *fakeAWS) ssm(sc scope) ssmAPI                       { return f.client(sc.Region) }
+func (f *fakeAWS) s3(sc scope) s3API                         { return f.client(sc.Region) }
 
 type fakeClient struct {
 	f      *fakeAWS
@@ -138,6 +138,9 @@ func (c fakeClient) BatchGetSecretValue(ctx context.Context, in *secretsmanager.
 	}
 	defer done()
 	ids := in.SecretIdList
+	if in.Filters != nil {
+		ids = c.f.filtered(in.Filters)
+	}
 	start := 0
 	if in.NextToken != nil {
 		start = len(*in.NextToken) // the token is that many dots
@@ -334,3 +337,50 @@ func throttled() error {
 }
 
 var errBoom = errors.New("connection reset by peer")
+
+// filtered lists, sorted, the names of the secrets a name filter selects:
+// as the service does, by prefix without regard to case.
+func (f *fakeAWS) filtered(filters []smtypes.Filter) []string {
+	var names []string
+	for name := range f.secrets {
+		for _, flt := range filters {
+			for _, v := range flt.Values {
+				if flt.Key == smtypes.FilterNameStringTypeName && strings.HasPrefix(strings.ToLower(name), strings.ToLower(v)) {
+					names = append(names, name)
+				}
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (c fakeClient) ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
+	done, err := c.f.begin(ctx, c.region, "ListSecrets")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	names := c.f.filtered(in.Filters)
+	start := 0
+	if in.NextToken != nil {
+		start = len(*in.NextToken)
+	}
+	end := len(names)
+	if c.f.pageAt > 0 && start+c.f.pageAt < end {
+		end = start + c.f.pageAt
+	}
+	out := &secretsmanager.ListSecretsOutput{}
+	for _, name := range names[start:end] {
+		s := c.f.secrets[name]
+		stages := map[string][]string{s.versionID: s.stages}
+		for id, st := range s.others {
+			stages[id] = st
+		}
+		out.SecretList = append(out.SecretList, smtypes.SecretListEntry{ARN: aws.String(s.arn), Name: aws.String(name), SecretVersionsToStages: stages})
+	}
+	if end < len(names) {
+		out.NextToken = aws.String(strings.Repeat(".", end))
+	}
+	return out, nil
+}

@@ -396,14 +396,26 @@ func TestErrorText(t *testing.T) {
 }
 
 func TestSDKClientsLazy(t *testing.T) {
-	c := newSDKClients(aws.Config{Region: "us-east-1"}, true)
-	if c.secretsManager("eu-west-1") != c.secretsManager("eu-west-1") {
+	c := newSDKClients(aws.Config{Region: "us-east-1"}, Options{S3PathStyle: true})
+	eu := scope{Region: "eu-west-1"}
+	if c.secretsManager(eu) != c.secretsManager(eu) {
 		t.Error("client not reused")
 	}
-	_ = c.ssm("eu-west-1")
-	_ = c.s3("us-east-1")
+	_ = c.ssm(eu)
+	_ = c.s3(scope{Region: "us-east-1"})
 	if len(c.sm) != 1 || len(c.ps) != 1 || len(c.obj) != 1 {
 		t.Errorf("clients built: %d %d %d", len(c.sm), len(c.ps), len(c.obj))
+	}
+	// One client per role, and one credentials cache per role however
+	// many services and regions use it.
+	a := Role{ARN: "arn:aws:iam::111122223333:role/a"}
+	if c.secretsManager(scope{Region: "eu-west-1", Role: a}) == c.secretsManager(eu) {
+		t.Error("a role shares the task's client")
+	}
+	_ = c.ssm(scope{Region: "us-east-1", Role: a})
+	_ = c.ssm(scope{Region: "us-east-1", Role: Role{ARN: a.ARN, ExternalID: "x1"}})
+	if len(c.roles.cache) != 2 {
+		t.Errorf("credentials caches: %d, want 2", len(c.roles.cache))
 	}
 	if New(aws.Config{}, Options{}).opts.Concurrency != 1 {
 		t.Error("concurrency default")

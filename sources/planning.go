@@ -24,6 +24,18 @@ type Call struct {
 	// Region is where the call goes: the target's own, or the default
 	// ("" when no API is called).
 	Region string
+	// Role is the ARN of the role the call is made as ("": the task's own
+	// credentials).
+	Role string
+	// ExternalID is the sts:ExternalId the role is assumed with (not a
+	// secret: the trust policy names it).
+	ExternalID string
+	// FailoverRegion is where the call is made again, for the replicas of
+	// its targets (FailoverTargets), when Region is unavailable
+	// (failover.go); "" for none.
+	FailoverRegion string
+	// FailoverTargets are the targets as the failover call names them.
+	FailoverTargets []ref.Target
 	// Targets are what the call reads, in the order first named.
 	Targets []ref.Target
 	// KMS: the service may decrypt what it returns with a KMS key on the
@@ -115,9 +127,9 @@ var errNoCalls = errors.New("planning only: no AWS call is made")
 // noCalls is a client factory whose clients refuse every call.
 type noCalls struct{}
 
-func (noCalls) secretsManager(string) secretsManagerAPI { return noCalls{} }
-func (noCalls) ssm(string) ssmAPI                       { return noCalls{} }
-func (noCalls) s3(string) s3API                         { return noCalls{} }
+func (noCalls) secretsManager(scope) secretsManagerAPI { return noCalls{} }
+func (noCalls) ssm(scope) ssmAPI                       { return noCalls{} }
+func (noCalls) s3(scope) s3API                         { return noCalls{} }
 
 func (noCalls) BatchGetSecretValue(context.Context, *secretsmanager.BatchGetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
 	return nil, errNoCalls
@@ -128,6 +140,10 @@ func (noCalls) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInp
 }
 
 func (noCalls) DescribeSecret(context.Context, *secretsmanager.DescribeSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	return nil, errNoCalls
+}
+
+func (noCalls) ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error) {
 	return nil, errNoCalls
 }
 

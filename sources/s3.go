@@ -23,16 +23,16 @@ const (
 // s3Source reads S3 objects, one GetObject call each.
 type s3Source struct{ awsService }
 
-func (s3Source) calls(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.s3(region)
+func (s3Source) calls(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.s3(sc)
 	return eachRequest(reqs, func(r Request) call { return f.getObject(client, r) })
 }
 
 // fixed: an object version id never moves.
 func (s3Source) fixed(t ref.Target) bool { return t.VersionID != "" }
 
-func (s3Source) versionChecks(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.s3(region)
+func (s3Source) versionChecks(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.s3(sc)
 	return eachRequest(reqs, func(r Request) call { return headObject(client, r) })
 }
 

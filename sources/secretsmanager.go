@@ -35,13 +35,13 @@ const (
 // one call.
 type secretsManagerSource struct{ awsService }
 
-func (secretsManagerSource) calls(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.secretsManager(region)
+func (secretsManagerSource) calls(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.secretsManager(sc)
 	return eachRequest(reqs, func(r Request) call { return f.getSecret(client, r.Target) })
 }
 
-func (secretsManagerSource) batchCalls(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.secretsManager(region)
+func (secretsManagerSource) batchCalls(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.secretsManager(sc)
 	var calls []call
 	var batch []ref.Target
 	for _, r := range reqs {
@@ -60,8 +60,8 @@ func (secretsManagerSource) batchCalls(f *Fetcher, region string, reqs []Request
 // fixed: a version id never moves; a staging label can.
 func (secretsManagerSource) fixed(t ref.Target) bool { return t.VersionID != "" }
 
-func (secretsManagerSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.secretsManager(region)
+func (secretsManagerSource) versionChecks(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.secretsManager(sc)
 	return eachRequest(reqs, func(r Request) call { return f.describeSecret(client, r.Target) })
 }
 
@@ -200,7 +200,7 @@ func (f *Fetcher) secretValue(t ref.Target, s *string, b []byte, versionID strin
 	if stage != "" && len(stages) > 0 && !slices.Contains(stages, stage) {
 		return secret.Value{}, valueError(t.String(), "answer is version %s, which is not staged %s", versionID, stage)
 	}
-	return secret.New(val, secret.Version{ID: versionID, Stage: stage}), nil
+	return secret.New(val, secret.Version{ID: versionID, Stage: stage}).WithServed(secret.Served{Stages: slices.Clone(stages)}), nil
 }
 
 // sameValue reports whether two answers for one secret agree: the same

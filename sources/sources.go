@@ -10,6 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -26,6 +29,12 @@ type Request struct {
 	SSECustomerKey []byte
 	// AllowEmpty accepts an SSM path with no parameter under it.
 	AllowEmpty bool
+	// Role is the role the target is read as (roles.go); zero: the
+	// Fetcher's own credentials.
+	Role Role
+	// FailoverRegion is where the target is read when its own region is
+	// unavailable (failover.go); "": nowhere else.
+	FailoverRegion string
 }
 
 // Values maps each fetched target to its value.
@@ -53,12 +62,16 @@ type Options struct {
 	// Batch chooses between one call per value and batched calls for the
 	// sources that can batch (Secrets Manager): see Fetcher.plan.
 	Batch Batching
-	// MaxPathParameters bounds the parameters one SSM path may expand to
-	// (default DefaultMaxPathParameters); more is an error.
+	// MaxPathParameters bounds the parameters one SSM path, and the
+	// secrets one secret prefix, may expand to (default
+	// DefaultMaxPathParameters); more is an error.
 	MaxPathParameters int
 	// LookupEnv reads the injector's own environment for env: references
-	// (os.LookupEnv in the injector); nil means an empty environment.
+	// and ECS_CONTAINER_METADATA_URI_V4 (os.LookupEnv in the injector);
+	// nil means an empty environment.
 	LookupEnv func(name string) (string, bool)
+	// Log receives the failover warnings; nil: they are not logged.
+	Log *slog.Logger
 }
 
 // Fetcher fetches values with clients made per service and region.
@@ -66,12 +79,16 @@ type Fetcher struct {
 	clients       clientFactory
 	opts          Options
 	defaultRegion string
+
+	mu sync.Mutex
+	// regions: the region that last served each target (Regions).
+	regions map[ref.Target]string
 }
 
 // New returns a Fetcher using cfg for credentials, endpoints, retries and
 // the default region.
 func New(cfg aws.Config, opts Options) *Fetcher {
-	return newFetcher(newSDKClients(cfg, opts.S3PathStyle), cfg.Region, opts)
+	return newFetcher(newSDKClients(cfg, opts), cfg.Region, opts)
 }
 
 func newFetcher(c clientFactory, defaultRegion string, opts Options) *Fetcher {
@@ -84,7 +101,7 @@ func newFetcher(c clientFactory, defaultRegion string, opts Options) *Fetcher {
 	if opts.MaxPathParameters <= 0 {
 		opts.MaxPathParameters = DefaultMaxPathParameters
 	}
-	return &Fetcher{clients: c, opts: opts, defaultRegion: defaultRegion}
+	return &Fetcher{clients: c, opts: opts, defaultRegion: defaultRegion, regions: map[ref.Target]string{}}
 }
 
 // ErrNoRegion is wrapped by the error for a target that names no region
@@ -145,12 +162,55 @@ func (f *Fetcher) Fetch(ctx context.Context, reqs []Request) (Values, error) {
 	if err := f.run(ctx, pl.calls, out); err != nil {
 		return nil, err
 	}
+	f.record(pl.calls, out)
 	for _, r := range reqs {
-		if _, ok := out.values[r.Target]; !ok {
+		v, ok := out.values[r.Target]
+		if !ok {
 			return nil, valueError(r.Target.String(), "no value returned")
+		}
+		// The region that served a value is the one its call went to,
+		// unless the call said otherwise.
+		if served := v.Served(); served.Region == "" && sourceOf[r.Target.Source].usesAWS() {
+			served.Region, _ = Region(r.Target, f.defaultRegion)
+			if region, ok := out.served[r.Target]; ok {
+				served.Region = region
+			}
+			out.values[r.Target] = v.WithServed(served)
 		}
 	}
 	return out.values, nil
+}
+
+// record notes which region served each target of calls that out holds
+// an answer for.
+func (f *Fetcher) record(calls []call, out *result) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range calls {
+		if !c.IsAPI() {
+			continue
+		}
+		for _, t := range c.Targets {
+			_, value := out.values[t]
+			_, version := out.versions[t]
+			if !value && !version {
+				continue
+			}
+			region := c.Region
+			if r, ok := out.served[t]; ok {
+				region = r
+			}
+			f.regions[t] = region
+		}
+	}
+}
+
+// Regions says which region last served each target a Fetch or a
+// Versions read from AWS: its own, or its failover region.
+func (f *Fetcher) Regions() map[ref.Target]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.regions)
 }
 
 // source is one service the injector reads from. Adding a source is a
@@ -163,11 +223,11 @@ type source interface {
 	usesAWS() bool
 	// calls turns the requests for the source in one region into API
 	// calls that fetch their values.
-	calls(f *Fetcher, region string, reqs []Request) []call
+	calls(f *Fetcher, sc scope, reqs []Request) []call
 	// versionChecks turns them into calls that learn each target's current
 	// version without fetching a value (refresh mode). It is never asked
 	// about a target that is fixed.
-	versionChecks(f *Fetcher, region string, reqs []Request) []call
+	versionChecks(f *Fetcher, sc scope, reqs []Request) []call
 	// fixed reports whether the target names a version that can never
 	// change, which refresh mode then never checks (Fixed).
 	fixed(t ref.Target) bool
@@ -190,6 +250,7 @@ var sourceOf = map[ref.Source]source{
 	ref.S3:             s3Source{},
 	ref.Env:            envSource{},
 	ref.SSMPath:        ssmPathSource{},
+	ref.SecretsPrefix:  secretsPrefixSource{},
 }
 
 // checkSize refuses a value of n bytes for t if it is over the limit.

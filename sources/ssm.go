@@ -27,8 +27,8 @@ const (
 // ssmSource reads SSM Parameter Store, 10 parameters to a GetParameters call.
 type ssmSource struct{ awsService }
 
-func (ssmSource) calls(f *Fetcher, region string, reqs []Request) []call {
-	return f.parameterCalls(region, reqs, f.fetchParameters)
+func (ssmSource) calls(f *Fetcher, sc scope, reqs []Request) []call {
+	return f.parameterCalls(sc, reqs, f.fetchParameters)
 }
 
 // fixed: a parameter version number never moves; a label can.
@@ -37,13 +37,13 @@ func (ssmSource) fixed(t ref.Target) bool {
 	return sel != "" && strings.Trim(sel, "0123456789") == ""
 }
 
-func (ssmSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
-	return f.parameterCalls(region, reqs, f.parameterVersions)
+func (ssmSource) versionChecks(f *Fetcher, sc scope, reqs []Request) []call {
+	return f.parameterCalls(sc, reqs, f.parameterVersions)
 }
 
 // parameterCalls makes one call of mk per 10 parameters of a region.
-func (f *Fetcher) parameterCalls(region string, reqs []Request, mk func(ssmAPI, []ref.Target) call) []call {
-	client := f.clients.ssm(region)
+func (f *Fetcher) parameterCalls(sc scope, reqs []Request, mk func(ssmAPI, []ref.Target) call) []call {
+	client := f.clients.ssm(sc)
 	var calls []call
 	for chunk := range slices.Chunk(reqs, parametersBatch) {
 		targets := make([]ref.Target, len(chunk))

@@ -34,8 +34,8 @@ const opGetParametersByPath = "GetParametersByPath"
 // path: it changes when any parameter is added, removed or updated.
 type ssmPathSource struct{ awsService }
 
-func (ssmPathSource) calls(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.ssm(region)
+func (ssmPathSource) calls(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.ssm(sc)
 	return eachRequest(reqs, func(r Request) call { return f.getParametersByPath(client, r) })
 }
 
@@ -45,8 +45,8 @@ func (ssmPathSource) fixed(ref.Target) bool { return false }
 // versionChecks learns the path's version (see ssmPathSource) from the same pages
 // without decryption: SecureString values come back as ciphertext and are
 // dropped unread.
-func (ssmPathSource) versionChecks(f *Fetcher, region string, reqs []Request) []call {
-	client := f.clients.ssm(region)
+func (ssmPathSource) versionChecks(f *Fetcher, sc scope, reqs []Request) []call {
+	client := f.clients.ssm(sc)
 	return eachRequest(reqs, func(r Request) call {
 		desc := Call{Service: ssmService, Operation: opGetParametersByPath, Targets: []ref.Target{r.Target},
 			Note: "recursive, every page, versions only, without decryption"}

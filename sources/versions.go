@@ -40,5 +40,6 @@ func (f *Fetcher) Versions(ctx context.Context, reqs []Request) (Versions, error
 	}
 	out := &result{versions: make(Versions, len(reqs))}
 	err = f.run(ctx, pl.calls, out)
+	f.record(pl.calls, out)
 	return out.versions, err
 }

@@ -25,7 +25,18 @@ const writeWorkers = 8
 // a sync per file would wait for one commit after another.
 func writeGeneration(ctx context.Context, r *outRoot, ds genDirs, files []File, opts Options) error {
 	needed := dirsOf(files)
-	if err := ds.make(needed, opts); err != nil {
+	perms := dirPerms(files, opts)
+	// The directories made before the files were known (the generation,
+	// and Begin's) have opts' mode and owner: each gets its own now,
+	// before the switch.
+	for d, f := range ds {
+		if p, ok := perms[d]; ok && p != opts.dirPerm() {
+			if err := p.setOwnerMode(f); err != nil {
+				return fmt.Errorf("%s: %w", d, err)
+			}
+		}
+	}
+	if err := ds.make(needed, func(d string) dirPerm { return perms[d] }); err != nil {
 		return err
 	}
 	if err := ds.prune(needed); err != nil {
@@ -33,7 +44,8 @@ func writeGeneration(ctx context.Context, r *outRoot, ds genDirs, files []File, 
 	}
 	err := parallel(ctx, len(files), func(i int) error {
 		f := files[i]
-		if err := writeFile(int(ds[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, opts.fileMode(f), opts, false); err != nil {
+		o := opts.With(f.Perm)
+		if err := writeFile(int(ds[path.Dir(f.Path)].Fd()), path.Base(f.Path), f.Data, o.fileMode(f), o, false); err != nil {
 			return fmt.Errorf("%s: %w", f.Path, err)
 		}
 		return nil
@@ -51,9 +63,9 @@ func writeGeneration(ctx context.Context, r *outRoot, ds genDirs, files []File, 
 // below it ("." is the generation itself).
 type genDirs map[string]*os.File
 
-// make creates each of dirs not made yet, with its mode and owner; dirs
-// lists parents first (dirsOf).
-func (ds genDirs) make(dirs []string, opts Options) error {
+// make creates each of dirs not made yet, with the mode and owner perm
+// gives it; dirs lists parents first (dirsOf).
+func (ds genDirs) make(dirs []string, perm func(dir string) dirPerm) error {
 	for _, d := range dirs {
 		if ds[d] != nil {
 			continue
@@ -62,7 +74,7 @@ func (ds genDirs) make(dirs []string, opts Options) error {
 		if err := unix.Mkdirat(parent, path.Base(d), 0o700); err != nil {
 			return fmt.Errorf("%s: %w", d, &fs.PathError{Op: "mkdir", Path: path.Base(d), Err: err})
 		}
-		f, err := openNewDir(parent, path.Base(d), opts)
+		f, err := openNewDir(parent, path.Base(d), perm(d))
 		if err != nil {
 			return fmt.Errorf("%s: %w", d, err)
 		}
@@ -126,13 +138,13 @@ func dirsOfPaths(paths []string) []string {
 
 // openNewDir opens the directory name under dirfd, which the caller has
 // just created, and gives it its mode and owner.
-func openNewDir(dirfd int, name string, opts Options) (*os.File, error) {
+func openNewDir(dirfd int, name string, perm dirPerm) (*os.File, error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	d := os.NewFile(uintptr(fd), name)
-	if err := setOwnerMode(d, opts.dirMode(), opts); err != nil {
+	if err := perm.setOwnerMode(d); err != nil {
 		d.Close()
 		return nil, err
 	}

@@ -187,7 +187,7 @@ func (t *transition) mkGeneration() error {
 		t.gen = genPrefix + time.Now().UTC().Format(timeLayout) + "." + randomHex(4)
 		err := unix.Mkdirat(t.r.fd, t.gen, 0o700)
 		if err == nil {
-			d, err := openNewDir(t.r.fd, t.gen, t.opts)
+			d, err := openNewDir(t.r.fd, t.gen, t.opts.dirPerm())
 			if err != nil {
 				return fmt.Errorf("creating the generation directory: %w", err)
 			}

@@ -27,6 +27,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/ecs-secret-injector/injector/internal/fileperm"
 )
 
 // ErrWrite is wrapped by every write error.
@@ -36,6 +38,10 @@ var ErrWrite = errors.New("write failed")
 type File struct {
 	Path string
 	Data []byte
+	// Perm overrides the write's Options for this file (an item's own
+	// mode, uid and gid), and for the directories of the generation that
+	// hold only files with the same mode and owner (dirPerms).
+	Perm fileperm.Override
 	// Exec makes the file a program: each class that may read it (by
 	// Options.Mode) may also execute it.
 	Exec bool
@@ -89,6 +95,12 @@ func (o Options) dirMode() fs.FileMode {
 }
 
 func (o Options) chowns() bool { return o.UID >= 0 || o.GID >= 0 }
+
+// With is o with p's fields in place of its own.
+func (o Options) With(p fileperm.Override) Options {
+	o.Mode, o.UID, o.GID = p.Apply(o.Mode, o.UID, o.GID)
+	return o
+}
 
 // Write makes files the complete set visible under dir, replacing the set an
 // earlier run made. Each top-level name the files use replaces whatever
@@ -171,7 +183,7 @@ func begin(ctx context.Context, dir string, opts Options, paths ...string) (*Txn
 	}
 	err = x.t.mkGeneration()
 	if err == nil {
-		err = x.t.dirs.make(dirsOfPaths(paths), opts)
+		err = x.t.dirs.make(dirsOfPaths(paths), func(string) dirPerm { return opts.dirPerm() })
 	}
 	if err != nil {
 		err = errors.Join(err, x.t.abandon())

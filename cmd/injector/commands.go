@@ -62,7 +62,8 @@ func commands() []command {
 		},
 		{
 			name:    "health",
-			summary: "Exit 0 if refresh mode has published the files and confirmed them within INJECTOR_MAX_STALENESS, 1 if not (a container healthCheck).",
+			summary: "Exit 0 if refresh mode has published the files and confirmed them within INJECTOR_MAX_STALENESS, 1 if not (a container healthCheck); --verbose also prints which version of each item is live.",
+			flags:   func() *flag.FlagSet { return healthFlags(new(healthOptions)) },
 			run:     runHealth,
 		},
 	}

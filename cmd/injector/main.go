@@ -145,6 +145,7 @@ func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Pla
 				return nil, fmt.Errorf("%w: loading AWS configuration: %w", config.ErrConfig, err)
 			}
 		}
+		opts.Log = log
 		return sources.New(cfg, opts), nil
 	})
 }
@@ -157,7 +158,7 @@ func prepare(ctx context.Context, s config.Settings, log *slog.Logger) (plan.Pla
 func checkedPlan(ctx context.Context, s config.Settings, mk func(plan.Plan, sources.Options) (*sources.Fetcher, error)) (plan.Plan, *sources.Fetcher, error) {
 	pctx, cancel := context.WithTimeout(ctx, s.Timeout.D)
 	defer cancel()
-	p, err := plan.Load(pctx, s.Spec, s.SpecFile, s.MaxValueBytes.N)
+	p, err := plan.Load(pctx, s.Spec, s.SpecFile, s.MaxValueBytes.N, plan.Defaults{RoleARN: s.RoleARN.ARN, FailoverRegion: s.FailoverRegion.Name})
 	if err == nil && s.Refresh() {
 		err = p.CheckRefresh()
 	}

@@ -126,8 +126,8 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 type policyOptions struct {
-	account, region, partition string
-	kmsKeys                    []string
+	account, region, partition, taskRole string
+	kmsKeys                              []string
 }
 
 func policyFlags(o *policyOptions) *flag.FlagSet {
@@ -135,6 +135,7 @@ func policyFlags(o *policyOptions) *flag.FlagSet {
 	fs.StringVar(&o.account, "account", "", "the `ACCOUNT` id of secrets and parameters named without an ARN (default: the one account the spec's ARNs name)")
 	fs.StringVar(&o.region, "region", "", "the `REGION` of references that name none (default: AWS_REGION, else AWS_DEFAULT_REGION)")
 	fs.StringVar(&o.partition, "partition", "", "the `PARTITION` of references without an ARN (default: the partition of their region, aws for most)")
+	fs.StringVar(&o.taskRole, "task-role", "", "the `ARN` of the task role: the trust policies of the roles the spec names, and the resource policies of secrets it reads from other accounts, allow it (needed when the spec names a role)")
 	fs.Func("kms-key", "the `ARN` of a customer managed KMS key the values are encrypted with (repeatable): kms:Decrypt on it through the services the spec reads in its region", func(v string) error {
 		o.kmsKeys = append(o.kmsKeys, v)
 		return nil
@@ -187,14 +188,29 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(err)
 	}
 	calls := run.Calls()
-	doc, err := iampolicy.Build(calls, iampolicy.Options{Account: o.account, Partition: o.partition, KMSKeys: o.kmsKeys})
+	opts := iampolicy.Options{Account: o.account, Partition: o.partition, KMSKeys: o.kmsKeys}
+	var (
+		doc iampolicy.Document
+		set iampolicy.Set
+		v   any
+	)
+	if iampolicy.NeedsSet(calls, o.taskRole) {
+		set, err = iampolicy.BuildSet(calls, opts, o.taskRole)
+		if errors.Is(err, iampolicy.ErrOptions) && o.taskRole == "" {
+			err = fmt.Errorf("%w (pass --task-role)", err)
+		}
+		doc, v = set.TaskRole, set
+	} else {
+		doc, err = iampolicy.Build(calls, opts)
+		v = doc
+	}
 	if errors.Is(err, iampolicy.ErrNoAccount) {
 		err = fmt.Errorf("%w (pass --account)", err)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", config.ErrConfig, err))
 	}
-	out, err := json.MarshalIndent(doc, "", "  ")
+	out, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		log.Error(failed, "exit", exitInternal, "error", err)
 		return exitInternal
@@ -202,6 +218,9 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if _, err := stdout.Write(append(out, '\n')); err != nil {
 		log.Error(failed, "exit", exitInternal, "error", err)
 		return exitInternal
+	}
+	for _, w := range iampolicy.Warnings(calls, o.taskRole) {
+		fmt.Fprintln(stderr, "injector policy: warning: "+w)
 	}
 	switch {
 	case len(doc.Statement) == 0:
@@ -212,7 +231,8 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return exitOK
 }
 
-// flagsHelp lists fs's flags for help, each as --name ARG.
+// flagsHelp lists fs's flags for help, each as --name ARG (a one-letter
+// one as -n).
 func flagsHelp(fs *flag.FlagSet) string {
 	var b strings.Builder
 	fs.VisitAll(func(f *flag.Flag) {
@@ -220,7 +240,11 @@ func flagsHelp(fs *flag.FlagSet) string {
 		if arg != "" {
 			arg = " " + arg
 		}
-		fmt.Fprintf(&b, "  --%s%s\n      %s\n", f.Name, arg, usage)
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-" // a short form, as -v
+		}
+		fmt.Fprintf(&b, "  %s%s%s\n      %s\n", dashes, f.Name, arg, usage)
 	})
 	return b.String()
 }

@@ -9,12 +9,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/ecs-secret-injector/injector/config"
 	"github.com/ecs-secret-injector/injector/engine"
 	"github.com/ecs-secret-injector/injector/formats"
+	"github.com/ecs-secret-injector/injector/internal/iampolicy"
 	"github.com/ecs-secret-injector/injector/plan"
 	"github.com/ecs-secret-injector/injector/ref"
 	"github.com/ecs-secret-injector/injector/sources"
@@ -44,6 +46,9 @@ type view struct {
 	// Warnings say who can read the files, where that may not be who the
 	// task needs (warnings); never nil, so JSON has a list.
 	Warnings []string `json:"warnings"`
+	// AccountWarnings say which secrets are read from another account
+	// (iampolicy.Warnings): their keys and resource policies must allow it.
+	AccountWarnings []string `json:"accountWarnings,omitempty"`
 }
 
 type refreshView struct {
@@ -59,6 +64,12 @@ type fileView struct {
 	Dir  bool        `json:"dir"`
 	From []inputView `json:"from"`
 	Note string      `json:"note,omitempty"`
+	// Mode, UID and GID are the files' mode and owner (-1: the
+	// injector's own), the settings' unless the item gives its own (Own).
+	Mode string `json:"mode"`
+	UID  int    `json:"uid"`
+	GID  int    `json:"gid"`
+	Own  bool   `json:"ownModeOrOwner,omitempty"`
 }
 
 type inputView struct {
@@ -66,6 +77,8 @@ type inputView struct {
 	Registry       string `json:"registry,omitempty"`
 	Ref            string `json:"ref"`
 	SSECustomerKey string `json:"sseCustomerKey,omitempty"`
+	// Pointer is the JSON pointer the reference selects with (after #).
+	Pointer string `json:"pointer,omitempty"`
 }
 
 type roundView struct {
@@ -84,15 +97,18 @@ type callView struct {
 	SSECustomerKey bool     `json:"sseCustomerKey"`
 	Version        bool     `json:"version"`
 	Note           string   `json:"note,omitempty"`
+	Role           string   `json:"role,omitempty"`
+	FailoverRegion string   `json:"failoverRegion,omitempty"`
 }
 
 func newView(run engine.Description, env validateEnv) view {
 	s := env.Settings
 	v := view{Valid: true, Dir: s.Dir.Path, FileMode: fmt.Sprintf("%04o", uint32(s.FileMode.Mode)), DefaultRegion: env.Region,
-		Concurrency: s.Concurrency.N, SecretsBatch: s.SecretsBatch.Mode, Warnings: warnings(s)}
+		Concurrency: s.Concurrency.N, SecretsBatch: s.SecretsBatch.Mode, Warnings: planWarnings(s, run.Plan)}
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}
+	v.AccountWarnings = iampolicy.Warnings(run.Calls(), "")
 	if s.Refresh() {
 		v.Refresh = &refreshView{Interval: s.RefreshInterval.D.String(), MaxStaleness: s.Staleness().String()}
 	}
@@ -101,14 +117,16 @@ func newView(run engine.Description, env validateEnv) view {
 		keys[pf.Target] = pf.SSECustomerKey
 	}
 	input := func(name, registry string, r ref.Ref) inputView {
-		in := inputView{Name: name, Registry: registry, Ref: r.Raw}
+		in := inputView{Name: name, Registry: registry, Ref: r.Raw, Pointer: r.Pointer}
 		if k := keys[r.Target]; k != nil {
 			in.SSECustomerKey = k.Raw
 		}
 		return in
 	}
 	for _, o := range run.Plan.Outputs {
-		f := fileView{Path: o.Path, Format: o.Format, Dir: o.Format.Dir(), Note: outputNote(o)}
+		r := outputReader(s, o)
+		f := fileView{Path: o.Path, Format: o.Format, Dir: o.Format.Dir(), Note: outputNote(o),
+			Mode: fmt.Sprintf("%04o", uint32(r.mode)), UID: r.uid, GID: r.gid, Own: !o.Perm.IsZero()}
 		for _, in := range o.Inputs {
 			f.From = append(f.From, input(in.Name, "", in.Ref))
 		}
@@ -134,7 +152,7 @@ func newRoundView(r sources.CallSet) roundView {
 	rv := roundView{APICalls: r.APICalls(), Batched: r.Batched, Unbatched: r.Unbatched}
 	for _, c := range r.Calls {
 		cv := callView{Service: c.Service, Operation: c.Operation, Region: c.Region, KMS: c.KMS,
-			SSECustomerKey: c.SSECustomerKey, Version: c.Version, Note: c.Note}
+			SSECustomerKey: c.SSECustomerKey, Version: c.Version, Note: c.Note, Role: c.Role, FailoverRegion: c.FailoverRegion}
 		for _, t := range c.Targets {
 			cv.Reads = append(cv.Reads, targetText(t))
 		}
@@ -147,11 +165,19 @@ func newRoundView(r sources.CallSet) roundView {
 // a directory output, and the variables of a dotenv file of an SSM path,
 // come from).
 func outputNote(o plan.Output) string {
-	if f, ok := formats.Lookup(o.Format); ok {
-		return f.Note(o.ReadsPath())
+	f, ok := formats.Lookup(o.Format)
+	if !ok {
+		return ""
 	}
-	return ""
+	note := f.Note(o.ReadsPath())
+	if o.ReadsPath() && o.Inputs[0].Ref.Source == ref.SecretsPrefix {
+		// A prefix's value is a path's, of secrets.
+		note = prefixNote.Replace(note)
+	}
+	return note
 }
+
+var prefixNote = strings.NewReplacer("parameter", "secret", "the path", "the prefix")
 
 // targetText names what a call reads as the request does: the secret id,
 // the parameter name or path, the object, the variable.
@@ -213,10 +239,30 @@ func writePlan(w io.Writer, run engine.Description, env validateEnv) error {
 		}
 	}
 
+	if len(v.AccountWarnings) > 0 {
+		p.line("")
+		p.line("Warnings (%d): valid, but check the other accounts' policies:", len(v.AccountWarnings))
+		for _, w := range v.AccountWarnings {
+			for i, l := range wrap(w+".", 96) {
+				lead := "  - "
+				if i > 0 {
+					lead = "    "
+				}
+				p.line("%s%s", lead, l)
+			}
+		}
+	}
 	p.line("")
 	p.line("Files (%d):", len(v.Files))
+	// The mode and owner of each file are shown when an item gives its
+	// own: otherwise they are the settings' above.
+	own := slices.ContainsFunc(v.Files, func(f fileView) bool { return f.Own })
 	tw := p.table()
-	fmt.Fprintln(tw, "  PATH\tFORMAT\tFROM")
+	if own {
+		fmt.Fprintln(tw, "  PATH\tMODE\tOWNER\tFORMAT\tFROM")
+	} else {
+		fmt.Fprintln(tw, "  PATH\tFORMAT\tFROM")
+	}
 	for _, f := range v.Files {
 		name := f.Path
 		if f.Dir {
@@ -226,9 +272,14 @@ func writePlan(w io.Writer, run engine.Description, env validateEnv) error {
 		for i, in := range f.From {
 			from[i] = inputText(in, f.Format)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, f.Format, strings.Join(from, "; "))
+		lead, note := "  "+name+"\t", "  \t\t  "
+		if own {
+			lead += fmt.Sprintf("%s\t%d:%d\t", f.Mode, f.UID, f.GID)
+			note = "  \t\t\t\t  "
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\n", lead, f.Format, strings.Join(from, "; "))
 		if f.Note != "" {
-			fmt.Fprintf(tw, "  \t\t  %s\n", f.Note)
+			fmt.Fprintf(tw, "%s%s\n", note, f.Note)
 		}
 	}
 	p.flush(tw)
@@ -282,7 +333,8 @@ func inputText(in inputView, format formats.Name) string {
 func batchRule(r roundView, v view) string {
 	secrets := false
 	for _, c := range r.Calls {
-		secrets = secrets || c.Service == "secretsmanager"
+		// A secret prefix has its own call, whatever the rule.
+		secrets = secrets || c.Service == "secretsmanager" && !slices.ContainsFunc(c.Reads, func(s string) bool { return strings.HasSuffix(s, "/*") })
 	}
 	if !secrets {
 		return ""
@@ -372,6 +424,12 @@ func (p *printer) calls(calls []callView) {
 		}
 		if c.SSECustomerKey {
 			how = append(how, "SSE-C key sent")
+		}
+		if c.Role != "" {
+			how = append(how, "as role "+c.Role)
+		}
+		if c.FailoverRegion != "" {
+			how = append(how, "failover to "+c.FailoverRegion+" on an outage")
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", svc, op, region, strings.Join(c.Reads, ", "), strings.Join(how, "; "))
 	}

@@ -222,3 +222,42 @@ func TestWritePlanJSON(t *testing.T) {
 		t.Errorf("checks: %+v, not checked %v", v.Checks, v.NotChecked)
 	}
 }
+
+// TestWritePlanRolesAndFailover: each call shows its role and failover
+// region; a secret read directly from several accounts is warned about.
+func TestWritePlanRolesAndFailover(t *testing.T) {
+	const spec = `[
+ {"from":"secretsmanager:app/db","path":"db","roleArn":"arn:aws:iam::222233334444:role/reader","failoverRegion":"us-west-2"},
+ {"from":"secretsmanager:app/api","path":"api","roleArn":"arn:aws:iam::222233334444:role/reader"},
+ {"from":"arn:aws:secretsmanager:us-east-1:555566667777:secret:shared/a-AbCdEf","path":"a"},
+ {"from":"arn:aws:secretsmanager:us-east-1:111122223333:secret:own/b-AbCdEf","path":"b"},
+ {"from":"s3://bucket/k","path":"k","failoverRegion":"us-west-2"}
+]`
+	run, env := planned(t, spec, nil)
+	got := planText(t, run, env)
+	for _, want := range []string{
+		"secretsmanager  GetSecretValue  us-east-1  app/db",
+		"as role arn:aws:iam::222233334444:role/reader; failover to us-west-2 on an outage",
+		"Warnings (1): valid, but check the other accounts' policies:",
+		"aws/secretsmanager cannot be used across accounts",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan has no %q:\n%s", want, got)
+		}
+	}
+	for _, line := range strings.Split(got, "\n") {
+		if strings.Contains(line, "s3://bucket/k") && strings.Contains(line, "failover") {
+			t.Errorf("S3 fails over: %s", line)
+		}
+		if strings.Contains(line, "GetSecretValue") && strings.Contains(line, "app/api") && !strings.Contains(line, "as role") {
+			t.Errorf("a role's call without its role: %s", line)
+		}
+	}
+	var b bytes.Buffer
+	if err := writePlanJSON(&b, run, env); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"role": "arn:aws:iam::222233334444:role/reader"`) || !strings.Contains(b.String(), `"failoverRegion": "us-west-2"`) {
+		t.Errorf("JSON plan:\n%s", b.String())
+	}
+}

@@ -20,7 +20,8 @@ import (
 const File = "..status.json"
 
 // Status is what the status file holds: timestamps, the generation and
-// counts, never a value or an error text.
+// counts, and which version of each item is live, never a value or an error
+// text.
 type Status struct {
 	PID          int
 	Interval     time.Duration
@@ -42,6 +43,36 @@ type Status struct {
 	Changes             int64 // generations published after the first
 	Failures            int64 // failed checks
 	ConsecutiveFailures int64
+
+	// Live is, per item (each value the plan reads, in the plan's order),
+	// the version the current generation was rendered from.
+	Live []Item
+}
+
+// Item is one item's live version: what was read, where, and when the
+// injector last confirmed it current. It names a reference and versions,
+// never a value.
+type Item struct {
+	// Ref is the value's reference (ref.Target's text: no JSON key or
+	// pointer, which select within the value).
+	Ref string `json:"ref"`
+	// Region is the AWS region that served the value ("" for an
+	// environment variable).
+	Region string `json:"region,omitempty"`
+	// Version is the Secrets Manager version id, the SSM parameter
+	// version, the S3 object version id (versioned buckets), or for an SSM
+	// path or a secret prefix a digest of its names and versions.
+	Version string `json:"version,omitempty"`
+	// Stages are the Secrets Manager staging labels the version carried
+	// when it was read.
+	Stages []string `json:"stages,omitempty"`
+	// ETag is the S3 object's entity tag.
+	ETag string `json:"etag,omitempty"`
+	// Fetched is when the value was read; Confirmed when a check last
+	// found this version current (a version that cannot change, such as a
+	// pinned one, at every check).
+	Fetched   time.Time `json:"fetched"`
+	Confirmed time.Time `json:"confirmed"`
 }
 
 // document is Status as the file holds it, durations as Go writes them
@@ -61,20 +92,21 @@ type document struct {
 	Changes             int64     `json:"changes"`
 	Failures            int64     `json:"failures"`
 	ConsecutiveFailures int64     `json:"consecutiveFailures"`
+	Live                []Item    `json:"live,omitempty"`
 }
 
 func (s Status) document() document {
 	return document{PID: s.PID, Interval: duration(s.Interval), MaxStaleness: duration(s.MaxStaleness),
 		Generation: s.Generation, Items: s.Items, Files: s.Files,
 		Started: s.Started, Published: s.Published, LastCheck: s.LastCheck, LastAttempt: s.LastAttempt,
-		Checks: s.Checks, Changes: s.Changes, Failures: s.Failures, ConsecutiveFailures: s.ConsecutiveFailures}
+		Checks: s.Checks, Changes: s.Changes, Failures: s.Failures, ConsecutiveFailures: s.ConsecutiveFailures, Live: s.Live}
 }
 
 func (d document) status() Status {
 	return Status{PID: d.PID, Interval: time.Duration(d.Interval), MaxStaleness: time.Duration(d.MaxStaleness),
 		Generation: d.Generation, Items: d.Items, Files: d.Files,
 		Started: d.Started, Published: d.Published, LastCheck: d.LastCheck, LastAttempt: d.LastAttempt,
-		Checks: d.Checks, Changes: d.Changes, Failures: d.Failures, ConsecutiveFailures: d.ConsecutiveFailures}
+		Checks: d.Checks, Changes: d.Changes, Failures: d.Failures, ConsecutiveFailures: d.ConsecutiveFailures, Live: d.Live}
 }
 
 // duration is a time.Duration as text.

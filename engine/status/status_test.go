@@ -3,6 +3,7 @@ package status
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestFileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != s {
+	if !reflect.DeepEqual(got, s) {
 		t.Errorf("read %+v, wrote %+v", got, s)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, File))
@@ -140,7 +141,88 @@ func TestStatusFileFormat(t *testing.T) {
 		t.Errorf("status file:\n%s\nwant:\n%s", got, want)
 	}
 	back, err := Read(dir)
-	if err != nil || back != s {
+	if err != nil || !reflect.DeepEqual(back, s) {
+		t.Errorf("read back %+v, %v; want %+v", back, err, s)
+	}
+}
+
+// TestStatusFileFormatLive: the whole status file with its live table, as
+// `injector health -v` and operators read it: the fields of a status file
+// without one, in the same order and form, then one entry per item.
+func TestStatusFileFormatLive(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := Status{PID: 42, Interval: time.Minute, MaxStaleness: 3 * time.Minute, Generation: 2, Items: 4, Files: 3,
+		Started: at, Published: at.Add(time.Minute), LastCheck: at.Add(2 * time.Minute), LastAttempt: at.Add(2 * time.Minute),
+		Checks: 2, Changes: 1,
+		Live: []Item{
+			{Ref: "secretsmanager:app/db", Region: "eu-west-1", Version: "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+				Stages: []string{"AWSCURRENT"}, Fetched: at.Add(time.Minute), Confirmed: at.Add(2 * time.Minute)},
+			{Ref: "ssm:/app/api", Region: "eu-west-1", Version: "7", Fetched: at, Confirmed: at.Add(2 * time.Minute)},
+			{Ref: "s3://bucket/tls.pem", Region: "us-east-1", ETag: `"9b2cf535f27731c974343645a3985328"`,
+				Fetched: at, Confirmed: at.Add(2 * time.Minute)},
+			{Ref: "env:TOKEN", Fetched: at, Confirmed: at.Add(2 * time.Minute)},
+		}}
+	if err := Write(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	const want = `{
+  "pid": 42,
+  "interval": "1m0s",
+  "maxStaleness": "3m0s",
+  "generation": 2,
+  "items": 4,
+  "files": 3,
+  "started": "2026-01-02T03:04:05Z",
+  "published": "2026-01-02T03:05:05Z",
+  "lastCheck": "2026-01-02T03:06:05Z",
+  "lastAttempt": "2026-01-02T03:06:05Z",
+  "checks": 2,
+  "changes": 1,
+  "failures": 0,
+  "consecutiveFailures": 0,
+  "live": [
+    {
+      "ref": "secretsmanager:app/db",
+      "region": "eu-west-1",
+      "version": "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+      "stages": [
+        "AWSCURRENT"
+      ],
+      "fetched": "2026-01-02T03:05:05Z",
+      "confirmed": "2026-01-02T03:06:05Z"
+    },
+    {
+      "ref": "ssm:/app/api",
+      "region": "eu-west-1",
+      "version": "7",
+      "fetched": "2026-01-02T03:04:05Z",
+      "confirmed": "2026-01-02T03:06:05Z"
+    },
+    {
+      "ref": "s3://bucket/tls.pem",
+      "region": "us-east-1",
+      "etag": "\"9b2cf535f27731c974343645a3985328\"",
+      "fetched": "2026-01-02T03:04:05Z",
+      "confirmed": "2026-01-02T03:06:05Z"
+    },
+    {
+      "ref": "env:TOKEN",
+      "fetched": "2026-01-02T03:04:05Z",
+      "confirmed": "2026-01-02T03:06:05Z"
+    }
+  ]
+}
+`
+	got, err := os.ReadFile(filepath.Join(dir, File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("status file:\n%s\nwant:\n%s", got, want)
+	}
+	back, err := Read(dir)
+	if err != nil || !reflect.DeepEqual(back, s) {
 		t.Errorf("read back %+v, %v; want %+v", back, err, s)
 	}
 }

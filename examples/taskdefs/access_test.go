@@ -93,6 +93,10 @@ func eachAccess(p plan.Plan, w wiring, fn func(ref.Target, access)) error {
 			fn(f.Target, access{actBatchGetSecretValue, "*"})
 		}
 		add(f.Target)
+		// On an outage, the replica in the failover region.
+		if r, ok := replicaTarget(f); ok {
+			add(r)
+		}
 		// The planner also lists the SSE-C key as a fetch of its own; it is
 		// named here as well so that the key is never left out.
 		if f.SSECustomerKey != nil {
@@ -232,7 +236,10 @@ var secretFills = []string{"A1b2C3", "zZ9yX8"}
 // encrypted with the customer managed key (not ""), the kms:Decrypt that
 // each service makes for a value on the injector's behalf.
 func requiredCalls(p plan.Plan, w wiring, key string) ([]call, error) {
-	var out []call
+	// The task role reads the items without a role, and assumes the roles
+	// of the others (crossaccount_test.go).
+	out := assumeCalls(p, w)
+	p = planAs(p, "")
 	err := eachAccess(p, w, func(t ref.Target, a access) {
 		for _, res := range concrete(a.resource) {
 			out = append(out, call{a.action, res, requestContext(t, a.action, res, w)})

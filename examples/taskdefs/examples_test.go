@@ -152,6 +152,7 @@ func TestTaskDefinitions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			g.resourcePolicies = resourcePoliciesOf(t, f.example)
 			if err := checkGrants(t, g)[0]; err != nil {
 				t.Errorf("%s does not grant exactly what INJECTOR_SPEC needs:\n%v", policyName, err)
 			}

@@ -54,6 +54,10 @@ type grantCheck struct {
 	account   string
 	needs     []call
 	exact     bool
+	// resourcePolicies are the policies of resources (by ARN) in other
+	// accounts: a role's trust policy, a secret's resource policy, a
+	// key's policy (else the default key policy).
+	resourcePolicies map[string]json.RawMessage
 }
 
 type simRequest struct {
@@ -147,8 +151,15 @@ func keyPolicy(partition, account string) json.RawMessage {
 
 func (g grantCheck) request(action, resource string, ctx map[string]any) simRequest {
 	r := simRequest{Action: action, Resource: resource, Account: g.account, Context: ctx}
-	if a, err := awsarn.Parse(resource); err == nil && a.Service == "kms" {
+	a, err := awsarn.Parse(resource)
+	if err == nil && a.AccountID != "" {
+		r.Account = a.AccountID // the resource's own account
+	}
+	if err == nil && a.Service == "kms" {
 		r.ResourcePolicy = keyPolicy(a.Partition, a.AccountID)
+	}
+	if p, ok := g.resourcePolicies[resource]; ok {
+		r.ResourcePolicy = p
 	}
 	return r
 }
@@ -360,7 +371,11 @@ func (g grantCheck) job() (simJob, []probe) {
 			continue
 		}
 		a, _ := awsarn.Parse(p.resource)
-		j.Requests = append(j.Requests, g.request(a.Service+":*", p.resource, p.context))
+		service := a.Service
+		if service == "iam" && strings.HasPrefix(a.Resource, "role/") {
+			service = "sts" // what is done to a role: assuming it
+		}
+		j.Requests = append(j.Requests, g.request(service+":*", p.resource, p.context))
 	}
 	return j, probes
 }

@@ -34,6 +34,7 @@ const (
 const (
 	kindCluster fileKind = iota + 100
 	kindKeyPolicy
+	kindCrossAccountPolicy
 	kindExecutionPolicy
 )
 
@@ -43,6 +44,8 @@ func classifyMore(name string) (fileKind, bool) {
 		return kindCluster, true
 	case strings.HasSuffix(name, keyPolicySuffix):
 		return kindKeyPolicy, true
+	case slices.ContainsFunc(crossAccountSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }):
+		return kindCrossAccountPolicy, true
 	case name == executionPolicyFile:
 		return kindExecutionPolicy, true
 	default:

@@ -36,6 +36,9 @@ var examplePolicyFlags = map[string][]string{
 	"fargate-refresh": {"--kms-key", exampleKey},
 	"fargate-restart": {"--kms-key", exampleKey},
 	"kaniko-registry": {"--kms-key", exampleKey},
+	// The task role, which the other accounts' policies name, and the key
+	// of the secret read from another account.
+	"fargate-cross-account": {"--task-role", "arn:aws:iam::111122223333:role/secret-injector-fargate-cross-account-task", "--kms-key", sharedKey},
 }
 
 // exampleKMSKey is the --kms-key of an example's policy flags, "" for none.
@@ -104,13 +107,23 @@ func TestPolicyCommandMatchesExamples(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("injector %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 			}
-			printed, err := parsePolicy(stdout.Bytes())
-			if err != nil {
-				t.Fatalf("injector policy printed no policy: %v\n%s", err, stdout.String())
-			}
-			got, err := grantSet(printed)
-			if err != nil {
-				t.Fatal(err)
+			var (
+				got []string
+				err error
+			)
+			if _, ok := exampleResourcePolicies[f.example]; ok {
+				// A policy set: the task role's, and the other accounts'.
+				if got, err = checkPolicySet(f.example, stdout.Bytes()); err != nil {
+					t.Fatalf("injector policy and the other accounts' policies differ: %v\n%s", err, stdout.String())
+				}
+			} else {
+				printed, err := parsePolicy(stdout.Bytes())
+				if err != nil {
+					t.Fatalf("injector policy printed no policy: %v\n%s", err, stdout.String())
+				}
+				if got, err = grantSet(printed); err != nil {
+					t.Fatal(err)
+				}
 			}
 
 			if aws.ToString(td.TaskRoleArn) == "" {

@@ -67,6 +67,7 @@ const (
 	actGetSecretValue      = "secretsmanager:GetSecretValue"
 	actBatchGetSecretValue = "secretsmanager:BatchGetSecretValue"
 	actDescribeSecret      = "secretsmanager:DescribeSecret"
+	actListSecrets         = "secretsmanager:ListSecrets"
 	actGetParameters       = "ssm:GetParameters"
 	actGetParametersByPath = "ssm:GetParametersByPath"
 	actGetObject           = "s3:GetObject"
@@ -79,6 +80,7 @@ var statements = []struct{ action, sid string }{
 	{actGetSecretValue, "ReadSecrets"},
 	{actBatchGetSecretValue, "BatchGetSecretValueHasNoResourceLevelPermissions"},
 	{actDescribeSecret, "CheckSecretVersions"},
+	{actListSecrets, "ListSecretsHasNoResourceLevelPermissions"},
 	{actGetParameters, "ReadParameters"},
 	{actGetParametersByPath, "ReadParameterPaths"},
 	{actGetObject, "ReadObjects"},
@@ -141,24 +143,47 @@ func (b *builder) add(c sources.Call) error {
 		b.via[c.Region][ViaService(c.Service, c.Region)] = true
 	}
 	var errs []error
-	for _, t := range c.Targets {
+	errs = append(errs, b.addTargets(c, c.Targets, c.Region))
+	if c.FailoverRegion != "" {
+		// The replicas, read in the failover region on an outage.
+		if c.KMS {
+			if b.via[c.FailoverRegion] == nil {
+				b.via[c.FailoverRegion] = map[string]bool{}
+			}
+			b.via[c.FailoverRegion][ViaService(c.Service, c.FailoverRegion)] = true
+		}
+		errs = append(errs, b.addTargets(c, c.FailoverTargets, c.FailoverRegion))
+	}
+	return errors.Join(errs...)
+}
+
+// addTargets grants what call c needs to read targets in region.
+func (b *builder) addTargets(c sources.Call, targets []ref.Target, region string) error {
+	var errs []error
+	for _, t := range targets {
 		var err error
 		switch c.Service + ":" + c.Operation {
 		case "secretsmanager:GetSecretValue":
-			err = b.grantSecret(actGetSecretValue, t, c.Region)
+			err = b.grantSecret(actGetSecretValue, t, region)
 		case "secretsmanager:BatchGetSecretValue":
 			// No resource-level permissions: "*", and each secret it
-			// returns is authorized again as GetSecretValue.
+			// returns is authorized again as GetSecretValue. With a name
+			// filter (a prefix) it also lists, as ListSecrets does.
 			b.grant(actBatchGetSecretValue, "*")
-			err = b.grantSecret(actGetSecretValue, t, c.Region)
+			if t.Source == ref.SecretsPrefix {
+				b.grant(actListSecrets, "*")
+			}
+			err = b.grantSecret(actGetSecretValue, t, region)
+		case "secretsmanager:ListSecrets":
+			b.grant(actListSecrets, "*")
 		case "secretsmanager:DescribeSecret":
-			err = b.grantSecret(actDescribeSecret, t, c.Region)
+			err = b.grantSecret(actDescribeSecret, t, region)
 		case "ssm:GetParameters":
-			err = b.grantParameter(actGetParameters, parameterOf(t.ID), t, c.Region)
+			err = b.grantParameter(actGetParameters, parameterOf(t.ID), t, region)
 		case "ssm:GetParametersByPath":
 			// Authorized on the path in the request, without its
 			// trailing slash.
-			err = b.grantParameter(actGetParametersByPath, strings.TrimSuffix(t.ID, "/"), t, c.Region)
+			err = b.grantParameter(actGetParametersByPath, strings.TrimSuffix(t.ID, "/"), t, region)
 		case "s3:GetObject", "s3:HeadObject":
 			// A request naming a version is authorized as
 			// s3:GetObjectVersion alone; s3:GetObject covers the current
@@ -167,7 +192,7 @@ func (b *builder) add(c sources.Call) error {
 			if c.Version {
 				action = actGetObjectVersion
 			}
-			b.grant(action, fmt.Sprintf("arn:%s:s3:::%s/%s", b.partition(c.Region), t.ID, t.Key))
+			b.grant(action, fmt.Sprintf("arn:%s:s3:::%s/%s", b.partition(region), t.ID, t.Key))
 		default:
 			return fmt.Errorf("%w: no IAM mapping for %s %s", ErrOptions, c.Service, c.Operation)
 		}
@@ -182,6 +207,19 @@ func (b *builder) add(c sources.Call) error {
 // digits cannot be told from a full ARN and is taken for one (Secrets
 // Manager itself advises against partial ARNs for this reason).
 func (b *builder) grantSecret(action string, t ref.Target, region string) error {
+	if t.Source == ref.SecretsPrefix {
+		// Every secret whose name starts with the prefix: the prefix's
+		// ARN pattern (its names' suffixes included).
+		if strings.HasPrefix(t.ID, "arn:") {
+			b.grant(action, t.ID+"*")
+			return nil
+		}
+		if b.accountErr != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNoAccount, t, b.accountErr)
+		}
+		b.grant(action, fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s*", b.partition(region), region, b.account, t.ID))
+		return nil
+	}
 	if a, err := arn.Parse(t.ID); err == nil {
 		if hasSecretSuffix(strings.TrimPrefix(a.Resource, "secret:")) {
 			b.grant(action, t.ID)

@@ -267,7 +267,7 @@ func TestBuildErrors(t *testing.T) {
 // that starts making a new call cannot leave the policy behind.
 func TestEveryPlannedCallIsMapped(t *testing.T) {
 	refs := []string{"secretsmanager:a", "secretsmanager:b::AWSPREVIOUS:", "ssm:/p", "ssm:/path/", "s3://b/k",
-		"s3://b/k?versionId=v", "env:HOME"}
+		"s3://b/k?versionId=v", "env:HOME", "secretsmanager:app/*"}
 	var reqs []sources.Request
 	for _, r := range refs {
 		reqs = append(reqs, sources.Request{Target: target(t, r)})
@@ -292,7 +292,7 @@ func TestEveryPlannedCallIsMapped(t *testing.T) {
 		}
 	}
 	want := []string{" ", "s3 GetObject", "s3 HeadObject", "secretsmanager BatchGetSecretValue", "secretsmanager DescribeSecret",
-		"secretsmanager GetSecretValue", "ssm GetParameters", "ssm GetParametersByPath"}
+		"secretsmanager GetSecretValue", "secretsmanager ListSecrets", "ssm GetParameters", "ssm GetParametersByPath"}
 	if got := slices.Sorted(maps.Keys(ops)); !slices.Equal(got, want) {
 		t.Errorf("planned operations %q, want %q", got, want)
 	}

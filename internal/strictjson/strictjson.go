@@ -155,8 +155,14 @@ func Object(data []byte) ([]Member, error) {
 		return nil, &Error{Err: ErrNotObject, Offset: start, Msg: "the top level is " + kindOf(c)}
 	}
 	var members []Member
-	err := p.object(func(key string, start int, v any) {
+	err := p.object(func(key string) error {
+		start := p.pos
+		v, err := p.value()
+		if err != nil {
+			return err
+		}
 		members = append(members, Member{Key: key, Value: v, Raw: p.data[start:p.pos]})
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -188,6 +194,7 @@ type parser struct {
 	pos   int
 	path  []any
 	depth int
+	nodes *nodeSlab // Tree's
 }
 
 func (p *parser) fail(kind error, format string, args ...any) error {
@@ -238,10 +245,23 @@ func (p *parser) value() (any, error) {
 	switch c := p.data[p.pos]; {
 	case c == '{':
 		m := map[string]any{}
-		err := p.object(func(key string, _ int, v any) { m[key] = v })
+		err := p.object(func(key string) error {
+			v, err := p.value()
+			m[key] = v
+			return err
+		})
 		return m, err
 	case c == '[':
-		return p.array()
+		out := []any{}
+		err := p.array(func() error {
+			v, err := p.value()
+			out = append(out, v)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
 	case c == '"':
 		return p.str()
 	case c == '-' || c >= '0' && c <= '9':
@@ -272,9 +292,10 @@ func (p *parser) enter() error {
 	return nil
 }
 
-// object parses an object at p.pos ('{') and calls member for each member,
-// with the byte offset where its value starts; p.pos is then just after it.
-func (p *parser) object(member func(key string, start int, v any)) error {
+// object parses an object at p.pos ('{') and calls member for each key,
+// with p.pos at the start of the key's value (after white space), which
+// member parses; p.pos is then just after the object.
+func (p *parser) object(member func(key string) error) error {
 	if err := p.enter(); err != nil {
 		return err
 	}
@@ -309,14 +330,11 @@ func (p *parser) object(member func(key string, start int, v any)) error {
 		}
 		p.pos++
 		p.space()
-		start := p.pos
 		p.path = append(p.path, key)
-		v, err := p.value()
-		if err != nil {
+		if err := member(key); err != nil {
 			return err
 		}
 		p.path = p.path[:len(p.path)-1]
-		member(key, start, v)
 		p.space()
 		if p.pos < len(p.data) && p.data[p.pos] == ',' {
 			p.pos++
@@ -331,26 +349,27 @@ func (p *parser) object(member func(key string, start int, v any)) error {
 	}
 }
 
-func (p *parser) array() ([]any, error) {
+// array parses an array at p.pos ('[') and calls elem for each element,
+// with p.pos at its start, which elem parses; p.pos is then just after the
+// array.
+func (p *parser) array(elem func() error) error {
 	if err := p.enter(); err != nil {
-		return nil, err
+		return err
 	}
 	p.pos++ // '['
-	out := []any{}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
 		p.depth--
-		return out, nil
+		return nil
 	}
 	for i := 0; ; i++ {
 		p.path = append(p.path, i)
-		v, err := p.value()
-		if err != nil {
-			return nil, err
+		p.space()
+		if err := elem(); err != nil {
+			return err
 		}
 		p.path = p.path[:len(p.path)-1]
-		out = append(out, v)
 		p.space()
 		if p.pos < len(p.data) && p.data[p.pos] == ',' {
 			p.pos++
@@ -359,9 +378,9 @@ func (p *parser) array() ([]any, error) {
 		if p.pos < len(p.data) && p.data[p.pos] == ']' {
 			p.pos++
 			p.depth--
-			return out, nil
+			return nil
 		}
-		return nil, p.syntax("want ',' or ']' after an array element")
+		return p.syntax("want ',' or ']' after an array element")
 	}
 }
 

@@ -90,6 +90,9 @@ func TestDecodeErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "hunter") || strings.Contains(err.Error(), `"B"`) {
 				t.Errorf("error quotes the value: %v", err)
 			}
+			if _, terr := Tree([]byte(tt.in)); terr == nil || terr.Error() != err.Error() {
+				t.Errorf("Tree err = %v, Decode err = %v", terr, err)
+			}
 		})
 	}
 }
@@ -158,11 +161,15 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("decoded %#v, encoding/json %#v", got, want)
 			}
 			checkObject(t, data, got)
+			checkTree(t, data, got)
 			return
 		}
 		var e *Error
 		if !errors.As(err, &e) {
 			t.Fatalf("error %T", err)
+		}
+		if _, terr := Tree(data); terr == nil || terr.Error() != err.Error() {
+			t.Fatalf("Tree err = %v, Decode err = %v", terr, err)
 		}
 		if !utf8.ValidString(err.Error()) {
 			t.Fatalf("error text is not UTF-8")
