@@ -33,8 +33,10 @@ type Spec struct {
 	Platforms []v1.Platform
 }
 
-// Index builds the multi-platform image index. The base layer (everything
-// but the binary) is the same for every platform.
+// Index builds the multi-platform image index: an image per platform and,
+// for each, an attestation manifest with the SBOM of its binaries and its
+// provenance. The base layer (everything but the binaries) is the same for
+// every platform.
 func Index(s Spec) (v1.ImageIndex, error) {
 	if err := errors.Join(checkVersion("version", s.Version), checkVersion("commit", s.Commit)); err != nil {
 		return nil, err
@@ -52,6 +54,7 @@ func Index(s Spec) (v1.ImageIndex, error) {
 		return nil, err
 	}
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	var attestations []mutate.IndexAddendum
 	for _, p := range platforms {
 		bin, ok := s.Binaries[p.String()]
 		if !ok {
@@ -73,8 +76,15 @@ func Index(s Spec) (v1.ImageIndex, error) {
 			Add:        img,
 			Descriptor: v1.Descriptor{Platform: &p},
 		})
+		att, desc, err := attestationManifest(p, s, img, []imageBinary{{Binary, bin}, {Helper, helper}})
+		if err != nil {
+			return nil, err
+		}
+		attestations = append(attestations, mutate.IndexAddendum{Add: att, Descriptor: desc})
 	}
-	return idx, nil
+	// The platform images first, then their attestations, as BuildKit
+	// orders them.
+	return mutate.AppendManifests(idx, attestations...), nil
 }
 
 func imageFor(p v1.Platform, s Spec, layers ...v1.Layer) (v1.Image, error) {

@@ -275,15 +275,34 @@ func TestImageBuildIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every manifest, the attestations (SBOM and provenance) included, is
+	// the same; the platform images are the two the index names.
 	var platforms []string
+	attestations := 0
 	for i := range ma.Manifests {
-		platforms = append(platforms, ma.Manifests[i].Platform.String())
+		if IsAttestation(ma.Manifests[i]) {
+			attestations++
+		} else {
+			platforms = append(platforms, ma.Manifests[i].Platform.String())
+		}
 		if i >= len(mb.Manifests) || ma.Manifests[i].Digest != mb.Manifests[i].Digest {
 			t.Errorf("manifest %d (%s) differs between the builds", i, ma.Manifests[i].Platform)
 		}
 	}
-	if !slices.Equal(platforms, []string{"linux/amd64", "linux/arm64"}) {
-		t.Errorf("index holds %v", platforms)
+	if len(mb.Manifests) != len(ma.Manifests) {
+		t.Errorf("the builds' indexes hold %d and %d manifests", len(ma.Manifests), len(mb.Manifests))
+	}
+	if !slices.Equal(platforms, []string{"linux/amd64", "linux/arm64"}) || attestations != 2 {
+		t.Errorf("index holds the images %v and %d attestation manifests, want linux/amd64 and linux/arm64 with one each", platforms, attestations)
+	}
+	attsA, attsB := attestationsOf(t, ia), attestationsOf(t, ib)
+	for _, p := range Platforms() {
+		if attsA[p.String()].manifest != attsB[p.String()].manifest {
+			t.Errorf("%s: the attestation manifests differ between the builds", p)
+		}
+		if got := attsA[p.String()].sbom.CreationInfo.Created; got != time.Unix(secsOf(t, a.checkout), 0).UTC().Format(time.RFC3339) {
+			t.Errorf("%s: the SBOM was created %s, want the commit time", p, got)
+		}
 	}
 	for _, f := range []string{"index.json", "oci-layout"} {
 		fa, _ := os.ReadFile(filepath.Join(a.layout, f))
@@ -395,6 +414,109 @@ func TestImageHasNoBuildPaths(t *testing.T) {
 	if scanned < 8 {
 		t.Fatalf("scanned only %d blobs and files", scanned)
 	}
+}
+
+// secsOf is the commit time of HEAD in a checkout.
+func secsOf(t testing.TB, checkout string) int64 {
+	t.Helper()
+	out, err := exec.Command("git", "-C", checkout, "log", "-1", "--format=%ct").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secs
+}
+
+// TestImageSBOMListsTheBinaryModules reads the SBOM of each platform image
+// back from the layout and holds it to `go version -m` of the binaries the
+// image holds: the same modules at the same versions, the toolchain, and
+// the platform manifest as its subject.
+func TestImageSBOMListsTheBinaryModules(t *testing.T) {
+	a := builtLayout(t, 0)
+	idx := readLayout(t, a.layout)
+	atts := attestationsOf(t, idx)
+	for _, p := range Platforms() {
+		t.Run(p.String(), func(t *testing.T) {
+			img := platformImage(t, idx, p.String())
+			d, err := img.Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			att := atts[p.String()]
+			if att.image != d {
+				t.Errorf("the attestation manifest refers to %s, the image is %s", att.image, d)
+			}
+			for pt, subj := range att.subjects {
+				if len(subj) != 1 || subj[0].Digest["sha256"] != d.Hex {
+					t.Errorf("the %s statement is about %+v, want the platform manifest %s", pt, subj, d)
+				}
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			version := cf.Config.Labels[LabelVersion]
+			files := map[string][]byte{}
+			for _, e := range layerEntries(t, img) {
+				files["/"+e.Path] = e.Data
+			}
+			for _, path := range []string{Binary, Helper} {
+				bin := filepath.Join(t.TempDir(), filepath.Base(path))
+				if err := os.WriteFile(bin, files[path], 0o600); err != nil {
+					t.Fatal(err)
+				}
+				out, err := exec.Command("go", "version", "-m", bin).Output()
+				if err != nil {
+					t.Fatalf("go version -m %s: %v", path, err)
+				}
+				want := goVersionModules(t, string(out), version)
+				got := containedModules(t, att.sbom, path)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: the SBOM lists\n%v\n`go version -m` says\n%v", path, got, want)
+				}
+				if path == Binary && len(want) < 10 {
+					// The AWS SDK's modules, at least.
+					t.Errorf("%s: only %v", path, want)
+				}
+			}
+		})
+	}
+}
+
+// goVersionModules lists the main module, the toolchain (as stdlib) and
+// the dependencies `go version -m` printed, as "path@version", sorted: a
+// replaced module at its replacement's version, the main module (devel)
+// at the image's version.
+func goVersionModules(t testing.TB, out, version string) []string {
+	t.Helper()
+	var mods []string
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	_, goVersion, ok := strings.Cut(lines[0], ": ")
+	if !ok {
+		t.Fatalf("go version -m printed %q first", lines[0])
+	}
+	mods = append(mods, "stdlib@"+goVersion)
+	for _, line := range lines[1:] {
+		f := strings.Split(strings.TrimSpace(line), "\t")
+		switch {
+		case len(f) >= 3 && f[0] == "mod":
+			v := f[2]
+			if v == "(devel)" {
+				v = version
+			}
+			mods = append(mods, f[1]+"@"+v)
+		case len(f) >= 3 && f[0] == "dep":
+			mods = append(mods, f[1]+"@"+f[2])
+		case len(f) >= 3 && f[0] == "=>":
+			last := mods[len(mods)-1]
+			mods[len(mods)-1] = last[:strings.LastIndex(last, "@")+1] + f[2]
+		}
+	}
+	slices.Sort(mods)
+	return mods
 }
 
 // credsEndpoint stands in for the ECS container credentials endpoint.

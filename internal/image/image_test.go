@@ -42,9 +42,9 @@ func TestIndexIsReproducible(t *testing.T) {
 	}
 	changed := map[string]Spec{
 		"created": testSpec(created.Add(time.Second), fakeBinaries()),
-		"binary":  testSpec(created, map[string][]byte{"linux/amd64": []byte("other"), "linux/arm64": []byte("arm64 injector")}),
+		"binary":  testSpec(created, map[string][]byte{"linux/amd64": fakeGoBinary("other", Package), "linux/arm64": fakeBinaries()["linux/arm64"]}),
 		"version": {Version: "v1.2.4", Commit: "0123abc", Created: created, Binaries: fakeBinaries(), Helpers: fakeHelpers()},
-		"helper":  {Version: "v1.2.3", Commit: "0123abc", Created: created, Binaries: fakeBinaries(), Helpers: map[string][]byte{"linux/amd64": []byte("amd64 helper"), "linux/arm64": []byte("other")}},
+		"helper":  {Version: "v1.2.3", Commit: "0123abc", Created: created, Binaries: fakeBinaries(), Helpers: map[string][]byte{"linux/amd64": fakeHelpers()["linux/amd64"], "linux/arm64": fakeGoBinary("other", HelperPackage)}},
 	}
 	for what, s := range changed {
 		if build(s) == first {
@@ -60,6 +60,7 @@ func TestIndexRejects(t *testing.T) {
 		"ldflags injection":    {Version: "v1", Commit: "abc -X main.x=y", Binaries: fakeBinaries(), Helpers: fakeHelpers()},
 		"missing arm64 binary": {Version: "v1", Commit: "abc", Binaries: map[string][]byte{"linux/amd64": []byte("x")}, Helpers: fakeHelpers()},
 		"missing arm64 helper": {Version: "v1", Commit: "abc", Binaries: fakeBinaries(), Helpers: map[string][]byte{"linux/amd64": []byte("x")}},
+		"not a Go binary":      {Version: "v1", Commit: "abc", Binaries: map[string][]byte{"linux/amd64": []byte("x"), "linux/arm64": []byte("y")}, Helpers: fakeHelpers()},
 	}
 	for name, s := range tests {
 		if _, err := Index(s); err == nil {
@@ -77,8 +78,17 @@ func TestImageConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.MediaType != types.OCIImageIndex || len(m.Manifests) != 2 {
-		t.Fatalf("index %s with %d manifests, want an OCI index of 2", m.MediaType, len(m.Manifests))
+	// The two platform images, then an attestation manifest for each.
+	var images, attestations int
+	for _, d := range m.Manifests {
+		if IsAttestation(d) {
+			attestations++
+		} else if d.Platform != nil && d.Platform.OS == "linux" {
+			images++
+		}
+	}
+	if m.MediaType != types.OCIImageIndex || len(m.Manifests) != 4 || images != 2 || attestations != 2 {
+		t.Fatalf("index %s with %d manifests (%d images, %d attestations), want an OCI index of 2 images and their 2 attestations", m.MediaType, len(m.Manifests), images, attestations)
 	}
 	var baseDigests []string
 	for _, p := range Platforms() {
@@ -194,12 +204,12 @@ func TestLayers(t *testing.T) {
 					t.Errorf("group has no nonroot group 65532:\n%s", data[i])
 				}
 			case "injector":
-				if string(data[i]) != "arm64 injector" {
-					t.Errorf("arm64 image holds %q", data[i])
+				if !bytes.Equal(data[i], fakeBinaries()["linux/arm64"]) {
+					t.Errorf("arm64 image holds %d bytes that are not the arm64 injector", len(data[i]))
 				}
 			case "with-env":
-				if string(data[i]) != "arm64 helper" {
-					t.Errorf("arm64 image holds the helper %q", data[i])
+				if !bytes.Equal(data[i], fakeHelpers()["linux/arm64"]) {
+					t.Errorf("arm64 image holds %d bytes that are not the arm64 helper", len(data[i]))
 				}
 			}
 		}

@@ -3,9 +3,12 @@ package image
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +16,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/ecs-secret-injector/injector/internal/localpeer"
 	"github.com/ecs-secret-injector/injector/internal/testsupport"
@@ -213,4 +221,87 @@ func withoutEnv(env []string, names ...string) []string {
 		}
 	}
 	return out
+}
+
+// TestLayoutPushesToRegistry pushes the whole layout to a registry the
+// two ways docs/image.md gives, and pulls and runs the image from it.
+// go-containerregistry's remote.WriteIndex (what `crane push` runs) keeps
+// every digest, the index's included. skopeo copy --all keeps the digests
+// of the platform images and their attestation manifests, and the
+// attestations' annotations, but skopeo 1.9 writes the index anew (so
+// --preserve-digests refuses, and its digest changes).
+func TestLayoutPushesToRegistry(t *testing.T) {
+	e := needEngine(t)
+	a := builtLayout(t, 0)
+	reg := startRegistry(t)
+	idx := readLayout(t, a.layout)
+	indexDigest := digestOf(t, idx)
+	creds := reg.username + ":" + reg.password
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := func(t *testing.T, ref string) []byte {
+		t.Helper()
+		return []byte(e.run(t, "skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", creds, "docker://"+ref))
+	}
+	// checkPushed holds what the registry serves under repo to the layout.
+	checkPushed := func(t *testing.T, repo string) {
+		t.Helper()
+		var pushed v1.IndexManifest
+		if err := json.Unmarshal(raw(t, repo+":test"), &pushed); err != nil {
+			t.Fatal(err)
+		}
+		if len(pushed.Manifests) != len(m.Manifests) {
+			t.Fatalf("the registry's index has %d manifests, the layout's %d", len(pushed.Manifests), len(m.Manifests))
+		}
+		for i, d := range m.Manifests {
+			got := pushed.Manifests[i]
+			if got.Digest != d.Digest || got.Platform.String() != d.Platform.String() || !maps.Equal(got.Annotations, d.Annotations) {
+				t.Errorf("index entry %d: %s %s %v in the registry, %s %s %v in the layout", i, got.Digest, got.Platform, got.Annotations, d.Digest, d.Platform, d.Annotations)
+			}
+			if sum := sha256Hex(raw(t, repo+"@"+d.Digest.String())); sum != d.Digest.Hex {
+				t.Errorf("%s (%s) is sha256:%s in the registry", d.Digest, d.Platform, sum)
+			}
+		}
+		ref := repo + ":test"
+		e.run(t, "podman", "pull", "--quiet", "--tls-verify=false", "--creds", creds, "--platform", "linux/amd64", ref)
+		out := e.run(t, "podman", "run", "--rm", "--pull=never", "--read-only", "--read-only-tmpfs=false", "--cap-drop", "ALL", ref, "version")
+		if !strings.Contains(out, "version: ") {
+			t.Errorf("injector version printed %q", out)
+		}
+	}
+
+	t.Run("remote.WriteIndex", func(t *testing.T) {
+		repo := reg.host + "/crane/ecs-secret-injector"
+		tag, err := name.NewTag(repo+":test", name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := remote.WithAuth(&authn.Basic{Username: reg.username, Password: reg.password})
+		if err := remote.WriteIndex(tag, idx, auth, remote.WithContext(t.Context())); err != nil {
+			t.Fatal(err)
+		}
+		if got := sha256Hex(raw(t, repo+":test")); "sha256:"+got != indexDigest {
+			t.Errorf("the registry's index is sha256:%s, the layout's %s", got, indexDigest)
+		}
+		checkPushed(t, repo)
+	})
+
+	t.Run("skopeo copy --all", func(t *testing.T) {
+		repo := reg.host + "/skopeo/ecs-secret-injector"
+		// oci:PATH takes a path without capital letters: copy from the
+		// layout's parent.
+		r := e.tryIn(t, filepath.Dir(a.layout), "skopeo", "copy", "--quiet", "--all",
+			"--dest-tls-verify=false", "--dest-creds", creds, "oci:"+filepath.Base(a.layout), "docker://"+repo+":test")
+		if r.code != 0 {
+			t.Fatalf("skopeo copy --all: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		checkPushed(t, repo)
+	})
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

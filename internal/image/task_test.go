@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -265,6 +266,61 @@ func TestImageRunsAsECSTask(t *testing.T) {
 	})
 }
 
+// TestImageExecHelperInEngine runs the app container as docs/exec.md's
+// task definition does: the injector, with INJECTOR_EXEC_HELPER=true, puts
+// the image's exec helper into the volume as ..bin/with-env, and the app's
+// entry point is that helper, which reads the dotenv file and becomes the
+// app with its variables over the container's environment.
+func TestImageExecHelperInEngine(t *testing.T) {
+	e := injectorImage(t)
+	appImage(t)
+	moto := testsupport.RunMoto(t)
+	sm := secretsClient(moto)
+	creds := credentialsEndpoint(t)
+	name := "image-test/" + randomHex(4)
+	values := map[string]string{
+		"DB_PASSWORD": "s3cr3t 'single' \"double\" $HOME `x` \\ é\nsecond line " + randomHex(8),
+		"API_TOKEN":   "token-" + randomHex(16),
+	}
+	secret, err := json.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createSecret(t, sm, name, string(secret))
+	tk := newTask(t, e)
+	spec := `[{"from":"secretsmanager:` + name + `","path":"app.env","format":"dotenv"}]`
+	r := tk.runInjector(t, taskEnv(moto, creds, spec, "INJECTOR_EXEC_HELPER=true"))
+	t.Logf("injector log:\n%s", r.stderr)
+	if r.code != 0 {
+		t.Fatalf("injector exit %d, want 0", r.code)
+	}
+	helper := filepath.Join(tk.volumeDir(t), "..data", "..bin", "with-env")
+	if mode, uid, gid := statOwner(t, helper); mode != 0o550 || uid != UID || gid != GID {
+		t.Errorf("..bin/with-env is %v owned by %d:%d, want -r-xr-x--- 65532:65532 (INJECTOR_FILE_MODE=0440)", mode, uid, gid)
+	}
+
+	entry := `["/secrets/..bin/with-env","--env-file","/secrets/app.env","--"]`
+	extra := []string{"--entrypoint", entry, "--env", "DB_PASSWORD=from the task definition", "--env", "KEPT=kept"}
+	a := tk.app(t, extra, "/app", "env", "DB_PASSWORD", "API_TOKEN", "KEPT")
+	if a.code != 0 {
+		t.Fatalf("the app through with-env: exit %d\n%s", a.code, a.stderr)
+	}
+	got := strings.Split(strings.TrimSuffix(a.stdout, "\x00"), "\x00")
+	want := []string{values["DB_PASSWORD"], values["API_TOKEN"], "kept"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the app sees %q, want %q (the file's values over the task's, the task's others kept)", got, want)
+	}
+	if strings.Contains(a.stderr, values["API_TOKEN"]) {
+		t.Error("a value is in the app container's log")
+	}
+
+	// Without the file the helper refuses to start the app (exit 66).
+	missing := tk.app(t, []string{"--entrypoint", `["/secrets/..bin/with-env","--env-file","/secrets/other.env","--"]`}, "/app", "true")
+	if missing.code != 66 {
+		t.Errorf("with a missing env file: exit %d, want 66\n%s", missing.code, missing.stderr)
+	}
+}
+
 // TestImageRefreshInEngine runs the injector in refresh mode beside the
 // app: `injector health` as the container's health check, a rotation that
 // reaches the running app container, and `podman stop` (SIGTERM to the
@@ -353,7 +409,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // container's start-to-exit time (one-shot, one secret, into a task volume)
 // beside a trivial static container's (the app image's `true`): what the
 // injector adds to a task's start is the difference. It also reports the
-// compressed size (layers, config and manifest) of each platform's image.
+// compressed size (layers, config and manifest) of each platform's image,
+// and the size of each attestation manifest with its statements.
 //
 //	go test -run '^$' -bench ContainerStartToExit -benchtime 10x ./internal/image/
 func BenchmarkContainerStartToExit(b *testing.B) {
@@ -400,6 +457,29 @@ func BenchmarkContainerStartToExit(b *testing.B) {
 			size += l.Size
 		}
 		b.Logf("%s: %d bytes compressed (%d layers)", p, size, len(m.Layers))
+	}
+	// The attestations (SBOM and provenance), which engines do not pull.
+	im, err := idx.IndexManifest()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range im.Manifests {
+		if !IsAttestation(d) {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size := m.Config.Size + d.Size
+		for _, l := range m.Layers {
+			size += l.Size
+		}
+		b.Logf("attestation of %s: %d bytes (%d statements)", d.Annotations[AnnotationReferenceDigest], size, len(m.Layers))
 	}
 }
 

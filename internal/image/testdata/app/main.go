@@ -7,6 +7,8 @@
 //	app id           print the uid and gid it runs as
 //	app wait         sleep until SIGTERM, then exit 0
 //	app true         exit 0 (a trivial container's start-to-exit time)
+//	app env NAME...  print each variable's value (or "<unset>"), each
+//	                 followed by a NUL byte
 package main
 
 import (
@@ -18,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: app cat|write FILE, app id|wait|true")
+		fmt.Fprintln(os.Stderr, "usage: app cat|write FILE, app id|wait|true, app env NAME...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -41,6 +43,14 @@ func main() {
 		signal.Notify(c, syscall.SIGTERM)
 		<-c
 	case "true":
+	case "env":
+		for _, name := range os.Args[2:] {
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				v = "<unset>"
+			}
+			fmt.Printf("%s\x00", v)
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "app: unknown command", os.Args[1])
 		os.Exit(2)
