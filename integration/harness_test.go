@@ -259,7 +259,7 @@ type fault struct {
 	delay    time.Duration
 	status   int    // answer with this status and an AWS error body
 	code     string // the AWS error code for status
-	drop     bool   // close the connection without an answer
+	drop     bool   // read the request, then close the connection without an answer
 	truncate bool   // forward, but cut the body off halfway and close the connection
 	body     string // answer 200 with this JSON body (AWS JSON protocols)
 	// xml, with status, is the answer's XML body (AWS query protocols, STS).
@@ -406,6 +406,14 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case f.drop:
+		// The request is read to its end first: the client writes the
+		// headers and the body separately, and a connection closed
+		// between the two fails the write instead ("use of closed
+		// network connection", "broken pipe", "connection reset"),
+		// whichever of the client's reader and writer sees the close
+		// first. A peer that has the request and drops it, the fault
+		// here, is noticed by the reader alone, as EOF.
+		_, _ = io.Copy(io.Discard, r.Body)
 		if hj, ok := w.(http.Hijacker); ok {
 			if c, _, err := hj.Hijack(); err == nil {
 				c.Close()

@@ -143,6 +143,26 @@ func specJSON(t testing.TB, items ...map[string]any) string {
 // item is a spec item that writes the value from refers to at path.
 func item(from any, path string) map[string]any { return map[string]any{"from": from, "path": path} }
 
+// programAt makes the program bin also reachable as name, in a directory
+// of its own (below the harness's, on bin's file system), and returns that
+// path. It is a hard link, not a written copy: a copy is open for writing
+// while it is written, and a child that another test forks meanwhile holds
+// that descriptor until its exec closes it (close-on-exec), so that starting
+// the copy can fail with "text file busy". A link opens nothing.
+func programAt(t testing.TB, bin, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(h.dir, "prog-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	p := filepath.Join(dir, name)
+	if err := os.Link(bin, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // mkdir makes dir and its parents.
 func mkdir(t testing.TB, dir string) {
 	t.Helper()

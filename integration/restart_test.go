@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -102,20 +101,13 @@ func (s *supervisor) halt() {
 	<-s.stopped
 }
 
-// appCopy copies the test app to a name of its own, which the injector's
-// INJECTOR_NOTIFY_PROCESS names: no other process has it.
+// appCopy makes the test app reachable under a name of its own, which the
+// injector's INJECTOR_NOTIFY_PROCESS names: no other process has it (its
+// comm is the name it is started by).
 func appCopy(t *testing.T, app string) (path, name string) {
 	t.Helper()
 	name = "rs" + randHex(5)
-	path = filepath.Join(t.TempDir(), name)
-	b, err := os.ReadFile(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return path, name
+	return programAt(t, app, name), name
 }
 
 // TestRestartOnChange: refresh mode with SIGTERM to the app after each

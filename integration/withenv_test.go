@@ -250,14 +250,7 @@ func TestExecHelperPlaced(t *testing.T) {
 		t.Error("..bin is there without INJECTOR_EXEC_HELPER")
 	}
 
-	alone := filepath.Join(t.TempDir(), "injector")
-	bin, err := os.ReadFile(h.bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(alone, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	alone := programAt(t, h.bin, "injector")
 	own, ownURL := h.startProxy(t, h.motoDirect, false)
 	env := slices.Concat(h.env(ownURL, h.minio), []string{"INJECTOR_DIR=" + dir, "INJECTOR_SPEC=" + spec, "INJECTOR_EXEC_HELPER=true"})
 	res, err := runBinary(alone, env, time.Minute)

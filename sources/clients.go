@@ -91,11 +91,15 @@ func client[C any](c *sdkClients, m map[scope]C, sc scope, mk func(aws.Config) C
 }
 
 func (c *sdkClients) secretsManager(sc scope) secretsManagerAPI {
-	return client(c, c.sm, sc, func(cfg aws.Config) secretsManagerAPI { return secretsmanager.NewFromConfig(cfg) })
+	return client(c, c.sm, sc, func(cfg aws.Config) secretsManagerAPI {
+		return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.APIOptions = append(o.APIOptions, addPlainBody) })
+	})
 }
 
 func (c *sdkClients) ssm(sc scope) ssmAPI {
-	return client(c, c.ps, sc, func(cfg aws.Config) ssmAPI { return ssm.NewFromConfig(cfg) })
+	return client(c, c.ps, sc, func(cfg aws.Config) ssmAPI {
+		return ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.APIOptions = append(o.APIOptions, addPlainBody) })
+	})
 }
 
 func (c *sdkClients) s3(sc scope) s3API {
