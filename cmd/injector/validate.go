@@ -225,33 +225,8 @@ func writePlan(w io.Writer, run engine.Description, env validateEnv) error {
 	} else {
 		p.line("Default region:  none (AWS_REGION and AWS_DEFAULT_REGION are unset)")
 	}
-	if len(v.Warnings) > 0 {
-		p.line("")
-		p.line("Warnings (%d): valid, but check who reads the files:", len(v.Warnings))
-		for _, w := range v.Warnings {
-			for i, l := range wrap(w+".", 96) {
-				lead := "  - "
-				if i > 0 {
-					lead = "    "
-				}
-				p.line("%s%s", lead, l)
-			}
-		}
-	}
-
-	if len(v.AccountWarnings) > 0 {
-		p.line("")
-		p.line("Warnings (%d): valid, but check the other accounts' policies:", len(v.AccountWarnings))
-		for _, w := range v.AccountWarnings {
-			for i, l := range wrap(w+".", 96) {
-				lead := "  - "
-				if i > 0 {
-					lead = "    "
-				}
-				p.line("%s%s", lead, l)
-			}
-		}
-	}
+	p.warnings("check who reads the files", v.Warnings)
+	p.warnings("check the other accounts' policies", v.AccountWarnings)
 	p.line("")
 	p.line("Files (%d):", len(v.Files))
 	// The mode and owner of each file are shown when an item gives its
@@ -384,6 +359,25 @@ type printer struct {
 	w   io.Writer
 	err error
 	buf bytes.Buffer // the table being written
+}
+
+// warnings prints a section of warnings, each wrapped as a list item; none
+// prints nothing.
+func (p *printer) warnings(what string, ws []string) {
+	if len(ws) == 0 {
+		return
+	}
+	p.line("")
+	p.line("Warnings (%d): valid, but %s:", len(ws), what)
+	for _, w := range ws {
+		for i, l := range wrap(w+".", 96) {
+			lead := "  - "
+			if i > 0 {
+				lead = "    "
+			}
+			p.line("%s%s", lead, l)
+		}
+	}
 }
 
 func (p *printer) line(format string, args ...any) {
